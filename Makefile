@@ -1,0 +1,114 @@
+# wasync -- one Makefile builds the library, the CLI, the tests and the fuzzer.
+#
+#   make            build build/wasync and build/libwasync.a
+#   make demo       install what is needed, build, run the main job
+#   make test       install test deps, run every test
+#   make fuzz       build the libFuzzer target (build/fuzz-roundtrip)
+#   make bench      run the benchmarks (bench/)
+#   make format     apply .clang-format;  make format-check  verify it
+
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wvla -Wcast-qual -Wwrite-strings \
+           -Wimplicit-fallthrough -Wformat=2 -Wundef -Werror
+CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
+CFLAGS  += $(OPT) $(WARN)
+
+LIB_SRCS  := $(sort $(wildcard src/*.c))
+CLI_SRCS  := $(sort $(wildcard cli/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+HDRS      := $(wildcard include/*.h src/*.h src/*.def cli/*.h tests/unit/*.h)
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps demo test test-c test-unit test-asan test-spec test-truncate \
+        test-realworld test-fuzz test-asyncify test-js test-browser fuzz bench \
+        format format-check clean
+
+all: $(BUILD)/wasync $(BUILD)/libwasync.a
+
+$(BUILD)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libwasync.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/wasync: $(CLI_OBJS) $(BUILD)/libwasync.a
+	$(CC) $(CFLAGS) $(LDFLAGS) $(CLI_OBJS) $(BUILD)/libwasync.a -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwasync.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BUILD)/libwasync.a -o $@
+
+deps:
+	@scripts/deps.sh
+
+# ---- the main job -------------------------------------------------------
+demo: deps all
+	@scripts/demo.sh
+
+# ---- tests --------------------------------------------------------------
+# Every suite below runs in `make test`; each prints its own totals.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/test.sh
+
+test-c: test-unit test-asan
+
+test-unit: $(UNIT_BINS) $(BUILD)/wasync
+	@scripts/run-unit.sh $(UNIT_BINS)
+
+# The same C tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
+	  OPT="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  LDFLAGS="-fsanitize=address,undefined" test-unit
+
+test-spec: all
+	node tests/spec/run.mjs
+
+test-truncate: all
+	node tests/spec/truncate.mjs
+
+test-realworld: all
+	node tests/realworld/run.mjs
+
+test-asyncify: all
+	node tests/asyncify/run.mjs
+
+test-js: all
+	scripts/test-js.sh
+
+test-browser: all
+	node tests/browser/run.mjs
+
+# ---- fuzzing ------------------------------------------------------------
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz: $(BUILD)/fuzz-roundtrip
+$(BUILD)/fuzz-roundtrip: tests/fuzz/roundtrip.c $(LIB_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) $(WARN) $(FUZZ_FLAGS) tests/fuzz/roundtrip.c $(LIB_SRCS) -o $@
+
+FUZZ_SECONDS ?= 60
+test-fuzz: $(BUILD)/fuzz-roundtrip
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# ---- benchmarks -----------------------------------------------------------
+bench: deps all
+	node bench/roundtrip.mjs
+
+# ---- formatting -----------------------------------------------------------
+FORMAT_FILES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c)
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: ok"
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,162 @@
+/*
+ * wasync.h -- public API of libwasync.
+ *
+ * libwasync decodes a WebAssembly binary into a module model, type-checks it
+ * (the spec's validation), re-encodes it, and transforms it (asyncify).  The
+ * library never prints, never exits and never aborts on bad input: every
+ * failure is reported through a WasyncError the caller reads.
+ *
+ * Typical use:
+ *
+ *     WasyncError err = {0};
+ *     WasyncModule *m = wasync_module_decode(bytes, size, NULL, &err);
+ *     if (!m || !wasync_module_validate(m, &err)) {
+ *       fprintf(stderr, "in.wasm:0x%llx: error: %s\n",
+ *               (unsigned long long)err.offset, err.message);
+ *       ...
+ *     }
+ *     uint8_t *out; size_t out_size;
+ *     wasync_module_encode(m, NULL, &out, &out_size, &err);
+ *     ...
+ *     wasync_buffer_free(out);
+ *     wasync_module_free(m);
+ */
+#ifndef WASYNC_H
+#define WASYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WASYNC_VERSION "0.1.0"
+
+/* ---- errors ------------------------------------------------------------ */
+
+typedef enum WasyncErrorCode {
+  WASYNC_OK = 0,
+  WASYNC_ERR_MALFORMED,   /* the bytes are not a module (spec: "malformed") */
+  WASYNC_ERR_INVALID,     /* well-formed but fails validation ("invalid") */
+  WASYNC_ERR_LIMIT,       /* over an implementation limit (V8's, or ours) */
+  WASYNC_ERR_NOMEM,       /* an allocation failed */
+  WASYNC_ERR_UNSUPPORTED, /* a transform cannot handle this input */
+  WASYNC_ERR_ARGUMENT     /* a bad option or argument from the caller */
+} WasyncErrorCode;
+
+typedef struct WasyncError {
+  WasyncErrorCode code;
+  uint64_t offset;     /* absolute byte offset in the input module */
+  char message[256];   /* the spec's wording, e.g. "unexpected end" */
+} WasyncError;
+
+/* ---- allocation -------------------------------------------------------- */
+
+/* Optional allocator hook (tests use it to make the N-th allocation fail). */
+typedef struct WasyncAllocator {
+  void *(*alloc)(void *ctx, size_t size);
+  void *(*realloc)(void *ctx, void *ptr, size_t size);
+  void (*free)(void *ctx, void *ptr);
+  void *ctx;
+} WasyncAllocator;
+
+/* ---- modules ----------------------------------------------------------- */
+
+typedef struct WasyncModule WasyncModule;
+
+typedef struct WasyncDecodeOptions {
+  const WasyncAllocator *allocator; /* NULL: malloc/realloc/free */
+  bool copy_input;                  /* false: bytes must outlive the module */
+} WasyncDecodeOptions;
+
+/* Decodes a binary module.  Returns NULL and fills *err on failure. */
+WasyncModule *wasync_module_decode(const uint8_t *bytes, size_t size,
+                                   const WasyncDecodeOptions *options,
+                                   WasyncError *err);
+
+/* Validates a decoded module (types, instructions, module-level rules). */
+bool wasync_module_validate(WasyncModule *module, WasyncError *err);
+
+typedef struct WasyncEncodeOptions {
+  /* false: unchanged function bodies and sections are copied through.
+   * true: everything is re-encoded from the model, instruction by
+   * instruction, which proves the model complete. */
+  bool reencode;
+} WasyncEncodeOptions;
+
+/* Encodes the module.  *out is allocated with the module's allocator and is
+ * released with wasync_buffer_free(module, *out). */
+bool wasync_module_encode(const WasyncModule *module,
+                          const WasyncEncodeOptions *options, uint8_t **out,
+                          size_t *out_size, WasyncError *err);
+void wasync_buffer_free(const WasyncModule *module, uint8_t *buffer);
+
+void wasync_module_free(WasyncModule *module);
+
+/* ---- inspection (wasync info) ------------------------------------------ */
+
+typedef enum WasyncExternKind {
+  WASYNC_EXTERN_FUNC = 0,
+  WASYNC_EXTERN_TABLE = 1,
+  WASYNC_EXTERN_MEMORY = 2,
+  WASYNC_EXTERN_GLOBAL = 3,
+  WASYNC_EXTERN_TAG = 4
+} WasyncExternKind;
+
+typedef struct WasyncModuleCounts {
+  uint32_t types, imports, funcs, func_imports, tables, table_imports,
+      memories, memory_imports, globals, global_imports, tags, tag_imports,
+      exports, elems, datas, customs, sections;
+  bool has_start;
+  uint32_t start;
+} WasyncModuleCounts;
+
+typedef struct WasyncSectionInfo {
+  uint8_t id;               /* 0 = custom */
+  const char *name;         /* the section's name ("type", or a custom name) */
+  size_t name_len;
+  uint64_t offset;          /* offset of the section id byte */
+  uint64_t size;            /* payload size */
+} WasyncSectionInfo;
+
+typedef struct WasyncImportInfo {
+  const char *module, *field; /* not NUL-terminated */
+  size_t module_len, field_len;
+  WasyncExternKind kind;
+  uint32_t index;             /* index in its kind's index space */
+} WasyncImportInfo;
+
+typedef struct WasyncExportInfo {
+  const char *name;
+  size_t name_len;
+  WasyncExternKind kind;
+  uint32_t index;
+} WasyncExportInfo;
+
+typedef struct WasyncFuncInfo {
+  const char *name; /* from the name section, or NULL */
+  size_t name_len;
+  uint32_t type;    /* type index */
+  bool imported;
+  uint64_t body_offset, body_size; /* 0 for imports */
+} WasyncFuncInfo;
+
+void wasync_module_counts(const WasyncModule *module, WasyncModuleCounts *out);
+bool wasync_module_section(const WasyncModule *module, uint32_t index,
+                           WasyncSectionInfo *out);
+bool wasync_module_import(const WasyncModule *module, uint32_t index,
+                          WasyncImportInfo *out);
+bool wasync_module_export(const WasyncModule *module, uint32_t index,
+                          WasyncExportInfo *out);
+bool wasync_module_func(const WasyncModule *module, uint32_t index,
+                        WasyncFuncInfo *out);
+
+/* ---- asyncify (see docs/asyncify.md) ------------------------------------ */
+/* WASYNC_ASYNCIFY_API: declared below by the asyncify pass. */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WASYNC_H */

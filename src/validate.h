@@ -1,0 +1,59 @@
+/*
+ * validate.h -- the spec's validation, exposed so passes can ride along.
+ *
+ * Module-level rules are checked by wasync_module_validate() (wasync.h).
+ * Function bodies are checked by a streaming WasyncFuncValidator: begin a
+ * function, feed it each decoded instruction with wasync_funcv_step(), and
+ * at any point between steps read the operand stack (types before the next
+ * instruction), the control stack and the locals.  A pass (asyncify) uses
+ * exactly this to learn the stack types at every call.
+ */
+#ifndef WASYNC_VALIDATE_H
+#define WASYNC_VALIDATE_H
+
+#include "instr.h"
+#include "module.h"
+
+typedef struct WasyncFuncValidator WasyncFuncValidator;
+
+typedef struct WasyncCtrlFrame {
+  uint16_t op;          /* WASYNC_OP_BLOCK/LOOP/IF/ELSE/TRY/CATCH/CATCH_ALL/
+                           TRY_TABLE, or WASYNC_OP_CALL for the function */
+  uint32_t nparams, nresults;
+  const WasyncValType *params, *results;
+  uint32_t height;      /* operand stack height at entry (params excluded) */
+  bool unreachable;     /* rest of the frame is stack-polymorphic */
+} WasyncCtrlFrame;
+
+WasyncFuncValidator *wasync_funcv_new(const WasyncModule *m, WasyncError *err);
+void wasync_funcv_free(WasyncFuncValidator *v);
+
+/* Starts a defined function (index in the function index space): declares
+ * params and locals and pushes the function's frame. */
+bool wasync_funcv_begin(WasyncFuncValidator *v, uint32_t func);
+/* Type-checks one instruction and updates the stacks.  After the function's
+ * final `end`, wasync_funcv_done() is true. */
+bool wasync_funcv_step(WasyncFuncValidator *v, const WasyncInstr *in);
+bool wasync_funcv_done(const WasyncFuncValidator *v);
+
+uint32_t wasync_funcv_stack_height(const WasyncFuncValidator *v);
+/* depth 0 = top.  WASYNC_VT_BOT for a value of unknown type. */
+WasyncValType wasync_funcv_stack_type(const WasyncFuncValidator *v,
+                                      uint32_t depth);
+uint32_t wasync_funcv_ctrl_height(const WasyncFuncValidator *v);
+/* depth 0 = innermost. */
+const WasyncCtrlFrame *wasync_funcv_ctrl(const WasyncFuncValidator *v,
+                                         uint32_t depth);
+uint32_t wasync_funcv_local_count(const WasyncFuncValidator *v);
+WasyncValType wasync_funcv_local_type(const WasyncFuncValidator *v,
+                                      uint32_t index);
+
+/* Subtyping and type equivalence (iso-recursive), for passes too. */
+bool wasync_valtype_sub(const WasyncModule *m, WasyncValType a,
+                        WasyncValType b);
+bool wasync_type_equiv(const WasyncModule *m, uint32_t a, uint32_t b);
+
+/* Validates one function body (decode + step to the end). */
+bool wasync_func_validate(WasyncFuncValidator *v, uint32_t func);
+
+#endif
