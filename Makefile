@@ -46,6 +46,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwasync.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BUILD)/libwasync.a -o $@
 
+# Test tools (tests/tools/NAME.c -> build/tools/NAME), linked with the library.
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libwasync.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BUILD)/libwasync.a -o $@
+
 deps:
 	@scripts/deps.sh
 
@@ -73,7 +78,7 @@ test-asan:
 test-spec: all
 	node tests/spec/run.mjs
 
-test-truncate: all
+test-truncate: all $(BUILD)/tools/truncate
 	node tests/spec/truncate.mjs
 
 test-realworld: all
