@@ -154,7 +154,42 @@ bool wasync_module_func(const WasyncModule *module, uint32_t index,
                         WasyncFuncInfo *out);
 
 /* ---- asyncify (see docs/asyncify.md) ------------------------------------ */
-/* WASYNC_ASYNCIFY_API: declared below by the asyncify pass. */
+/* A list of names or patterns ('*' matches any run of characters). */
+typedef struct WasyncNameList {
+  const char *const *items;
+  size_t count;
+} WasyncNameList;
+
+typedef struct WasyncAsyncifyOptions {
+  /* Imports that may unwind, as "module.field" patterns.  imports_given
+   * false: every import may unwind (Binaryen's default). */
+  bool imports_given;
+  WasyncNameList imports;
+  bool ignore_imports;  /* no import unwinds (except asyncify.*) */
+  bool ignore_indirect; /* no indirect call (call_indirect/call_ref) unwinds */
+  WasyncNameList add_list, remove_list, only_list; /* function names */
+  bool propagate_add;   /* callers of add-listed functions are instrumented */
+  bool asserts;         /* trap when a non-instrumented call changes state */
+  bool import_globals;  /* import env.__asyncify_state / env.__asyncify_data */
+  bool export_globals;  /* export __asyncify_state / __asyncify_data */
+  /* The memory holding the asyncify data: an index ("1") or the name of a
+   * memory export; NULL: memory 0. */
+  const char *memory;
+  /* Diagnostics (the library never prints): each line of --verbose output
+   * (instrumented functions) and of `why` (the call chain that makes the
+   * function `why` instrumented) goes to log(log_ctx, line). */
+  bool verbose;
+  const char *why;
+  void (*log)(void *ctx, const char *line);
+  void *log_ctx;
+} WasyncAsyncifyOptions;
+
+/* Applies Binaryen's Asyncify transform (same ABI) to a validated module in
+ * place; encode the module afterwards.  false + *err on failure (bad
+ * options: WASYNC_ERR_ARGUMENT; inputs it cannot transform soundly:
+ * WASYNC_ERR_UNSUPPORTED). */
+bool wasync_asyncify(WasyncModule *module, const WasyncAsyncifyOptions *options,
+                     WasyncError *err);
 
 #ifdef __cplusplus
 }

@@ -298,6 +298,10 @@ struct WasyncModule {
   WasyncName *func_names;
   bool func_names_done;
   bool validated;
+  /* types.c: canonical type id per type index (iso-recursive equivalence:
+   * equal ids <=> equivalent types); NULL until wasync_types_prepare(). */
+  uint32_t *type_canon;
+  uint32_t ntype_canon; /* entries in type_canon */
 };
 
 /* Function names from the name section (index by function index); never

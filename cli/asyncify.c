@@ -1,0 +1,263 @@
+/*
+ * asyncify.c -- `wasync asyncify IN -o OUT [options]`: Binaryen's Asyncify
+ * transform (`wasm-opt --asyncify IN -o OUT` drop-in).
+ *
+ * Options come as wasync flags or as Binaryen's --pass-arg spellings:
+ *   --imports LIST          --pass-arg=asyncify-imports@LIST
+ *   --ignore-imports        --pass-arg=asyncify-ignore-imports
+ *   --ignore-indirect       --pass-arg=asyncify-ignore-indirect
+ *   --add-list LIST         --pass-arg=asyncify-addlist@LIST
+ *   --propagate-add         --pass-arg=asyncify-propagate-addlist
+ *   --remove-list LIST      --pass-arg=asyncify-removelist@LIST
+ *   --only-list LIST        --pass-arg=asyncify-onlylist@LIST
+ *   --asserts               --pass-arg=asyncify-asserts
+ *   --import-globals        --pass-arg=asyncify-relocatable / -import-globals
+ *   --export-globals        --pass-arg=asyncify-export-globals
+ *   --memory N|NAME         --pass-arg=asyncify-memory@N|NAME
+ *   --verbose               --pass-arg=asyncify-verbose
+ *   --why NAME              the call chain that makes NAME instrumented
+ * LIST is comma-separated (or one per line), '*' wildcards, @FILE reads it
+ * from a file.  `--asyncify` and wasm-opt's feature flags (--enable-*,
+ * -all, -O*, -g...) are accepted and ignored so wasm-opt command lines work.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/asyncify.h"
+#include "cli.h"
+
+typedef struct Lists {
+  char *bufs[16];
+  int nbufs;
+  char **items[16];
+  int nitems;
+} Lists;
+
+static void log_line(void *ctx, const char *line) {
+  (void)ctx;
+  printf("%s\n", line);
+}
+
+/* Fills a name list from "a,b" or "@file" (the string is copied). */
+static bool parse_list(Lists *ls, const char *arg, WasyncNameList *out) {
+  char *text = NULL;
+  if (arg[0] == '@') {
+    uint8_t *data;
+    size_t size;
+    if (!wasync_cli_read_file(arg + 1, &data, &size))
+      return false;
+    text = malloc(size + 1);
+    if (!text) {
+      free(data);
+      return false;
+    }
+    memcpy(text, data, size);
+    text[size] = '\0';
+    free(data);
+  } else {
+    text = strdup(arg);
+    if (!text)
+      return false;
+  }
+  if (ls->nbufs >= 16) {
+    free(text);
+    return false;
+  }
+  ls->bufs[ls->nbufs++] = text;
+  char *copy = strdup(text);
+  if (!copy)
+    return false;
+  size_t n = wasync_asyncify_split(copy, NULL, 0);
+  free(copy);
+  char **items = calloc(n + 1, sizeof *items);
+  if (!items || ls->nitems >= 16) {
+    free(items);
+    return false;
+  }
+  ls->items[ls->nitems++] = items;
+  wasync_asyncify_split(text, items, n);
+  out->items = (const char *const *)items;
+  out->count = n;
+  return true;
+}
+
+static void free_lists(Lists *ls) {
+  for (int i = 0; i < ls->nbufs; i++)
+    free(ls->bufs[i]);
+  for (int i = 0; i < ls->nitems; i++)
+    free(ls->items[i]);
+}
+
+static const char usage[] =
+    "usage: wasync asyncify IN -o OUT [options]\n\n"
+    "Applies Binaryen's Asyncify transform (same ABI as wasm-opt --asyncify).\n"
+    "  --imports LIST        imports that may unwind (module.field, '*', "
+    "@file);\n"
+    "                        default: every import\n"
+    "  --ignore-imports      no import unwinds\n"
+    "  --ignore-indirect     no indirect call unwinds\n"
+    "  --add-list LIST       also instrument these functions\n"
+    "  --propagate-add       ... and their callers\n"
+    "  --remove-list LIST    never instrument these functions\n"
+    "  --only-list LIST      instrument only these functions\n"
+    "  --asserts             accepted (Binaryen's asyncify-asserts)\n"
+    "  --import-globals      import env.__asyncify_state/__asyncify_data\n"
+    "  --export-globals      export __asyncify_state/__asyncify_data\n"
+    "  --memory N|NAME       memory index or exported memory name for the "
+    "data\n"
+    "  --verbose             list instrumented functions\n"
+    "  --why NAME            print why NAME is instrumented\n"
+    "Binaryen spellings --pass-arg=asyncify-imports@LIST etc. are accepted.\n";
+
+int wasync_cli_asyncify(int argc, char **argv) {
+  WasyncAsyncifyOptions o;
+  memset(&o, 0, sizeof o);
+  o.log = log_line;
+  Lists ls;
+  memset(&ls, 0, sizeof ls);
+  const char *in = NULL, *out = NULL;
+  int rc = 2;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *val = NULL;
+    char key[64];
+    /* --pass-arg=KEY[@VALUE] or --pass-arg KEY[@VALUE] */
+    if (strncmp(a, "--pass-arg=", 11) == 0 || strcmp(a, "--pass-arg") == 0 ||
+        strcmp(a, "-pa") == 0) {
+      const char *pa = a[10] == '=' ? a + 11 : (i + 1 < argc ? argv[++i] : "");
+      const char *at = strchr(pa, '@');
+      size_t kl = at ? (size_t)(at - pa) : strlen(pa);
+      if (kl >= sizeof key) {
+        rc = wasync_cli_usage_error("asyncify", "unknown --pass-arg");
+        goto done;
+      }
+      memcpy(key, pa, kl);
+      key[kl] = '\0';
+      val = at ? at + 1 : NULL;
+      a = key;
+    } else if (a[0] == '-' && a[1] == '-') {
+      /* --flag VALUE / --flag=VALUE */
+      const char *eq = strchr(a, '=');
+      size_t kl = eq ? (size_t)(eq - a) : strlen(a);
+      if (kl < sizeof key) {
+        memcpy(key, a, kl);
+        key[kl] = '\0';
+        val = eq ? eq + 1 : NULL;
+        a = key;
+      }
+    }
+#define NEEDS_VALUE()                                                          \
+  do {                                                                         \
+    if (!val) {                                                                \
+      if (i + 1 >= argc) {                                                     \
+        rc = wasync_cli_usage_error("asyncify", "missing option value");       \
+        goto done;                                                             \
+      }                                                                        \
+      val = argv[++i];                                                         \
+    }                                                                          \
+  } while (0)
+#define LIST(field)                                                            \
+  do {                                                                         \
+    NEEDS_VALUE();                                                             \
+    if (!parse_list(&ls, val, &o.field)) {                                     \
+      rc = 1;                                                                  \
+      goto done;                                                               \
+    }                                                                          \
+  } while (0)
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      fputs(usage, stdout);
+      rc = 0;
+      goto done;
+    } else if (!strcmp(a, "-o")) {
+      if (i + 1 >= argc) {
+        rc = wasync_cli_usage_error("asyncify", "-o needs a file");
+        goto done;
+      }
+      out = argv[++i];
+    } else if (!strcmp(a, "--imports") || !strcmp(a, "asyncify-imports")) {
+      LIST(imports);
+      o.imports_given = true;
+    } else if (!strcmp(a, "--ignore-imports") ||
+               !strcmp(a, "asyncify-ignore-imports")) {
+      o.ignore_imports = true;
+    } else if (!strcmp(a, "--ignore-indirect") ||
+               !strcmp(a, "asyncify-ignore-indirect")) {
+      o.ignore_indirect = true;
+    } else if (!strcmp(a, "--add-list") || !strcmp(a, "asyncify-addlist")) {
+      LIST(add_list);
+    } else if (!strcmp(a, "--remove-list") ||
+               !strcmp(a, "asyncify-removelist")) {
+      LIST(remove_list);
+    } else if (!strcmp(a, "--only-list") || !strcmp(a, "asyncify-onlylist")) {
+      LIST(only_list);
+    } else if (!strcmp(a, "--propagate-add") ||
+               !strcmp(a, "asyncify-propagate-addlist")) {
+      o.propagate_add = true;
+    } else if (!strcmp(a, "--asserts") || !strcmp(a, "asyncify-asserts")) {
+      o.asserts = true;
+    } else if (!strcmp(a, "--import-globals") ||
+               !strcmp(a, "asyncify-relocatable") ||
+               !strcmp(a, "asyncify-import-globals")) {
+      o.import_globals = true;
+    } else if (!strcmp(a, "--export-globals") ||
+               !strcmp(a, "asyncify-export-globals")) {
+      o.export_globals = true;
+    } else if (!strcmp(a, "--memory") || !strcmp(a, "asyncify-memory")) {
+      NEEDS_VALUE();
+      o.memory = val;
+    } else if (!strcmp(a, "--verbose") || !strcmp(a, "asyncify-verbose")) {
+      o.verbose = true;
+    } else if (!strcmp(a, "--why")) {
+      NEEDS_VALUE();
+      o.why = val;
+    } else if (!strcmp(a, "--asyncify") || !strncmp(a, "--enable-", 9) ||
+               !strncmp(a, "--disable-", 10) || !strcmp(a, "-all") ||
+               !strcmp(a, "--all-features") || !strncmp(argv[i], "-O", 2) ||
+               !strcmp(a, "-g") || !strcmp(a, "--debuginfo") ||
+               !strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+      /* wasm-opt flags: accepted for command-line compatibility */
+    } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+      fprintf(stderr, "wasync asyncify: unknown option %s\n", argv[i]);
+      rc = 2;
+      goto done;
+    } else if (!in) {
+      in = argv[i];
+    } else {
+      rc = wasync_cli_usage_error("asyncify", "more than one input file");
+      goto done;
+    }
+  }
+  if (!in) {
+    rc = wasync_cli_usage_error("asyncify", "no input file");
+    goto done;
+  }
+  if (!out) {
+    rc = wasync_cli_usage_error("asyncify", "no output file (-o OUT)");
+    goto done;
+  }
+  {
+    uint8_t *data = NULL;
+    size_t size = 0;
+    rc = 1;
+    if (!wasync_cli_read_file(in, &data, &size))
+      goto done;
+    WasyncError err;
+    memset(&err, 0, sizeof err);
+    WasyncModule *m = wasync_module_decode(data, size, NULL, &err);
+    uint8_t *bytes = NULL;
+    size_t nbytes = 0;
+    if (m && wasync_module_validate(m, &err) && wasync_asyncify(m, &o, &err) &&
+        wasync_module_encode(m, NULL, &bytes, &nbytes, &err)) {
+      if (wasync_cli_write_file(out, bytes, nbytes))
+        rc = 0;
+      wasync_buffer_free(m, bytes);
+    } else {
+      wasync_cli_error(in, &err);
+    }
+    wasync_module_free(m);
+    free(data);
+  }
+done:
+  free_lists(&ls);
+  return rc;
+}

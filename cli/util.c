@@ -1,0 +1,99 @@
+/*
+ * util.c -- file input/output and error printing for the CLI.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+bool wasync_cli_read_file(const char *path, uint8_t **data, size_t *size) {
+  bool is_stdin = strcmp(path, "-") == 0;
+  FILE *f = is_stdin ? stdin : fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "%s: error: %s\n", path, strerror(errno));
+    return false;
+  }
+  size_t cap = 1 << 16, n = 0;
+  if (!is_stdin && fseek(f, 0, SEEK_END) == 0) {
+    long len = ftell(f);
+    if (len >= 0) cap = (size_t)len + 1;
+    rewind(f);
+  }
+  uint8_t *buf = malloc(cap);
+  if (!buf) {
+    fprintf(stderr, "%s: error: out of memory\n", path);
+    if (!is_stdin) fclose(f);
+    return false;
+  }
+  for (;;) {
+    if (n == cap) {
+      uint8_t *p = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+      if (!p) {
+        fprintf(stderr, "%s: error: out of memory\n", path);
+        free(buf);
+        if (!is_stdin) fclose(f);
+        return false;
+      }
+      buf = p;
+      cap *= 2;
+    }
+    size_t got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (got == 0) break;
+  }
+  bool bad = ferror(f) != 0;
+  if (!is_stdin) fclose(f);
+  if (bad) {
+    fprintf(stderr, "%s: error: read failed\n", path);
+    free(buf);
+    return false;
+  }
+  *data = buf;
+  *size = n;
+  return true;
+}
+
+bool wasync_cli_write_file(const char *path, const uint8_t *data, size_t size) {
+  if (strcmp(path, "-") == 0) {
+    if (fwrite(data, 1, size, stdout) != size || fflush(stdout) != 0) {
+      fprintf(stderr, "-: error: write failed\n");
+      return false;
+    }
+    return true;
+  }
+  size_t len = strlen(path);
+  char *tmp = malloc(len + 32);
+  if (!tmp) {
+    fprintf(stderr, "%s: error: out of memory\n", path);
+    return false;
+  }
+  snprintf(tmp, len + 32, "%s.tmp%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  if (!f) {
+    fprintf(stderr, "%s: error: %s\n", path, strerror(errno));
+    free(tmp);
+    return false;
+  }
+  bool ok = fwrite(data, 1, size, f) == size;
+  ok = (fclose(f) == 0) && ok;
+  if (ok && rename(tmp, path) != 0) ok = false;
+  if (!ok) {
+    fprintf(stderr, "%s: error: write failed: %s\n", path, strerror(errno));
+    remove(tmp);
+  }
+  free(tmp);
+  return ok;
+}
+
+void wasync_cli_error(const char *path, const WasyncError *err) {
+  fprintf(stderr, "%s:0x%llx: error: %s\n", path,
+          (unsigned long long)err->offset, err->message);
+}
+
+int wasync_cli_usage_error(const char *cmd, const char *message) {
+  fprintf(stderr, "wasync %s: %s (see 'wasync %s --help')\n", cmd, message,
+          cmd);
+  return 2;
+}

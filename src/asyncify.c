@@ -1,0 +1,753 @@
+/*
+ * asyncify.c -- the asyncify pass: Binaryen's Asyncify ABI, in one pass.
+ *
+ * Idea.  A module is made able to *pause* in the middle of a call stack
+ * (unwind it into a buffer, returning to the host), and to *resume* (rewind:
+ * the host calls the same export again and every function on the saved
+ * stack skips forward to the call it was paused in, restoring its locals).
+ * The ABI is exactly Binaryen's, so existing drivers (Emscripten's
+ * Asyncify JS, asyncify-wasm) work unchanged:
+ *
+ *   global __asyncify_state: i32   0 normal, 1 unwinding, 2 rewinding
+ *   global __asyncify_data:  iPTR  address of {pos: iPTR, end: iPTR}
+ *   export asyncify_start_unwind(data)  state = 1, data = data
+ *   export asyncify_stop_unwind()       state = 0
+ *   export asyncify_start_rewind(data)  state = 2, data = data
+ *   export asyncify_stop_rewind()       state = 0
+ *   export asyncify_get_state() -> i32
+ * Each of the four control functions traps (unreachable) when pos > end.
+ * Imports asyncify.start_unwind/stop_unwind/start_rewind/stop_rewind/
+ * get_state are replaced by these functions (control from inside the
+ * module); functions calling start_unwind/stop_rewind are the "top-most
+ * runtime" (their callers are instrumented, they are not), functions calling
+ * stop_unwind/start_rewind the "bottom-most runtime" (never instrumented).
+ *
+ * Analysis (asyncify_analysis.c): which calls may unwind.  Imports per the
+ * import list (default: all), indirect calls by *type*: a call_indirect or
+ * call_ref of type T can only reach referenced functions whose type is a
+ * subtype of T, plus functions of other modules when function references
+ * cross the module boundary.  Only functions that may be on the stack
+ * during an unwind are instrumented; every other body is copied byte for
+ * byte by the encoder.
+ *
+ * Rewrite (asyncify_rewrite.c), per instrumented function:
+ *
+ *   prologue:  if (state == 2) { p = data.pos - 4; ci = load(p);
+ *                                switch layout(ci): pop frame, restore }
+ *   block $unwind
+ *     block $body (result R*)
+ *       ... the body, where each nesting level that contains an unwinding
+ *       call is split into pieces: runs of other instructions guarded by
+ *       `if (state == 0)`, nested constructs that contain unwinding calls
+ *       (entered unguarded; an `if`'s condition is kept in a local that is
+ *       saved, so the rewind takes the same arm), and the call sites:
+ *         if (state == 0 | ci == i) {
+ *           args...; call;
+ *           if (state == 1) { ci = i; br $unwind }
+ *           results -> locals
+ *         }
+ *       Between pieces the operand stack lives in locals ("temps", one per
+ *       stack height and type), so every piece is stack-neutral.
+ *     end
+ *     return
+ *   end
+ *   epilogue (unwinding): switch layout(ci): push frame; return zeros
+ *
+ * Frame layout (private to the module; drivers only touch {pos, end}):
+ * frames grow upward from pos.  A frame is the values of the locals that are
+ * live across its call site (liveness over the rewritten body,
+ * asyncify_liveness.c) -- i32/f32 4 bytes, i64/f64 8, v128 16, in local
+ * order -- followed by the i32 call index.  Sites with the same live set
+ * share a layout.  Rewinding reads the call index at pos-4, pops the frame
+ * (pos -= size + 4) and restores.  Reference-typed locals cannot live in
+ * linear memory: they are pushed on per-hierarchy reference stacks (a
+ * table of funcref/externref/anyref/exnref plus an i32 stack-pointer global,
+ * both added by the pass) in the same LIFO order.
+ *
+ * Overflow contract: an unwinding frame is written only if it fits
+ * (pos <= end and end - pos >= size); pos advances by the frame size in
+ * every case.  After an unwind that did not fit, pos > end: pos - end is
+ * how many more bytes the buffer needed (the exact total when starting
+ * from the same pos), nothing past end was written, and
+ * asyncify_stop_unwind (like every control function) traps, as in
+ * Binaryen -- a driver that wants to grow the buffer reads pos first.
+ *
+ * Tail calls to functions that may unwind become call + return inside
+ * instrumented functions.  A call that may unwind inside a legacy `catch`
+ * handler is refused (a handler cannot be re-entered on rewind); calls in
+ * try/try_table bodies are fine.
+ *
+ * Options (WasyncAsyncifyOptions, Binaryen's --pass-arg spellings in the
+ * CLI): import list, ignore-imports, ignore-indirect, add/remove/only lists
+ * (+ propagate-add), asserts, import/export of the globals, which memory.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asyncify.h"
+
+static void logf_(const WasyncAsyncifyOptions *o, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void logf_(const WasyncAsyncifyOptions *o, const char *fmt, ...) {
+  if (!o->log)
+    return;
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  o->log(o->log_ctx, line);
+}
+
+static void fname(WasyncModule *m, uint32_t f, char *buf, size_t cap) {
+  const WasyncName *names = wasync_module_func_names(m);
+  if (f < m->nfunc_imports) {
+    const WasyncImport *imp = &m->imports[m->funcs[f].import];
+    snprintf(buf, cap, "%.*s.%.*s", (int)imp->module.len,
+             (const char *)imp->module.bytes, (int)imp->field.len,
+             (const char *)imp->field.bytes);
+  } else if (names && names[f].bytes) {
+    snprintf(buf, cap, "%.*s", (int)names[f].len,
+             (const char *)names[f].bytes);
+  } else {
+    snprintf(buf, cap, "%u", f);
+  }
+}
+
+static bool grow_array(WasyncModule *m, void **arr, uint32_t n, uint32_t add,
+                       size_t size) {
+  void *p = wasync_arena_array(&m->arena, (size_t)n + add, size);
+  if (!p)
+    return false;
+  if (n)
+    memcpy(p, *arr, (size_t)n * size);
+  *arr = p;
+  return true;
+}
+
+/* A function type params -> results (an existing plain one, or added). */
+static bool functype(WasyncModule *m, const WasyncValType *params,
+                     uint32_t np, const WasyncValType *results, uint32_t nr,
+                     uint32_t *out) {
+  for (uint32_t t = 0; t < m->ntypes; t++) {
+    const WasyncSubType *st = &m->types[t];
+    if (st->form != WASYNC_COMP_FUNC || st->nparams != np ||
+        st->nresults != nr || st->has_super || !st->final ||
+        st->rec_size > 1)
+      continue;
+    if ((np && memcmp(st->params, params, np * sizeof *params)) ||
+        (nr && memcmp(st->results, results, nr * sizeof *results)))
+      continue;
+    *out = t;
+    return true;
+  }
+  uint32_t n = m->ntypes;
+  if (!grow_array(m, (void **)&m->types, n, 1, sizeof *m->types))
+    return false;
+  if (m->type_canon &&
+      !grow_array(m, (void **)&m->type_canon, n, 1, sizeof *m->type_canon))
+    return false;
+  WasyncSubType *st = &m->types[n];
+  memset(st, 0, sizeof *st);
+  st->form = WASYNC_COMP_FUNC;
+  st->encoding = WASYNC_SUB_BARE;
+  st->final = true;
+  st->rec_start = n;
+  st->rec_size = 1;
+  st->nparams = np;
+  st->nresults = nr;
+  st->params = wasync_arena_array(&m->arena, np + 1, sizeof *params);
+  st->results = wasync_arena_array(&m->arena, nr + 1, sizeof *results);
+  if (!st->params || !st->results)
+    return false;
+  if (np)
+    memcpy(st->params, params, np * sizeof *params);
+  if (nr)
+    memcpy(st->results, results, nr * sizeof *results);
+  if (m->type_canon)
+    m->type_canon[n] = n;
+  m->ntypes = n + 1;
+  *out = n;
+  return true;
+}
+
+static bool add_global(WasyncModule *m, WasyncValType t, bool mut,
+                       const uint8_t *init, uint32_t init_size) {
+  uint32_t n = m->nglobals;
+  if (!grow_array(m, (void **)&m->globals, n, 1, sizeof *m->globals))
+    return false;
+  WasyncGlobal *g = &m->globals[n];
+  memset(g, 0, sizeof *g);
+  g->type = t;
+  g->mut = mut;
+  uint8_t *b = wasync_arena_alloc(&m->arena, init_size);
+  if (!b)
+    return false;
+  memcpy(b, init, init_size);
+  g->init.bytes = b;
+  g->init.size = init_size;
+  g->import = UINT32_MAX;
+  m->nglobals = n + 1;
+  return true;
+}
+
+static bool add_export(WasyncModule *m, const char *name, uint8_t kind,
+                       uint32_t index) {
+  uint32_t n = m->nexports;
+  size_t len = strlen(name);
+  for (uint32_t i = 0; i < n; i++)
+    if (m->exports[i].name.len == len &&
+        memcmp(m->exports[i].name.bytes, name, len) == 0) {
+      /* Binaryen would fail on a duplicate; replace the old export. */
+      m->exports[i].kind = kind;
+      m->exports[i].index = index;
+      return true;
+    }
+  if (!grow_array(m, (void **)&m->exports, n, 1, sizeof *m->exports))
+    return false;
+  WasyncExport *e = &m->exports[n];
+  memset(e, 0, sizeof *e);
+  e->name.bytes = (const uint8_t *)name;
+  e->name.len = (uint32_t)len;
+  e->kind = kind;
+  e->index = index;
+  m->nexports = n + 1;
+  return true;
+}
+
+/* Adds a defined function with the given body (expression bytes, without
+ * locals). */
+static bool add_func(WasyncModule *m, uint32_t type, const uint8_t *expr,
+                     size_t size, uint32_t *out) {
+  uint32_t n = m->nfuncs;
+  if (!grow_array(m, (void **)&m->funcs, n, 1, sizeof *m->funcs))
+    return false;
+  WasyncFunc *f = &m->funcs[n];
+  memset(f, 0, sizeof *f);
+  f->type = type;
+  f->import = UINT32_MAX;
+  uint8_t *b = wasync_arena_alloc(&m->arena, size + 1);
+  if (!b)
+    return false;
+  b[0] = 0; /* no locals */
+  memcpy(b + 1, expr, size);
+  f->code.body = b;
+  f->code.size = (uint32_t)(size + 1);
+  f->code.expr_start = 1;
+  f->code.replaced = true;
+  m->nfuncs = n + 1;
+  if (m->func_names_done && m->func_names) {
+    WasyncName *nn = wasync_arena_array(&m->arena, n + 1, sizeof *nn);
+    if (!nn)
+      return false;
+    memcpy(nn, m->func_names, (size_t)n * sizeof *nn);
+    m->func_names = nn;
+  }
+  *out = n;
+  return true;
+}
+
+static void put_instr(WasyncBuf *b, uint16_t op, uint64_t imm) {
+  WasyncInstr in;
+  memset(&in, 0, sizeof in);
+  in.op = op;
+  if (op == WASYNC_OP_I32_CONST)
+    in.imm.i32 = (int32_t)imm;
+  else
+    in.imm.index = (uint32_t)imm;
+  wasync_instr_encode(b, &in);
+}
+
+static void put_memop(WasyncBuf *b, const WasyncAsyncifyCtx *c, uint16_t op,
+                      uint64_t off) {
+  WasyncInstr in;
+  memset(&in, 0, sizeof in);
+  in.op = op;
+  in.imm.memarg.align = c->mem64 ? 3 : 2;
+  in.imm.memarg.offset = off;
+  in.imm.memarg.memory = c->memory;
+  in.imm.memarg.has_memory = c->memory != 0;
+  wasync_instr_encode(b, &in);
+}
+
+/* The five runtime functions; returns their indices in rt[ART_*]. */
+static bool add_runtime(WasyncAsyncifyCtx *c, uint32_t rt[ART_COUNT]) {
+  WasyncModule *m = c->m;
+  WasyncValType ptr = c->mem64 ? WASYNC_VT_I64 : WASYNC_VT_I32;
+  WasyncValType i32 = WASYNC_VT_I32;
+  uint32_t t_ptr, t_void, t_get;
+  if (!functype(m, &ptr, 1, NULL, 0, &t_ptr) ||
+      !functype(m, NULL, 0, NULL, 0, &t_void) ||
+      !functype(m, NULL, 0, &i32, 1, &t_get))
+    return false;
+  static const int states[ART_COUNT] = {0, 1, 0, 2, 0, 0};
+  for (int k = ART_START_UNWIND; k < ART_COUNT; k++) {
+    WasyncBuf b;
+    wasync_buf_init(&b, m->arena.allocator);
+    if (k == ART_GET_STATE) {
+      put_instr(&b, WASYNC_OP_GLOBAL_GET, c->g_state);
+    } else {
+      bool set = k == ART_START_UNWIND || k == ART_START_REWIND;
+      put_instr(&b, WASYNC_OP_I32_CONST, (uint64_t)states[k]);
+      put_instr(&b, WASYNC_OP_GLOBAL_SET, c->g_state);
+      if (set) {
+        put_instr(&b, WASYNC_OP_LOCAL_GET, 0);
+        put_instr(&b, WASYNC_OP_GLOBAL_SET, c->g_data);
+      }
+      /* if (data.pos > data.end) unreachable */
+      uint16_t ld = c->mem64 ? WASYNC_OP_I64_LOAD : WASYNC_OP_I32_LOAD;
+      put_instr(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+      put_memop(&b, c, ld, 0);
+      put_instr(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+      put_memop(&b, c, ld, c->mem64 ? 8 : 4);
+      put_instr(&b, c->mem64 ? WASYNC_OP_I64_GT_U : WASYNC_OP_I32_GT_U, 0);
+      WasyncInstr in;
+      memset(&in, 0, sizeof in);
+      in.op = WASYNC_OP_IF;
+      in.imm.block.kind = WASYNC_BLOCK_EMPTY;
+      wasync_instr_encode(&b, &in);
+      put_instr(&b, WASYNC_OP_UNREACHABLE, 0);
+      put_instr(&b, WASYNC_OP_END, 0);
+    }
+    put_instr(&b, WASYNC_OP_END, 0);
+    uint32_t type = k == ART_GET_STATE ? t_get
+                    : (k == ART_START_UNWIND || k == ART_START_REWIND)
+                        ? t_ptr
+                        : t_void;
+    bool ok = !b.oom && add_func(m, type, b.data, b.size, &rt[k]);
+    wasync_buf_release(&b);
+    if (!ok)
+      return false;
+  }
+  static const char *const names[ART_COUNT] = {
+      NULL, "asyncify_start_unwind", "asyncify_stop_unwind",
+      "asyncify_start_rewind", "asyncify_stop_rewind", "asyncify_get_state"};
+  for (int k = ART_START_UNWIND; k < ART_COUNT; k++)
+    if (!add_export(m, names[k], WASYNC_EXTERN_FUNC, rt[k]))
+      return false;
+  return true;
+}
+
+static bool pick_memory(WasyncAsyncifyCtx *c) {
+  WasyncModule *m = c->m;
+  const char *sel = c->o->memory;
+  if (sel && *sel) {
+    char *end = NULL;
+    unsigned long v = strtoul(sel, &end, 10);
+    if (end && *end == '\0' && end != sel) {
+      if (v >= m->nmemories)
+        return wasync_fail(c->err, WASYNC_ERR_ARGUMENT, 0,
+                           "asyncify memory %lu does not exist", v);
+      c->memory = (uint32_t)v;
+    } else {
+      size_t len = strlen(sel);
+      bool found = false;
+      for (uint32_t i = 0; i < m->nexports && !found; i++)
+        if (m->exports[i].kind == WASYNC_EXTERN_MEMORY &&
+            m->exports[i].name.len == len &&
+            memcmp(m->exports[i].name.bytes, sel, len) == 0) {
+          c->memory = m->exports[i].index;
+          found = true;
+        }
+      if (!found)
+        return wasync_fail(c->err, WASYNC_ERR_ARGUMENT, 0,
+                           "asyncify memory: no exported memory named %s",
+                           sel);
+    }
+  } else if (m->nmemories == 0) {
+    if (!grow_array(m, (void **)&m->memories, 0, 1, sizeof *m->memories))
+      return wasync_fail(c->err, WASYNC_ERR_NOMEM, 0, "out of memory");
+    memset(&m->memories[0], 0, sizeof m->memories[0]);
+    m->memories[0].limits.min = 1;
+    m->memories[0].import = UINT32_MAX;
+    m->nmemories = 1;
+    c->memory = 0;
+  } else if (m->nmemories > 1) {
+    /* Binaryen's default: the memory exported as "memory". */
+    c->memory = 0;
+    for (uint32_t i = 0; i < m->nexports; i++)
+      if (m->exports[i].kind == WASYNC_EXTERN_MEMORY &&
+          m->exports[i].name.len == 6 &&
+          memcmp(m->exports[i].name.bytes, "memory", 6) == 0)
+        c->memory = m->exports[i].index;
+  }
+  c->mem64 = m->memories[c->memory].limits.is64;
+  return true;
+}
+
+static void explain(WasyncAsyncifyCtx *c, uint32_t f) {
+  WasyncModule *m = c->m;
+  WasyncAsyncifyAnalysis *a = c->a;
+  char buf[512];
+  fname(m, f, buf, sizeof buf);
+  if (!(a->flags[f] & AFN_INSTRUMENT)) {
+    logf_(c->o, "%s is not instrumented", buf);
+    if (!(a->flags[f] & AFN_CAN_CHANGE))
+      return;
+  } else {
+    logf_(c->o, "%s is instrumented:", buf);
+  }
+  uint32_t n = f, steps = 0;
+  while (steps++ < a->nfuncs + a->ntypes + 2) {
+    if (a->flags[n < a->nfuncs ? n : 0] & AFN_ADDED && n < a->nfuncs &&
+        a->why[n] == UINT32_MAX) {
+      fname(m, n, buf, sizeof buf);
+      logf_(c->o, "  %s is in the add/only list", buf);
+      return;
+    }
+    uint32_t w = a->why[n];
+    if (w == UINT32_MAX) {
+      if (n < a->nfuncs) {
+        fname(m, n, buf, sizeof buf);
+        if (n < m->nfunc_imports)
+          logf_(c->o, "  %s is an import that may unwind", buf);
+        else if (a->flags[n] & AFN_TOPMOST)
+          logf_(c->o, "  %s calls asyncify.start_unwind/stop_rewind", buf);
+      } else {
+        logf_(c->o,
+              "  indirect calls of type %u may reach functions of other "
+              "modules",
+              n - a->nfuncs);
+      }
+      return;
+    }
+    char b2[512];
+    if (n < a->nfuncs)
+      fname(m, n, buf, sizeof buf);
+    if (w < a->nfuncs) {
+      fname(m, w, b2, sizeof b2);
+      if (n < a->nfuncs)
+        logf_(c->o, "  %s calls %s", buf, b2);
+      else
+        logf_(c->o, "  (an indirect call of type %u may reach %s)",
+              n - a->nfuncs, b2);
+    } else {
+      logf_(c->o, "  %s does an indirect call of type %u", buf,
+            w - a->nfuncs);
+    }
+    n = w;
+  }
+}
+
+/* ---- removing the asyncify.* imports --------------------------------------
+ * They become calls to the runtime functions; every function index after
+ * the first removed import shifts down.  Bodies and constant expressions
+ * that mention a function index are re-encoded with the new indices; the
+ * name section (function indices) is dropped. */
+
+/* Re-encodes instructions [bytes, bytes+size) with function indices mapped;
+ * *changed false when nothing needed mapping (out untouched). */
+static bool remap_code(WasyncModule *m, const uint8_t *bytes, size_t size,
+                       const uint32_t *map, WasyncBuf *out, bool *changed,
+                       WasyncError *err) {
+  WasyncInstrReader ir;
+  wasync_instr_reader_init(&ir, m, m->bytes, 0, 0, err);
+  ir.r.base = bytes;
+  ir.r.pos = 0;
+  ir.r.end = size;
+  *changed = false;
+  WasyncInstr in;
+  bool ok = true;
+  /* First pass: is there anything to change? */
+  while (ir.r.pos < ir.r.end) {
+    if (!wasync_instr_decode(&ir, &in)) {
+      ok = false;
+      break;
+    }
+    if ((in.op == WASYNC_OP_CALL || in.op == WASYNC_OP_RETURN_CALL ||
+         in.op == WASYNC_OP_REF_FUNC) &&
+        map[in.imm.index] != in.imm.index) {
+      *changed = true;
+      break;
+    }
+  }
+  if (ok && *changed) {
+    ir.r.pos = 0;
+    while (ir.r.pos < ir.r.end) {
+      if (!wasync_instr_decode(&ir, &in)) {
+        ok = false;
+        break;
+      }
+      if (in.op == WASYNC_OP_CALL || in.op == WASYNC_OP_RETURN_CALL ||
+          in.op == WASYNC_OP_REF_FUNC)
+        in.imm.index = map[in.imm.index];
+      wasync_instr_encode(out, &in);
+    }
+  }
+  wasync_instr_reader_release(&ir);
+  return ok;
+}
+
+static bool remap_expr(WasyncModule *m, WasyncExpr *x, const uint32_t *map,
+                       WasyncError *err) {
+  if (!x->bytes || !x->size)
+    return true;
+  WasyncBuf b;
+  wasync_buf_init(&b, m->arena.allocator);
+  bool changed;
+  bool ok = remap_code(m, x->bytes, x->size, map, &b, &changed, err);
+  if (ok && changed) {
+    uint8_t *nb = wasync_arena_alloc(&m->arena, b.size ? b.size : 1);
+    if (!nb || b.oom)
+      ok = wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+    else {
+      memcpy(nb, b.data, b.size);
+      x->bytes = nb;
+      x->size = (uint32_t)b.size;
+    }
+  }
+  wasync_buf_release(&b);
+  return ok;
+}
+
+static bool remove_runtime_imports(WasyncModule *m,
+                                   const WasyncAsyncifyAnalysis *a,
+                                   const uint32_t rt[ART_COUNT],
+                                   WasyncError *err) {
+  uint32_t nf = m->nfuncs, removed = 0;
+  uint32_t *map = wasync_arena_array(&m->arena, nf + 1, 4);
+  if (!map)
+    return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  for (uint32_t f = 0; f < nf; f++) {
+    if (f < m->nfunc_imports && a->runtime[f]) {
+      removed++;
+      map[f] = UINT32_MAX;
+    } else {
+      map[f] = f - removed;
+    }
+  }
+  if (!removed)
+    return true;
+  for (uint32_t f = 0; f < m->nfunc_imports; f++)
+    if (a->runtime[f])
+      map[f] = map[rt[a->runtime[f]]];
+  /* Bodies. */
+  for (uint32_t f = m->nfunc_imports; f < nf; f++) {
+    WasyncCode *c = &m->funcs[f].code;
+    WasyncBuf b;
+    wasync_buf_init(&b, m->arena.allocator);
+    wasync_buf_bytes(&b, c->body, c->expr_start);
+    bool changed;
+    bool ok = remap_code(m, c->body + c->expr_start, c->size - c->expr_start,
+                         map, &b, &changed, err);
+    if (ok && changed) {
+      uint8_t *nb = wasync_arena_alloc(&m->arena, b.size);
+      if (!nb || b.oom)
+        ok = wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+      else {
+        memcpy(nb, b.data, b.size);
+        c->body = nb;
+        c->size = (uint32_t)b.size;
+        c->replaced = true;
+      }
+    }
+    wasync_buf_release(&b);
+    if (!ok)
+      return false;
+  }
+  /* Constant expressions, segments, exports, start. */
+  for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
+    if (!remap_expr(m, &m->globals[i].init, map, err))
+      return false;
+  for (uint32_t i = 0; i < m->ntables; i++)
+    if (m->tables[i].has_init && !remap_expr(m, &m->tables[i].init, map, err))
+      return false;
+  for (uint32_t i = 0; i < m->nelems; i++) {
+    WasyncElem *e = &m->elems[i];
+    if (e->funcs) {
+      uint32_t *nfl = wasync_arena_array(&m->arena, e->count + 1, 4);
+      if (!nfl)
+        return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+      for (uint32_t j = 0; j < e->count; j++)
+        nfl[j] = map[e->funcs[j]];
+      e->funcs = nfl;
+    }
+    if (e->exprs)
+      for (uint32_t j = 0; j < e->count; j++)
+        if (!remap_expr(m, &e->exprs[j], map, err))
+          return false;
+  }
+  for (uint32_t i = 0; i < m->nexports; i++)
+    if (m->exports[i].kind == WASYNC_EXTERN_FUNC)
+      m->exports[i].index = map[m->exports[i].index];
+  if (m->has_start)
+    m->start = map[m->start];
+  /* The import list and the function index space. */
+  uint32_t *imap = wasync_arena_array(&m->arena, m->nimports + 1, 4);
+  if (!imap)
+    return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  uint32_t ni = 0;
+  for (uint32_t i = 0; i < m->nimports; i++) {
+    const WasyncImport *imp = &m->imports[i];
+    if (imp->kind == WASYNC_EXTERN_FUNC && a->runtime[imp->index]) {
+      imap[i] = UINT32_MAX;
+      continue;
+    }
+    imap[i] = ni;
+    m->imports[ni] = *imp;
+    if (imp->kind == WASYNC_EXTERN_FUNC)
+      m->imports[ni].index = map[imp->index];
+    ni++;
+  }
+  m->nimports = ni;
+  uint32_t nfn = 0;
+  for (uint32_t f = 0; f < nf; f++) {
+    if (f < m->nfunc_imports && a->runtime[f])
+      continue;
+    m->funcs[nfn] = m->funcs[f];
+    if (m->funcs[nfn].import != UINT32_MAX)
+      m->funcs[nfn].import = imap[m->funcs[nfn].import];
+    nfn++;
+  }
+  m->nfuncs = nfn;
+  m->nfunc_imports -= removed;
+  for (uint32_t i = 0; i < m->ntables; i++)
+    if (m->tables[i].import != UINT32_MAX)
+      m->tables[i].import = imap[m->tables[i].import];
+  for (uint32_t i = 0; i < m->nmemories; i++)
+    if (m->memories[i].import != UINT32_MAX)
+      m->memories[i].import = imap[m->memories[i].import];
+  for (uint32_t i = 0; i < m->nglobals; i++)
+    if (m->globals[i].import != UINT32_MAX)
+      m->globals[i].import = imap[m->globals[i].import];
+  for (uint32_t i = 0; i < m->ntags; i++)
+    if (m->tags[i].import != UINT32_MAX)
+      m->tags[i].import = imap[m->tags[i].import];
+  /* Function names are indexed by function: drop them. */
+  for (uint32_t i = 0; i < m->nsections; i++) {
+    WasyncSection *sec = &m->sections[i];
+    if (sec->id == WASYNC_SEC_CUSTOM && sec->custom < m->ncustoms &&
+        m->customs[sec->custom].name.len == 4 &&
+        memcmp(m->customs[sec->custom].name.bytes, "name", 4) == 0)
+      sec->custom = UINT32_MAX;
+  }
+  m->func_names = NULL;
+  m->func_names_done = true;
+  return true;
+}
+
+bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
+                     WasyncError *err) {
+  WasyncAsyncifyOptions defaults;
+  if (!o) {
+    memset(&defaults, 0, sizeof defaults);
+    o = &defaults;
+  }
+  if (!m->validated && !wasync_module_validate(m, err))
+    return false;
+  if (o->import_globals)
+    return wasync_fail(err, WASYNC_ERR_UNSUPPORTED, 0,
+                       "asyncify: importing the state globals "
+                       "(asyncify-relocatable) is not supported yet");
+  WasyncAsyncifyAnalysis a;
+  WasyncAsyncifyCtx c;
+  memset(&c, 0, sizeof c);
+  c.m = m;
+  c.o = o;
+  c.a = &a;
+  c.err = err;
+  if (!pick_memory(&c))
+    return false;
+  if (!wasync_asyncify_analyze(m, o, &a, err))
+    return false;
+  uint32_t nf = m->nfuncs;
+  if (o->verbose) {
+    char buf[512];
+    for (uint32_t f = m->nfunc_imports; f < nf; f++)
+      if (a.flags[f] & AFN_INSTRUMENT) {
+        fname(m, f, buf, sizeof buf);
+        logf_(o, "instrumented: %s", buf);
+      }
+  }
+  if (o->why) {
+    const WasyncName *names = wasync_module_func_names(m);
+    size_t len = strlen(o->why);
+    const char *w = o->why[0] == '$' ? o->why + 1 : o->why;
+    size_t wl = o->why[0] == '$' ? len - 1 : len;
+    bool found = false;
+    for (uint32_t f = 0; f < nf && !found; f++) {
+      char buf[32];
+      int k = snprintf(buf, sizeof buf, "%u", f);
+      if ((names && names[f].bytes && names[f].len == wl &&
+           memcmp(names[f].bytes, w, wl) == 0) ||
+          ((!names || !names[f].bytes) && (size_t)k == wl &&
+           memcmp(buf, w, wl) == 0)) {
+        explain(&c, f);
+        found = true;
+      }
+    }
+    if (!found)
+      logf_(o, "%s: no such function", o->why);
+  }
+
+  /* Globals come first (the rewrite refers to them). */
+  c.nglobals_before = m->nglobals;
+  c.ntables_before = m->ntables;
+  c.g_state = m->nglobals;
+  c.g_data = m->nglobals + 1;
+  /* Multi-result functions need a [] -> results block type. */
+  c.results_type = wasync_arena_array(&m->arena, nf + 1, 4);
+  if (!c.results_type)
+    return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  for (uint32_t f = m->nfunc_imports; f < nf; f++) {
+    const WasyncSubType *st = wasync_func_type(m, f);
+    if ((a.flags[f] & AFN_INSTRUMENT) && st->nresults > 1) {
+      WasyncValType *res = st->results;
+      uint32_t nr = st->nresults;
+      if (!functype(m, NULL, 0, res, nr, &c.results_type[f]))
+        return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+    }
+  }
+  WasyncFuncValidator *v = wasync_funcv_new(m, err);
+  if (!v)
+    return false;
+  bool ok = true;
+  for (uint32_t f = m->nfunc_imports; f < nf && ok; f++)
+    if (a.flags[f] & AFN_INSTRUMENT)
+      ok = wasync_asyncify_function(&c, f, v);
+  wasync_funcv_free(v);
+  if (!ok)
+    return false;
+
+  /* Module-level additions. */
+  static const uint8_t zero_i32[] = {0x41, 0x00, 0x0B};
+  static const uint8_t zero_i64[] = {0x42, 0x00, 0x0B};
+  if (!add_global(m, WASYNC_VT_I32, true, zero_i32, sizeof zero_i32) ||
+      !add_global(m, c.mem64 ? WASYNC_VT_I64 : WASYNC_VT_I32, true,
+                  c.mem64 ? zero_i64 : zero_i32, 3))
+    return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  for (uint32_t i = 0; i < c.nref_new; i++) {
+    int kind = -1;
+    for (int k = 0; k < 4; k++)
+      if (c.ref_used[k] && c.ref_table[k] == c.ntables_before + i)
+        kind = k;
+    static const uint8_t tops[4] = {WASYNC_HT_FUNC, WASYNC_HT_EXTERN,
+                                    WASYNC_HT_ANY, WASYNC_HT_EXN};
+    if (!grow_array(m, (void **)&m->tables, m->ntables, 1, sizeof *m->tables))
+      return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+    WasyncTable *t = &m->tables[m->ntables];
+    memset(t, 0, sizeof *t);
+    t->type = wasync_vt_ref_abstract(true, tops[kind < 0 ? 0 : kind]);
+    t->limits.min = 0;
+    t->import = UINT32_MAX;
+    m->ntables++;
+    if (!add_global(m, WASYNC_VT_I32, true, zero_i32, sizeof zero_i32))
+      return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  }
+  uint32_t rt[ART_COUNT] = {0};
+  if (!add_runtime(&c, rt))
+    return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  if (!remove_runtime_imports(m, &a, rt, err))
+    return false;
+  if (o->export_globals &&
+      (!add_export(m, "__asyncify_state", WASYNC_EXTERN_GLOBAL, c.g_state) ||
+       !add_export(m, "__asyncify_data", WASYNC_EXTERN_GLOBAL, c.g_data)))
+    return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  return true;
+}

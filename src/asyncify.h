@@ -1,0 +1,105 @@
+/*
+ * asyncify.h -- internals of the asyncify pass (asyncify*.c).  The idea,
+ * the states and the frame layout are described at the top of asyncify.c.
+ */
+#ifndef WASYNC_ASYNCIFY_H
+#define WASYNC_ASYNCIFY_H
+
+#include "instr.h"
+#include "module.h"
+#include "validate.h"
+
+/* ---- options (asyncify_options.c) ---------------------------------------- */
+
+/* Binaryen's wildcard match: '*' matches any run of characters. */
+bool wasync_asyncify_match(const char *pattern, const uint8_t *s, size_t n);
+bool wasync_asyncify_list_match(const WasyncNameList *list, const uint8_t *s,
+                                size_t n);
+/* Splits a Binaryen list ("a,b" or one name per line; commas inside
+ * brackets/parentheses/angle brackets do not split) in place: `s` is
+ * modified, up to `cap` item pointers are stored; returns the count (which
+ * may exceed cap: call again with a bigger array). */
+size_t wasync_asyncify_split(char *s, char **items, size_t cap);
+
+/* ---- analysis (asyncify_analysis.c) -------------------------------------- */
+
+enum {
+  AFN_CAN_CHANGE = 1,  /* a call to it may change the state (unwind) */
+  AFN_INSTRUMENT = 2,  /* its body gets rewritten */
+  AFN_TOPMOST = 4,     /* calls asyncify start_unwind / stop_rewind */
+  AFN_BOTTOMMOST = 8,  /* calls asyncify stop_unwind / start_rewind */
+  AFN_ADDED = 16,      /* in the add-list or only-list */
+  AFN_REMOVED = 32,    /* in the remove-list */
+  AFN_REFERENCED = 64, /* may be the target of an indirect call */
+  AFN_RUNTIME = 128    /* an asyncify.* import (implemented by the pass) */
+};
+
+/* Which asyncify.* runtime function an import names (0 = none). */
+enum {
+  ART_NONE = 0,
+  ART_START_UNWIND,
+  ART_STOP_UNWIND,
+  ART_START_REWIND,
+  ART_STOP_REWIND,
+  ART_GET_STATE,
+  ART_COUNT
+};
+
+typedef struct WasyncAsyncifyAnalysis {
+  uint32_t nfuncs, ntypes;
+  uint8_t *flags;        /* per function, AFN_* */
+  uint8_t *runtime;      /* per function, ART_* (imports only) */
+  uint8_t *type_unwinds; /* per type: an indirect call of this type may
+                            unwind (ignoring the caller's add-list status) */
+  /* For --why: the node that made each node may-unwind (function index, or
+   * nfuncs + type index for "an indirect call of that type"), or
+   * UINT32_MAX for seeds. */
+  uint32_t *why;
+  uint32_t *why_type; /* per type: the candidate function that made it */
+  bool foreign;       /* functions of other modules can reach indirect calls */
+} WasyncAsyncifyAnalysis;
+
+bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
+                             WasyncAsyncifyAnalysis *a, WasyncError *err);
+
+/* Whether a call instruction inside instrumented function `caller` may
+ * unwind. */
+bool wasync_asyncify_call_unwinds(const WasyncModule *m,
+                                  const WasyncAsyncifyAnalysis *a,
+                                  uint32_t caller, const WasyncInstr *in);
+
+/* ---- rewrite (asyncify_rewrite.c) ---------------------------------------- */
+
+typedef struct WasyncAsyncifyCtx {
+  WasyncModule *m;
+  const WasyncAsyncifyOptions *o;
+  WasyncAsyncifyAnalysis *a;
+  WasyncError *err;
+  uint32_t g_state, g_data; /* global indices */
+  uint32_t memory;          /* memory index of the data structure */
+  bool mem64;
+  /* Reference stacks: one table + stack-pointer global per hierarchy
+   * (0 func, 1 extern, 2 any, 3 exn), created on demand. */
+  bool ref_used[4];
+  uint32_t ref_table[4], ref_sp[4];
+  uint32_t ntables_before, nglobals_before;
+  uint32_t *results_type; /* per function: a type [] -> its results (only
+                             for multi-result instrumented functions) */
+  uint32_t nref_new;       /* reference stacks created so far */
+} WasyncAsyncifyCtx;
+
+/* Rewrites one instrumented defined function in place (code.replaced). */
+bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,
+                              WasyncFuncValidator *v);
+/* Live locals after each PSEUDO_SITE marker (site_op) of a structured
+ * instruction array: site_bits gets nsites bitsets of (nlocals+63)/64
+ * words.  false: out of memory. */
+bool wasync_asyncify_liveness(const WasyncInstr *code, uint32_t n,
+                              uint16_t site_op, uint32_t nlocals,
+                              uint32_t nsites, uint64_t *site_bits,
+                              const WasyncAllocator *al);
+
+/* Which reference stack a reference type uses (0..3). */
+uint32_t wasync_asyncify_ref_kind(const WasyncModule *m, WasyncValType t);
+
+#endif

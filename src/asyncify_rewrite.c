@@ -1,0 +1,1530 @@
+/*
+ * asyncify_rewrite.c -- rewrites one instrumented function (see the essay
+ * at the top of asyncify.c for the shape of the output).
+ *
+ * Three steps, all on arrays reused within the function:
+ *   1. decode the body into `in[]` and mark "hot" instructions: calls that
+ *      may unwind, and every block/loop/if/try/try_table containing one;
+ *   2. generate the new body into `out[]` (decoded instructions plus
+ *      PSEUDO_SITE markers after each unwinding call), stepping the
+ *      validator over the original instructions to know the operand stack;
+ *   3. liveness (asyncify_liveness.c) over `out[]` gives the locals live
+ *      after each call site; the sites' frame layouts are derived from it
+ *      and the prologue (restore), body and epilogue (save) are encoded.
+ */
+#include <string.h>
+
+#include "asyncify.h"
+
+#define PSEUDO_SITE ((uint16_t)(WASYNC_OP_COUNT + 1))
+
+enum { MODE_HOT = 0, MODE_COLD = 1, MODE_HANDLER = 2 };
+
+typedef struct OFrame {
+  uint32_t outpos; /* position on the output control stack */
+  uint8_t mode;
+  bool dead;       /* hot frame: the rest of its sequence is unreachable */
+  uint16_t op;
+  uint32_t dead_depth;
+  bool cond;       /* a hot `if`: its condition temp is on the cond stack */
+} OFrame;
+
+typedef struct Temp {
+  uint32_t height;
+  WasyncValType type; /* nullable form */
+  uint32_t local;
+  uint32_t next;
+} Temp;
+
+typedef struct Site {
+  uint32_t path_start, path_count; /* locals read on the rewind path */
+  uint32_t layout;
+} Site;
+
+typedef struct Layout {
+  uint32_t bits;    /* index of its bitset in rw->site_bits */
+  uint32_t size;    /* bytes of linear memory (without the call index) */
+  uint64_t hash;
+} Layout;
+
+typedef struct RW {
+  WasyncAsyncifyCtx *c;
+  WasyncModule *m;
+  WasyncError *err;
+  WasyncFuncValidator *v;
+  const WasyncAllocator *al;
+  uint32_t func;
+  bool oom, bad;
+
+  WasyncInstr *in;
+  uint8_t *hot;
+  uint32_t nin, in_cap, hot_cap;
+
+  WasyncInstr *out;
+  uint32_t nout, out_cap;
+
+  WasyncValType *ltypes; /* all locals (params first) as declared in output */
+  uint8_t *lfix;         /* 1: declared non-null in the input, relaxed */
+  uint32_t nlocals, nparams, norig_locals, ltypes_cap;
+
+  Temp *temps;
+  uint32_t ntemps, temps_cap;
+  uint32_t *temp_head; /* per height */
+  uint32_t temp_head_cap;
+
+  OFrame *fr;
+  uint32_t nfr, fr_cap;
+  uint32_t out_height;
+  bool guard_open;
+
+  uint32_t *conds; /* cond stack (locals) */
+  uint32_t nconds, conds_cap;
+  uint32_t *path; /* pool of site path locals */
+  uint32_t npath, path_cap;
+  Site *sites;
+  uint32_t nsites, sites_cap;
+
+  uint32_t ci, p; /* the call-index local and the pointer scratch local */
+} RW;
+
+/* ---- small growable arrays ---------------------------------------------- */
+
+static bool grow(RW *rw, void **arr, uint32_t *cap, uint32_t need,
+                 size_t size) {
+  if (need <= *cap)
+    return true;
+  uint32_t nc = *cap ? *cap : 16;
+  while (nc < need)
+    nc *= 2;
+  void *p = rw->al->realloc(rw->al->ctx, *arr, (size_t)nc * size);
+  if (!p) {
+    rw->oom = true;
+    return false;
+  }
+  *arr = p;
+  *cap = nc;
+  return true;
+}
+#define GROW(rw, arr, cap, need)                                               \
+  grow((rw), (void **)&(arr), &(cap), (need), sizeof *(arr))
+
+static WasyncInstr *emit(RW *rw, uint16_t op) {
+  if (!GROW(rw, rw->out, rw->out_cap, rw->nout + 1))
+    return NULL;
+  WasyncInstr *in = &rw->out[rw->nout++];
+  memset(in, 0, sizeof *in);
+  in->op = op;
+  return in;
+}
+static void emit_idx(RW *rw, uint16_t op, uint32_t idx) {
+  WasyncInstr *in = emit(rw, op);
+  if (in)
+    in->imm.index = idx;
+}
+static void emit_i32(RW *rw, int32_t v) {
+  WasyncInstr *in = emit(rw, WASYNC_OP_I32_CONST);
+  if (in)
+    in->imm.i32 = v;
+}
+static void emit_block(RW *rw, uint16_t op) {
+  WasyncInstr *in = emit(rw, op);
+  if (in)
+    in->imm.block.kind = WASYNC_BLOCK_EMPTY;
+  rw->out_height++;
+}
+static void emit_end(RW *rw) {
+  emit(rw, WASYNC_OP_END);
+  rw->out_height--;
+}
+
+static WasyncValType nullable(WasyncValType t) {
+  return wasync_vt_is_ref(t) ? (t | WASYNC_VT_NULLABLE) : t;
+}
+
+static uint32_t add_local(RW *rw, WasyncValType t) {
+  if (!GROW(rw, rw->ltypes, rw->ltypes_cap, rw->nlocals + 1))
+    return 0;
+  rw->ltypes[rw->nlocals] = t;
+  return rw->nlocals++;
+}
+
+/* The temp local for operand-stack slot `h` holding type `t`. */
+static uint32_t temp_for(RW *rw, uint32_t h, WasyncValType t) {
+  WasyncValType nt = nullable(t);
+  if (h >= rw->temp_head_cap) {
+    uint32_t old = rw->temp_head_cap;
+    if (!GROW(rw, rw->temp_head, rw->temp_head_cap, h + 1))
+      return 0;
+    for (uint32_t i = old; i < rw->temp_head_cap; i++)
+      rw->temp_head[i] = UINT32_MAX;
+  }
+  for (uint32_t e = rw->temp_head[h]; e != UINT32_MAX; e = rw->temps[e].next)
+    if (rw->temps[e].type == nt)
+      return rw->temps[e].local;
+  if (!GROW(rw, rw->temps, rw->temps_cap, rw->ntemps + 1))
+    return 0;
+  Temp *tp = &rw->temps[rw->ntemps];
+  tp->height = h;
+  tp->type = nt;
+  tp->local = add_local(rw, nt);
+  tp->next = rw->temp_head[h];
+  rw->temp_head[h] = rw->ntemps++;
+  return tp->local;
+}
+
+static WasyncValType stack_at(RW *rw, uint32_t h) {
+  uint32_t H = wasync_funcv_stack_height(rw->v);
+  return wasync_funcv_stack_type(rw->v, H - 1 - h);
+}
+
+static bool needs_as_non_null(WasyncValType t) {
+  return wasync_vt_is_ref(t) && !wasync_vt_nullable(t);
+}
+
+/* Pushes stack slots [from, to) from their temps. */
+static void reload(RW *rw, uint32_t from, uint32_t to) {
+  for (uint32_t h = from; h < to; h++) {
+    WasyncValType t = stack_at(rw, h);
+    emit_idx(rw, WASYNC_OP_LOCAL_GET, temp_for(rw, h, t));
+    if (needs_as_non_null(t))
+      emit(rw, WASYNC_OP_REF_AS_NON_NULL);
+  }
+}
+/* Pops stack slots [from, to) into their temps. */
+static void spill(RW *rw, uint32_t from, uint32_t to) {
+  for (uint32_t h = to; h > from; h--)
+    emit_idx(rw, WASYNC_OP_LOCAL_SET, temp_for(rw, h - 1, stack_at(rw, h - 1)));
+}
+
+static uint32_t frame_base(RW *rw) {
+  return wasync_funcv_ctrl(rw->v, 0)->height;
+}
+
+/* Output label depth for an original relative label. */
+static uint32_t remap(RW *rw, uint32_t label) {
+  if (label >= rw->nfr) {
+    rw->bad = true;
+    return 0;
+  }
+  return rw->out_height - 1 - rw->fr[rw->nfr - 1 - label].outpos;
+}
+
+static bool push_frame(RW *rw, uint16_t op, uint8_t mode) {
+  if (!GROW(rw, rw->fr, rw->fr_cap, rw->nfr + 1))
+    return false;
+  OFrame *f = &rw->fr[rw->nfr++];
+  memset(f, 0, sizeof *f);
+  f->outpos = rw->out_height++;
+  f->mode = mode;
+  f->op = op;
+  return true;
+}
+
+/* Copies an instruction with labels remapped (and relaxed locals fixed). */
+static void emit_copy(RW *rw, const WasyncInstr *src) {
+  WasyncInstr *o = emit(rw, src->op);
+  if (!o)
+    return;
+  *o = *src;
+  switch (src->op) {
+  case WASYNC_OP_BR:
+  case WASYNC_OP_BR_IF:
+  case WASYNC_OP_BR_ON_NULL:
+  case WASYNC_OP_BR_ON_NON_NULL:
+  case WASYNC_OP_RETHROW:
+    o->imm.index = remap(rw, src->imm.index);
+    break;
+  case WASYNC_OP_BR_ON_CAST:
+  case WASYNC_OP_BR_ON_CAST_FAIL:
+    o->imm.br_on_cast.label = remap(rw, src->imm.br_on_cast.label);
+    break;
+  case WASYNC_OP_BR_TABLE: {
+    uint32_t n = src->imm.br_table.count;
+    uint32_t *l = wasync_arena_array(&rw->m->arena, (size_t)n + 1, 4);
+    if (!l) {
+      rw->oom = true;
+      return;
+    }
+    for (uint32_t i = 0; i < n; i++)
+      l[i] = remap(rw, src->imm.br_table.labels[i]);
+    o->imm.br_table.labels = l;
+    o->imm.br_table.default_label = remap(rw, src->imm.br_table.default_label);
+    break;
+  }
+  case WASYNC_OP_TRY_TABLE: {
+    uint32_t n = src->imm.try_table.count;
+    WasyncCatch *cs = wasync_arena_array(&rw->m->arena, (size_t)n + 1,
+                                         sizeof *cs);
+    if (!cs) {
+      rw->oom = true;
+      return;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      cs[i] = src->imm.try_table.catches[i];
+      cs[i].label = remap(rw, cs[i].label);
+    }
+    o->imm.try_table.catches = cs;
+    break;
+  }
+  case WASYNC_OP_LOCAL_GET:
+  case WASYNC_OP_LOCAL_TEE:
+    if (src->imm.index < rw->norig_locals && rw->lfix[src->imm.index])
+      emit(rw, WASYNC_OP_REF_AS_NON_NULL);
+    break;
+  default:
+    break;
+  }
+}
+
+static bool is_opener(uint16_t op) {
+  return op == WASYNC_OP_BLOCK || op == WASYNC_OP_LOOP || op == WASYNC_OP_IF ||
+         op == WASYNC_OP_TRY || op == WASYNC_OP_TRY_TABLE;
+}
+static bool is_call(uint16_t op) {
+  return op == WASYNC_OP_CALL || op == WASYNC_OP_CALL_INDIRECT ||
+         op == WASYNC_OP_CALL_REF || op == WASYNC_OP_RETURN_CALL ||
+         op == WASYNC_OP_RETURN_CALL_INDIRECT ||
+         op == WASYNC_OP_RETURN_CALL_REF;
+}
+
+static uint32_t block_params(RW *rw, const WasyncBlockType *bt) {
+  if (bt->kind == WASYNC_BLOCK_INDEX)
+    return rw->m->types[bt->index].nparams;
+  return 0;
+}
+
+static void step(RW *rw, const WasyncInstr *in) {
+  if (!wasync_funcv_step(rw->v, in))
+    rw->bad = true;
+}
+
+/* ---- generation ----------------------------------------------------------- */
+
+static void open_guard(RW *rw) {
+  if (rw->guard_open)
+    return;
+  emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
+  emit(rw, WASYNC_OP_I32_EQZ);
+  emit_block(rw, WASYNC_OP_IF);
+  rw->guard_open = true;
+  reload(rw, frame_base(rw), wasync_funcv_stack_height(rw->v));
+}
+
+static void close_guard(RW *rw) {
+  OFrame *f = &rw->fr[rw->nfr - 1];
+  if (rw->guard_open) {
+    if (!f->dead)
+      spill(rw, frame_base(rw), wasync_funcv_stack_height(rw->v));
+    emit_end(rw);
+    rw->guard_open = false;
+  }
+  (void)f;
+}
+
+/* Pushes a frame's results from their temps by the frame's types (used
+ * when the rest of a sequence was dead: rewinding skips the branch that made
+ * it dead and must still leave values of the right types). */
+static void reload_results(RW *rw, const WasyncCtrlFrame *cf) {
+  for (uint32_t k = 0; k < cf->nresults; k++) {
+    WasyncValType t = cf->results[k];
+    emit_idx(rw, WASYNC_OP_LOCAL_GET, temp_for(rw, cf->height + k, t));
+    if (needs_as_non_null(t))
+      emit(rw, WASYNC_OP_REF_AS_NON_NULL);
+  }
+}
+
+static uint32_t call_nargs(RW *rw, const WasyncInstr *in) {
+  const WasyncModule *m = rw->m;
+  switch (in->op) {
+  case WASYNC_OP_CALL:
+  case WASYNC_OP_RETURN_CALL:
+    return wasync_func_type(m, in->imm.index)->nparams;
+  case WASYNC_OP_CALL_INDIRECT:
+  case WASYNC_OP_RETURN_CALL_INDIRECT:
+    return m->types[in->imm.pair.a].nparams + 1;
+  default:
+    return m->types[in->imm.index].nparams + 1;
+  }
+}
+
+static void hot_call(RW *rw, const WasyncInstr *in) {
+  uint32_t s = rw->nsites;
+  if (!GROW(rw, rw->sites, rw->sites_cap, s + 1))
+    return;
+  rw->nsites++;
+  Site *site = &rw->sites[s];
+  uint32_t H = wasync_funcv_stack_height(rw->v);
+  uint32_t nargs = call_nargs(rw, in);
+  /* Locals the rewind path reads: enclosing hot `if` conditions, and
+   * arguments that must be non-null. */
+  site->path_start = rw->npath;
+  site->path_count = 0;
+  for (uint32_t i = 0; i < rw->nconds; i++) {
+    if (!GROW(rw, rw->path, rw->path_cap, rw->npath + 1))
+      return;
+    rw->path[rw->npath++] = rw->conds[i];
+    site->path_count++;
+  }
+  for (uint32_t h = H - nargs; h < H; h++) {
+    WasyncValType t = stack_at(rw, h);
+    if (!needs_as_non_null(t))
+      continue;
+    if (!GROW(rw, rw->path, rw->path_cap, rw->npath + 1))
+      return;
+    rw->path[rw->npath++] = temp_for(rw, h, t);
+    site->path_count++;
+  }
+  emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
+  emit(rw, WASYNC_OP_I32_EQZ);
+  emit_idx(rw, WASYNC_OP_LOCAL_GET, rw->ci);
+  emit_i32(rw, (int32_t)s);
+  emit(rw, WASYNC_OP_I32_EQ);
+  emit(rw, WASYNC_OP_I32_OR);
+  emit_block(rw, WASYNC_OP_IF);
+  reload(rw, H - nargs, H);
+  WasyncInstr *call = emit(rw, in->op);
+  if (!call)
+    return;
+  *call = *in;
+  bool tail = false;
+  if (in->op == WASYNC_OP_RETURN_CALL)
+    call->op = WASYNC_OP_CALL, tail = true;
+  else if (in->op == WASYNC_OP_RETURN_CALL_INDIRECT)
+    call->op = WASYNC_OP_CALL_INDIRECT, tail = true;
+  else if (in->op == WASYNC_OP_RETURN_CALL_REF)
+    call->op = WASYNC_OP_CALL_REF, tail = true;
+  emit_idx(rw, PSEUDO_SITE, s);
+  emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
+  emit_i32(rw, 1);
+  emit(rw, WASYNC_OP_I32_EQ);
+  emit_block(rw, WASYNC_OP_IF);
+  emit_i32(rw, (int32_t)s);
+  emit_idx(rw, WASYNC_OP_LOCAL_SET, rw->ci);
+  emit_idx(rw, WASYNC_OP_BR, rw->out_height - 1); /* $unwind */
+  emit_end(rw);
+  step(rw, in);
+  if (rw->bad)
+    return;
+  if (tail) {
+    emit(rw, WASYNC_OP_RETURN);
+    rw->fr[rw->nfr - 1].dead = true;
+  } else {
+    uint32_t H2 = wasync_funcv_stack_height(rw->v);
+    spill(rw, H - nargs, H2);
+  }
+  emit_end(rw);
+}
+
+static void hot_open(RW *rw, const WasyncInstr *in) {
+  uint32_t H = wasync_funcv_stack_height(rw->v);
+  uint32_t np = block_params(rw, &in->imm.block);
+  if (in->op == WASYNC_OP_TRY_TABLE)
+    np = block_params(rw, &in->imm.try_table.block);
+  uint32_t extra = in->op == WASYNC_OP_IF ? 1 : 0;
+  reload(rw, H - np - extra, H - extra);
+  bool cond = false;
+  if (extra) {
+    /* The condition gets a local of its own, taken from the stack slot
+     * only when running normally: on rewind the saved value is used, so
+     * the same arm is entered.  cl = state ? cl : slot. */
+    if (!GROW(rw, rw->conds, rw->conds_cap, rw->nconds + 1))
+      return;
+    uint32_t cl = add_local(rw, WASYNC_VT_I32);
+    emit_idx(rw, WASYNC_OP_LOCAL_GET, cl);
+    emit_idx(rw, WASYNC_OP_LOCAL_GET, temp_for(rw, H - 1, WASYNC_VT_I32));
+    emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
+    emit(rw, WASYNC_OP_SELECT);
+    emit_idx(rw, WASYNC_OP_LOCAL_TEE, cl);
+    rw->conds[rw->nconds++] = cl;
+    cond = true;
+  }
+  emit_copy(rw, in);
+  step(rw, in);
+  if (!push_frame(rw, in->op, MODE_HOT))
+    return;
+  rw->fr[rw->nfr - 1].cond = cond;
+  uint32_t base = frame_base(rw);
+  spill(rw, base, base + np);
+}
+
+static void pop_frame(RW *rw) {
+  OFrame *f = &rw->fr[rw->nfr - 1];
+  if (f->cond)
+    rw->nconds--;
+  rw->nfr--;
+  rw->out_height--;
+}
+
+/* `end`, `else`, `catch`, `catch_all`, `delegate` of a hot frame. */
+static void hot_term(RW *rw, const WasyncInstr *in) {
+  OFrame *f = &rw->fr[rw->nfr - 1];
+  const WasyncCtrlFrame *cf = wasync_funcv_ctrl(rw->v, 0);
+  uint32_t nres = cf->nresults;
+  if (f->dead)
+    reload_results(rw, cf);
+  else if (f->mode == MODE_HOT)
+    reload(rw, cf->height, cf->height + nres);
+  f->dead = false;
+  switch (in->op) {
+  case WASYNC_OP_ELSE: {
+    emit(rw, WASYNC_OP_ELSE);
+    step(rw, in);
+    uint32_t base = frame_base(rw);
+    spill(rw, base, wasync_funcv_stack_height(rw->v));
+    return;
+  }
+  case WASYNC_OP_CATCH:
+  case WASYNC_OP_CATCH_ALL:
+    emit_copy(rw, in);
+    step(rw, in);
+    f->mode = MODE_HANDLER;
+    return;
+  case WASYNC_OP_DELEGATE: {
+    step(rw, in);
+    pop_frame(rw);
+    WasyncInstr d = *in;
+    emit_copy(rw, &d);
+    rw->out[rw->nout - 1].imm.index = remap(rw, in->imm.index);
+    break;
+  }
+  default: /* end */
+    emit(rw, WASYNC_OP_END);
+    step(rw, in);
+    pop_frame(rw);
+    break;
+  }
+  if (rw->nfr == 0)
+    return;
+  uint32_t H = wasync_funcv_stack_height(rw->v);
+  spill(rw, H - nres, H);
+}
+
+static bool generate(RW *rw) {
+  rw->nout = 0;
+  rw->out_height = 0;
+  rw->nfr = 0;
+  rw->guard_open = false;
+  rw->nconds = 0;
+  /* block $unwind; block (result R*) $body */
+  emit_block(rw, WASYNC_OP_BLOCK);
+  WasyncInstr *body = emit(rw, WASYNC_OP_BLOCK);
+  if (!body)
+    return false;
+  const WasyncSubType *ft = wasync_func_type(rw->m, rw->func);
+  if (ft->nresults == 0)
+    body->imm.block.kind = WASYNC_BLOCK_EMPTY;
+  else if (ft->nresults == 1) {
+    body->imm.block.kind = WASYNC_BLOCK_VALUE;
+    body->imm.block.value = ft->results[0];
+  } else {
+    body->imm.block.kind = WASYNC_BLOCK_INDEX;
+    body->imm.block.index = rw->c->results_type[rw->func];
+  }
+  push_frame(rw, WASYNC_OP_CALL, MODE_HOT);
+
+  for (uint32_t i = 0; i < rw->nin && rw->nfr > 0; i++) {
+    if (rw->oom || rw->bad)
+      return false;
+    const WasyncInstr *in = &rw->in[i];
+    OFrame *f = &rw->fr[rw->nfr - 1];
+    uint16_t op = in->op;
+    bool term = op == WASYNC_OP_END || op == WASYNC_OP_ELSE ||
+                op == WASYNC_OP_CATCH || op == WASYNC_OP_CATCH_ALL ||
+                op == WASYNC_OP_DELEGATE;
+
+    if (f->mode != MODE_HOT) {
+      /* Verbatim: a cold construct, or a catch handler of a hot try. */
+      if (is_opener(op)) {
+        emit_copy(rw, in);
+        step(rw, in);
+        push_frame(rw, op, MODE_COLD);
+        continue;
+      }
+      if (op == WASYNC_OP_END || op == WASYNC_OP_DELEGATE) {
+        bool was_handler = f->mode == MODE_HANDLER;
+        const WasyncCtrlFrame *cf = wasync_funcv_ctrl(rw->v, 0);
+        uint32_t nres = cf->nresults;
+        step(rw, in);
+        pop_frame(rw);
+        if (op == WASYNC_OP_END) {
+          emit(rw, WASYNC_OP_END);
+        } else {
+          emit_copy(rw, in);
+        }
+        if (was_handler && rw->nfr > 0) {
+          uint32_t H = wasync_funcv_stack_height(rw->v);
+          spill(rw, H - nres, H);
+        }
+        continue;
+      }
+      emit_copy(rw, in);
+      step(rw, in);
+      continue;
+    }
+
+    if (f->dead) {
+      if (f->dead_depth == 0 && term) {
+        close_guard(rw);
+        hot_term(rw, in);
+        continue;
+      }
+      if (is_opener(op))
+        f->dead_depth++;
+      else if (op == WASYNC_OP_END || op == WASYNC_OP_DELEGATE)
+        f->dead_depth--;
+      step(rw, in);
+      continue;
+    }
+
+    if (term) {
+      close_guard(rw);
+      hot_term(rw, in);
+      continue;
+    }
+    if (rw->hot[i]) {
+      close_guard(rw);
+      if (is_call(op))
+        hot_call(rw, in);
+      else
+        hot_open(rw, in);
+      continue;
+    }
+    /* A cold instruction in a hot sequence. */
+    open_guard(rw);
+    emit_copy(rw, in);
+    step(rw, in);
+    if (is_opener(op)) {
+      push_frame(rw, op, MODE_COLD);
+      continue;
+    }
+    if (wasync_funcv_ctrl(rw->v, 0)->unreachable)
+      f->dead = true;
+  }
+  if (rw->oom || rw->bad)
+    return false;
+  /* After the original final `end` (which closed $body): return; end. */
+  emit(rw, WASYNC_OP_RETURN);
+  emit(rw, WASYNC_OP_END);
+  return !rw->oom;
+}
+
+/* ---- pass 1: decode and mark hot instructions ---------------------------- */
+
+static bool decode_body(RW *rw) {
+  const WasyncCode *code = &rw->m->funcs[rw->func].code;
+  WasyncInstrReader ir;
+  wasync_instr_reader_init(&ir, rw->m, rw->m->bytes, 0, 0, rw->err);
+  ir.r.base = code->body;
+  ir.r.pos = code->expr_start;
+  ir.r.end = code->size;
+  rw->nin = 0;
+  bool ok = true;
+  while (ir.r.pos < ir.r.end) {
+    if (!GROW(rw, rw->in, rw->in_cap, rw->nin + 1)) {
+      ok = false;
+      break;
+    }
+    WasyncInstr *in = &rw->in[rw->nin];
+    if (!wasync_instr_decode(&ir, in)) {
+      ok = false;
+      break;
+    }
+    /* Copy scratch-owned immediates. */
+    if (in->op == WASYNC_OP_BR_TABLE) {
+      uint32_t *l = wasync_arena_array(&rw->m->arena,
+                                       (size_t)in->imm.br_table.count + 1, 4);
+      if (!l) {
+        rw->oom = true;
+        ok = false;
+        break;
+      }
+      memcpy(l, in->imm.br_table.labels, (size_t)in->imm.br_table.count * 4);
+      in->imm.br_table.labels = l;
+    } else if (in->op == WASYNC_OP_SELECT_T) {
+      WasyncValType *t = wasync_arena_array(
+          &rw->m->arena, (size_t)in->imm.select.count + 1, sizeof *t);
+      if (!t) {
+        rw->oom = true;
+        ok = false;
+        break;
+      }
+      memcpy(t, in->imm.select.types, (size_t)in->imm.select.count * sizeof *t);
+      in->imm.select.types = t;
+    } else if (in->op == WASYNC_OP_TRY_TABLE) {
+      WasyncCatch *cs = wasync_arena_array(
+          &rw->m->arena, (size_t)in->imm.try_table.count + 1, sizeof *cs);
+      if (!cs) {
+        rw->oom = true;
+        ok = false;
+        break;
+      }
+      memcpy(cs, in->imm.try_table.catches,
+             (size_t)in->imm.try_table.count * sizeof *cs);
+      in->imm.try_table.catches = cs;
+    }
+    rw->nin++;
+  }
+  wasync_instr_reader_release(&ir);
+  return ok && !rw->oom;
+}
+
+/* Marks hot instructions.  Returns the index of a legacy `try` with an
+ * unwinding call in one of its handlers (to be restructured first), or
+ * UINT32_MAX. */
+static uint32_t mark_hot(RW *rw) {
+  if (!GROW(rw, rw->hot, rw->hot_cap, rw->nin + 1))
+    return UINT32_MAX;
+  memset(rw->hot, 0, rw->nin);
+  uint32_t *stk = NULL, stk_cap = 0, nstk = 0;
+  uint8_t *handler = NULL;
+  uint32_t handler_cap = 0, found = UINT32_MAX;
+  for (uint32_t i = 0; i < rw->nin && found == UINT32_MAX; i++) {
+    const WasyncInstr *in = &rw->in[i];
+    uint16_t op = in->op;
+    if (is_opener(op)) {
+      if (!GROW(rw, stk, stk_cap, nstk + 1) ||
+          !GROW(rw, handler, handler_cap, nstk + 1))
+        break;
+      handler[nstk] = 0;
+      stk[nstk++] = i;
+    } else if (op == WASYNC_OP_CATCH || op == WASYNC_OP_CATCH_ALL) {
+      if (nstk)
+        handler[nstk - 1] = 1;
+    } else if (op == WASYNC_OP_END || op == WASYNC_OP_DELEGATE) {
+      if (nstk)
+        nstk--;
+    } else if (is_call(op) &&
+               wasync_asyncify_call_unwinds(rw->m, rw->c->a, rw->func, in)) {
+      rw->hot[i] = 1;
+      for (uint32_t k = nstk; k-- > 0;) {
+        if (handler[k]) {
+          found = stk[k];
+          break;
+        }
+        rw->hot[stk[k]] = 1;
+      }
+    }
+  }
+  rw->al->free(rw->al->ctx, stk);
+  rw->al->free(rw->al->ctx, handler);
+  return found;
+}
+
+/* A block type [] -> params of tag `tag`. */
+static bool tag_block(RW *rw, uint32_t tag, WasyncBlockType *bt) {
+  const WasyncModule *m = rw->m;
+  const WasyncSubType *tt = &m->types[m->tags[tag].type];
+  memset(bt, 0, sizeof *bt);
+  if (tt->nparams == 0) {
+    bt->kind = WASYNC_BLOCK_EMPTY;
+    return true;
+  }
+  if (tt->nparams == 1) {
+    bt->kind = WASYNC_BLOCK_VALUE;
+    bt->value = tt->params[0];
+    return true;
+  }
+  for (uint32_t t = 0; t < m->ntypes; t++) {
+    const WasyncSubType *st = &m->types[t];
+    if (st->form == WASYNC_COMP_FUNC && st->nparams == 0 &&
+        st->nresults == tt->nparams &&
+        memcmp(st->results, tt->params, tt->nparams * sizeof *st->results) ==
+            0) {
+      bt->kind = WASYNC_BLOCK_INDEX;
+      bt->index = t;
+      return true;
+    }
+  }
+  return false;
+}
+
+static bool refuse_try(RW *rw, const WasyncInstr *at, const char *why) {
+  wasync_fail(rw->err, WASYNC_ERR_UNSUPPORTED, at->offset,
+              "asyncify: a call that may unwind inside a catch handler "
+              "(function %u): %s",
+              rw->func, why);
+  rw->bad = true;
+  return false;
+}
+
+/* Adds `add` to label L of `in` when L >= depth (it leaves the region). */
+static void shift_labels(WasyncInstr *in, uint32_t depth, uint32_t add) {
+  switch (in->op) {
+  case WASYNC_OP_BR:
+  case WASYNC_OP_BR_IF:
+  case WASYNC_OP_BR_ON_NULL:
+  case WASYNC_OP_BR_ON_NON_NULL:
+  case WASYNC_OP_RETHROW:
+  case WASYNC_OP_DELEGATE:
+    if (in->imm.index >= depth)
+      in->imm.index += add;
+    break;
+  case WASYNC_OP_BR_ON_CAST:
+  case WASYNC_OP_BR_ON_CAST_FAIL:
+    if (in->imm.br_on_cast.label >= depth)
+      in->imm.br_on_cast.label += add;
+    break;
+  case WASYNC_OP_BR_TABLE: {
+    uint32_t *l = (uint32_t *)(uintptr_t)in->imm.br_table.labels;
+    for (uint32_t k = 0; k < in->imm.br_table.count; k++)
+      if (l[k] >= depth)
+        l[k] += add;
+    if (in->imm.br_table.default_label >= depth)
+      in->imm.br_table.default_label += add;
+    break;
+  }
+  case WASYNC_OP_TRY_TABLE: {
+    WasyncCatch *cs = (WasyncCatch *)(uintptr_t)in->imm.try_table.catches;
+    for (uint32_t k = 0; k < in->imm.try_table.count; k++)
+      if (cs[k].label >= depth)
+        cs[k].label += add;
+    break;
+  }
+  default:
+    break;
+  }
+}
+
+/*
+ * Restructures `try bt B catch e1 H1 ... catch_all Hn end` so that the
+ * handlers run outside the try (and can therefore be rewound into):
+ *
+ *   block bt $exit
+ *     block $hn ... block (result params(e1)) $h1
+ *       try bt B catch e1 br 1 ... catch_all br n end
+ *       br n                      ;; to $exit with the results
+ *     end  H1  br n-1
+ *     ...
+ *     end  Hn
+ *   end
+ *
+ * Labels leaving B grow by n+1, labels in Hk reaching the try or beyond by
+ * n-k.  A `rethrow` of the try's own exception inside a handler cannot be
+ * expressed outside the catch: refused, as are trys with parameters.
+ */
+static bool restructure_try(RW *rw, uint32_t t) {
+  WasyncInstr *in = rw->in;
+  const WasyncInstr *T = &in[t];
+  if (T->imm.block.kind == WASYNC_BLOCK_INDEX &&
+      rw->m->types[T->imm.block.index].nparams > 0)
+    return refuse_try(rw, T, "try blocks with parameters are not supported");
+  /* Find the catches and the end at T's depth. */
+  uint32_t ncatch = 0, e = UINT32_MAX, depth = 0;
+  for (uint32_t i = t + 1; i < rw->nin; i++) {
+    uint16_t op = in[i].op;
+    if (is_opener(op))
+      depth++;
+    else if (op == WASYNC_OP_END || op == WASYNC_OP_DELEGATE) {
+      if (depth == 0) {
+        e = i;
+        break;
+      }
+      depth--;
+    } else if ((op == WASYNC_OP_CATCH || op == WASYNC_OP_CATCH_ALL) &&
+               depth == 0)
+      ncatch++;
+  }
+  if (e == UINT32_MAX || ncatch == 0)
+    return refuse_try(rw, T, "malformed try");
+  uint32_t n = ncatch;
+  size_t cap = (size_t)rw->nin + 3 * n + 4;
+  WasyncInstr *o = rw->al->alloc(rw->al->ctx, cap * sizeof *o);
+  if (!o) {
+    rw->oom = true;
+    return false;
+  }
+  uint32_t no = 0;
+  for (uint32_t i = 0; i < t; i++)
+    o[no++] = in[i];
+  WasyncInstr x;
+  memset(&x, 0, sizeof x);
+  x.offset = T->offset;
+  x.op = WASYNC_OP_BLOCK;
+  x.imm.block = T->imm.block;
+  o[no++] = x; /* $exit */
+  /* Catch clauses in order, to open $hn ... $h1. */
+  uint32_t *cidx = rw->al->alloc(rw->al->ctx, ((size_t)n + 1) * 4);
+  if (!cidx) {
+    rw->al->free(rw->al->ctx, o);
+    rw->oom = true;
+    return false;
+  }
+  depth = 0;
+  uint32_t k = 0;
+  for (uint32_t i = t + 1; i < e; i++) {
+    uint16_t op = in[i].op;
+    if (is_opener(op))
+      depth++;
+    else if (op == WASYNC_OP_END || op == WASYNC_OP_DELEGATE)
+      depth--;
+    else if ((op == WASYNC_OP_CATCH || op == WASYNC_OP_CATCH_ALL) &&
+             depth == 0)
+      cidx[k++] = i;
+  }
+  bool ok = true;
+  for (uint32_t j = n; j-- > 0 && ok;) {
+    memset(&x, 0, sizeof x);
+    x.offset = T->offset;
+    x.op = WASYNC_OP_BLOCK;
+    if (in[cidx[j]].op == WASYNC_OP_CATCH)
+      ok = tag_block(rw, in[cidx[j]].imm.index, &x.imm.block);
+    else
+      x.imm.block.kind = WASYNC_BLOCK_EMPTY;
+    o[no++] = x;
+  }
+  if (!ok) {
+    rw->al->free(rw->al->ctx, o);
+    rw->al->free(rw->al->ctx, cidx);
+    return refuse_try(rw, T, "a tag with several values and no matching "
+                             "block type");
+  }
+  o[no++] = *T; /* try */
+  /* Body, labels leaving it shifted by n + 1. */
+  depth = 0;
+  for (uint32_t i = t + 1; i < cidx[0]; i++) {
+    WasyncInstr y = in[i];
+    if (y.op == WASYNC_OP_END || y.op == WASYNC_OP_DELEGATE)
+      depth--;
+    shift_labels(&y, depth + 1, n + 1);
+    if (is_opener(y.op))
+      depth++;
+    o[no++] = y;
+  }
+  for (uint32_t j = 0; j < n; j++) {
+    o[no++] = in[cidx[j]]; /* catch / catch_all */
+    memset(&x, 0, sizeof x);
+    x.offset = T->offset;
+    x.op = WASYNC_OP_BR;
+    x.imm.index = j + 1;
+    o[no++] = x;
+  }
+  memset(&x, 0, sizeof x);
+  x.offset = T->offset;
+  x.op = WASYNC_OP_END;
+  o[no++] = x; /* end try */
+  x.op = WASYNC_OP_BR;
+  x.imm.index = n;
+  o[no++] = x;
+  for (uint32_t j = 0; j < n && ok; j++) {
+    memset(&x, 0, sizeof x);
+    x.offset = T->offset;
+    x.op = WASYNC_OP_END;
+    o[no++] = x; /* end $h(j+1) */
+    uint32_t hend = j + 1 < n ? cidx[j + 1] : e;
+    uint32_t add = n - (j + 1);
+    depth = 0;
+    for (uint32_t i = cidx[j] + 1; i < hend; i++) {
+      WasyncInstr y = in[i];
+      if (y.op == WASYNC_OP_END || y.op == WASYNC_OP_DELEGATE)
+        depth--;
+      if (y.op == WASYNC_OP_RETHROW && y.imm.index == depth) {
+        ok = false;
+        break;
+      }
+      shift_labels(&y, depth, add);
+      if (is_opener(y.op))
+        depth++;
+      o[no++] = y;
+    }
+    if (ok && j + 1 < n) {
+      memset(&x, 0, sizeof x);
+      x.offset = T->offset;
+      x.op = WASYNC_OP_BR;
+      x.imm.index = add;
+      o[no++] = x;
+    }
+  }
+  rw->al->free(rw->al->ctx, cidx);
+  if (!ok) {
+    rw->al->free(rw->al->ctx, o);
+    return refuse_try(rw, T, "the handler rethrows the caught exception");
+  }
+  memset(&x, 0, sizeof x);
+  x.offset = T->offset;
+  x.op = WASYNC_OP_END;
+  o[no++] = x; /* end $exit */
+  for (uint32_t i = e + 1; i < rw->nin; i++)
+    o[no++] = in[i];
+  rw->al->free(rw->al->ctx, rw->in);
+  rw->in = o;
+  rw->nin = no;
+  rw->in_cap = (uint32_t)cap;
+  return true;
+}
+
+/* ---- reference stacks ------------------------------------------------------ */
+
+uint32_t wasync_asyncify_ref_kind(const WasyncModule *m, WasyncValType t) {
+  switch (wasync_heap_top(m, t)) {
+  case WASYNC_HT_FUNC:
+    return 0;
+  case WASYNC_HT_EXTERN:
+    return 1;
+  case WASYNC_HT_EXN:
+    return 3;
+  default:
+    return 2;
+  }
+}
+
+static const uint8_t ref_top[4] = {WASYNC_HT_FUNC, WASYNC_HT_EXTERN,
+                                   WASYNC_HT_ANY, WASYNC_HT_EXN};
+
+static uint32_t ref_stack(WasyncAsyncifyCtx *c, uint32_t kind) {
+  if (!c->ref_used[kind]) {
+    c->ref_used[kind] = true;
+    c->ref_table[kind] = c->ntables_before + c->nref_new;
+    c->ref_sp[kind] = c->nglobals_before + 2 + c->nref_new;
+    c->nref_new++;
+  }
+  return kind;
+}
+
+/* ---- encoding ---------------------------------------------------------------- */
+
+static void put(WasyncBuf *b, const WasyncInstr *in) {
+  wasync_instr_encode(b, in);
+}
+static void put_op(WasyncBuf *b, uint16_t op) {
+  WasyncInstr in;
+  memset(&in, 0, sizeof in);
+  in.op = op;
+  put(b, &in);
+}
+static void put_idx(WasyncBuf *b, uint16_t op, uint32_t idx) {
+  WasyncInstr in;
+  memset(&in, 0, sizeof in);
+  in.op = op;
+  in.imm.index = idx;
+  put(b, &in);
+}
+static void put_i32(WasyncBuf *b, int32_t v) {
+  WasyncInstr in;
+  memset(&in, 0, sizeof in);
+  in.op = WASYNC_OP_I32_CONST;
+  in.imm.i32 = v;
+  put(b, &in);
+}
+static void put_ptr(WasyncBuf *b, bool mem64, uint64_t v) {
+  WasyncInstr in;
+  memset(&in, 0, sizeof in);
+  if (mem64) {
+    in.op = WASYNC_OP_I64_CONST;
+    in.imm.i64 = (int64_t)v;
+  } else {
+    in.op = WASYNC_OP_I32_CONST;
+    in.imm.i32 = (int32_t)(uint32_t)v;
+  }
+  put(b, &in);
+}
+static void put_mem(WasyncBuf *b, const WasyncAsyncifyCtx *c, uint16_t op,
+                    uint64_t offset) {
+  WasyncInstr in;
+  memset(&in, 0, sizeof in);
+  in.op = op;
+  in.imm.memarg.align = 0;
+  in.imm.memarg.offset = offset;
+  in.imm.memarg.memory = c->memory;
+  in.imm.memarg.has_memory = c->memory != 0;
+  put(b, &in);
+}
+static void put_block(WasyncBuf *b, uint16_t op) {
+  WasyncInstr in;
+  memset(&in, 0, sizeof in);
+  in.op = op;
+  in.imm.block.kind = WASYNC_BLOCK_EMPTY;
+  put(b, &in);
+}
+static void put_ref_null(WasyncBuf *b, uint8_t ht) {
+  WasyncInstr in;
+  memset(&in, 0, sizeof in);
+  in.op = WASYNC_OP_REF_NULL;
+  in.imm.ref = wasync_vt_ref_abstract(true, ht);
+  put(b, &in);
+}
+
+static uint32_t vt_bytes(WasyncValType t) {
+  switch (wasync_vt_code(t)) {
+  case WASYNC_VT_I32:
+  case WASYNC_VT_F32:
+    return 4;
+  case WASYNC_VT_I64:
+  case WASYNC_VT_F64:
+    return 8;
+  case WASYNC_VT_V128:
+    return 16;
+  default:
+    return 0; /* references: the reference stacks */
+  }
+}
+static uint16_t load_op(WasyncValType t) {
+  switch (wasync_vt_code(t)) {
+  case WASYNC_VT_I32:
+    return WASYNC_OP_I32_LOAD;
+  case WASYNC_VT_F32:
+    return WASYNC_OP_F32_LOAD;
+  case WASYNC_VT_I64:
+    return WASYNC_OP_I64_LOAD;
+  case WASYNC_VT_F64:
+    return WASYNC_OP_F64_LOAD;
+  default:
+    return WASYNC_OP_V128_LOAD;
+  }
+}
+static uint16_t store_op(WasyncValType t) {
+  switch (wasync_vt_code(t)) {
+  case WASYNC_VT_I32:
+    return WASYNC_OP_I32_STORE;
+  case WASYNC_VT_F32:
+    return WASYNC_OP_F32_STORE;
+  case WASYNC_VT_I64:
+    return WASYNC_OP_I64_STORE;
+  case WASYNC_VT_F64:
+    return WASYNC_OP_F64_STORE;
+  default:
+    return WASYNC_OP_V128_STORE;
+  }
+}
+
+#define BIT(bits, i) (((bits)[(i) / 64] >> ((i) % 64)) & 1u)
+
+/* Restore code for one layout (p = address of the call index). */
+static void put_restore(RW *rw, WasyncBuf *b, const uint64_t *bits,
+                        uint32_t size) {
+  WasyncAsyncifyCtx *c = rw->c;
+  bool m64 = c->mem64;
+  put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+  put_ptr(b, m64, size);
+  put_op(b, m64 ? WASYNC_OP_I64_SUB : WASYNC_OP_I32_SUB);
+  put_idx(b, WASYNC_OP_LOCAL_SET, rw->p);
+  put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+  put_mem(b, c, m64 ? WASYNC_OP_I64_STORE : WASYNC_OP_I32_STORE, 0);
+  uint32_t off = 0;
+  for (uint32_t x = 0; x < rw->nlocals; x++) {
+    if (!BIT(bits, x))
+      continue;
+    WasyncValType t = rw->ltypes[x];
+    uint32_t sz = vt_bytes(t);
+    if (!sz)
+      continue;
+    put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+    put_mem(b, c, load_op(t), off);
+    put_idx(b, WASYNC_OP_LOCAL_SET, x);
+    off += sz;
+  }
+  /* References, in reverse push order. */
+  for (uint32_t x = rw->nlocals; x-- > 0;) {
+    if (!BIT(bits, x) || !wasync_vt_is_ref(rw->ltypes[x]))
+      continue;
+    WasyncValType t = rw->ltypes[x];
+    uint32_t k = ref_stack(c, wasync_asyncify_ref_kind(rw->m, t));
+    uint32_t sp = c->ref_sp[k], tab = c->ref_table[k];
+    put_idx(b, WASYNC_OP_GLOBAL_GET, sp);
+    put_i32(b, 1);
+    put_op(b, WASYNC_OP_I32_SUB);
+    put_idx(b, WASYNC_OP_GLOBAL_SET, sp);
+    put_idx(b, WASYNC_OP_GLOBAL_GET, sp);
+    put_idx(b, WASYNC_OP_TABLE_GET, tab);
+    bool exact = !wasync_vt_indexed(t) && wasync_vt_heap(t) == ref_top[k];
+    if (!exact || !wasync_vt_nullable(t)) {
+      if (k == 3 || (!wasync_vt_indexed(t) && wasync_vt_heap(t) == ref_top[k])) {
+        if (!wasync_vt_nullable(t))
+          put_op(b, WASYNC_OP_REF_AS_NON_NULL);
+      } else {
+        WasyncInstr in;
+        memset(&in, 0, sizeof in);
+        in.op = wasync_vt_nullable(t) ? WASYNC_OP_REF_CAST_NULL
+                                      : WASYNC_OP_REF_CAST;
+        in.imm.ref = t;
+        put(b, &in);
+      }
+    }
+    put_idx(b, WASYNC_OP_LOCAL_SET, x);
+    put_idx(b, WASYNC_OP_GLOBAL_GET, sp);
+    put_ref_null(b, ref_top[k]);
+    put_idx(b, WASYNC_OP_TABLE_SET, tab);
+  }
+}
+
+/* Save code for one layout (ci holds the call index). */
+static void put_save(RW *rw, WasyncBuf *b, const uint64_t *bits,
+                     uint32_t size) {
+  WasyncAsyncifyCtx *c = rw->c;
+  bool m64 = c->mem64;
+  uint32_t psz = m64 ? 8 : 4;
+  uint16_t ld = m64 ? WASYNC_OP_I64_LOAD : WASYNC_OP_I32_LOAD;
+  uint16_t geu = m64 ? WASYNC_OP_I64_GE_U : WASYNC_OP_I32_GE_U;
+  put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put_mem(b, c, ld, 0);
+  put_idx(b, WASYNC_OP_LOCAL_SET, rw->p);
+  /* end - pos >= size + 4  &&  end >= pos */
+  put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put_mem(b, c, ld, psz);
+  put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+  put_op(b, m64 ? WASYNC_OP_I64_SUB : WASYNC_OP_I32_SUB);
+  put_ptr(b, m64, (uint64_t)size + 4);
+  put_op(b, geu);
+  put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put_mem(b, c, ld, psz);
+  put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+  put_op(b, geu);
+  put_op(b, WASYNC_OP_I32_AND);
+  put_block(b, WASYNC_OP_IF);
+  uint32_t off = 0;
+  for (uint32_t x = 0; x < rw->nlocals; x++) {
+    if (!BIT(bits, x))
+      continue;
+    WasyncValType t = rw->ltypes[x];
+    uint32_t sz = vt_bytes(t);
+    if (!sz)
+      continue;
+    put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+    put_idx(b, WASYNC_OP_LOCAL_GET, x);
+    put_mem(b, c, store_op(t), off);
+    off += sz;
+  }
+  put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+  put_idx(b, WASYNC_OP_LOCAL_GET, rw->ci);
+  put_mem(b, c, WASYNC_OP_I32_STORE, size);
+  for (uint32_t x = 0; x < rw->nlocals; x++) {
+    if (!BIT(bits, x) || !wasync_vt_is_ref(rw->ltypes[x]))
+      continue;
+    uint32_t k = ref_stack(c, wasync_asyncify_ref_kind(rw->m, rw->ltypes[x]));
+    uint32_t sp = c->ref_sp[k], tab = c->ref_table[k];
+    put_idx(b, WASYNC_OP_GLOBAL_GET, sp);
+    put_idx(b, WASYNC_OP_TABLE_SIZE, tab);
+    put_op(b, WASYNC_OP_I32_GE_U);
+    put_block(b, WASYNC_OP_IF);
+    put_ref_null(b, ref_top[k]);
+    put_idx(b, WASYNC_OP_GLOBAL_GET, sp);
+    put_i32(b, 16);
+    put_op(b, WASYNC_OP_I32_ADD);
+    put_idx(b, WASYNC_OP_TABLE_GROW, tab);
+    put_op(b, WASYNC_OP_DROP);
+    put_op(b, WASYNC_OP_END);
+    put_idx(b, WASYNC_OP_GLOBAL_GET, sp);
+    put_idx(b, WASYNC_OP_LOCAL_GET, x);
+    put_idx(b, WASYNC_OP_TABLE_SET, tab);
+    put_idx(b, WASYNC_OP_GLOBAL_GET, sp);
+    put_i32(b, 1);
+    put_op(b, WASYNC_OP_I32_ADD);
+    put_idx(b, WASYNC_OP_GLOBAL_SET, sp);
+  }
+  put_op(b, WASYNC_OP_END);
+  put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+  put_ptr(b, m64, (uint64_t)size + 4);
+  put_op(b, m64 ? WASYNC_OP_I64_ADD : WASYNC_OP_I32_ADD);
+  put_mem(b, c, m64 ? WASYNC_OP_I64_STORE : WASYNC_OP_I32_STORE, 0);
+}
+
+/* Dispatches on ci to one piece of code per layout. */
+static void put_dispatch(RW *rw, WasyncBuf *b, Layout *lay, uint32_t nlay,
+                         const uint64_t *bits, size_t W, bool save) {
+  if (nlay == 1) {
+    if (save)
+      put_save(rw, b, bits + (size_t)lay[0].bits * W, lay[0].size);
+    else
+      put_restore(rw, b, bits + (size_t)lay[0].bits * W, lay[0].size);
+    return;
+  }
+  put_block(b, WASYNC_OP_BLOCK); /* $done */
+  for (uint32_t k = 0; k < nlay; k++)
+    put_block(b, WASYNC_OP_BLOCK);
+  put_idx(b, WASYNC_OP_LOCAL_GET, rw->ci);
+  {
+    WasyncInstr in;
+    memset(&in, 0, sizeof in);
+    in.op = WASYNC_OP_BR_TABLE;
+    uint32_t *labels = wasync_arena_array(&rw->m->arena, rw->nsites + 1, 4);
+    if (!labels) {
+      rw->oom = true;
+      return;
+    }
+    for (uint32_t s = 0; s < rw->nsites; s++)
+      labels[s] = rw->sites[s].layout;
+    in.imm.br_table.count = rw->nsites;
+    in.imm.br_table.labels = labels;
+    in.imm.br_table.default_label = nlay - 1;
+    put(b, &in);
+  }
+  for (uint32_t k = 0; k < nlay; k++) {
+    put_op(b, WASYNC_OP_END);
+    if (save)
+      put_save(rw, b, bits + (size_t)lay[k].bits * W, lay[k].size);
+    else
+      put_restore(rw, b, bits + (size_t)lay[k].bits * W, lay[k].size);
+    put_idx(b, WASYNC_OP_BR, nlay - 1 - k);
+  }
+  put_op(b, WASYNC_OP_END);
+}
+
+/* ---- layouts ------------------------------------------------------------------ */
+
+static uint64_t hash_bits(const uint64_t *b, size_t W) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t w = 0; w < W; w++) {
+    h ^= b[w];
+    h *= 1099511628211ull;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+static void put_zero(WasyncBuf *b, WasyncValType t) {
+  WasyncInstr in;
+  memset(&in, 0, sizeof in);
+  switch (wasync_vt_code(t)) {
+  case WASYNC_VT_I32:
+    in.op = WASYNC_OP_I32_CONST;
+    break;
+  case WASYNC_VT_I64:
+    in.op = WASYNC_OP_I64_CONST;
+    break;
+  case WASYNC_VT_F32:
+    in.op = WASYNC_OP_F32_CONST;
+    break;
+  case WASYNC_VT_F64:
+    in.op = WASYNC_OP_F64_CONST;
+    break;
+  case WASYNC_VT_V128:
+    in.op = WASYNC_OP_V128_CONST;
+    break;
+  default:
+    in.op = WASYNC_OP_REF_NULL;
+    in.imm.ref = t | WASYNC_VT_NULLABLE;
+    break;
+  }
+  put(b, &in);
+}
+
+static void rw_free(RW *rw) {
+  const WasyncAllocator *al = rw->al;
+  al->free(al->ctx, rw->in);
+  al->free(al->ctx, rw->hot);
+  al->free(al->ctx, rw->out);
+  al->free(al->ctx, rw->ltypes);
+  al->free(al->ctx, rw->lfix);
+  al->free(al->ctx, rw->temps);
+  al->free(al->ctx, rw->temp_head);
+  al->free(al->ctx, rw->fr);
+  al->free(al->ctx, rw->conds);
+  al->free(al->ctx, rw->path);
+  al->free(al->ctx, rw->sites);
+}
+
+static bool finish(RW *rw) {
+  WasyncModule *m = rw->m;
+  WasyncAsyncifyCtx *c = rw->c;
+  const WasyncAllocator *al = rw->al;
+  size_t W = ((size_t)rw->nlocals + 63) / 64;
+  if (W == 0)
+    W = 1;
+  uint64_t *bits = al->alloc(al->ctx, ((size_t)rw->nsites + 1) * W * 8);
+  Layout *lay = al->alloc(al->ctx, ((size_t)rw->nsites + 1) * sizeof *lay);
+  WasyncBuf b;
+  wasync_buf_init(&b, al);
+  bool ok = false;
+  if (!bits || !lay) {
+    rw->oom = true;
+    goto out;
+  }
+  memset(bits, 0, ((size_t)rw->nsites + 1) * W * 8);
+  if (!wasync_asyncify_liveness(rw->out, rw->nout, PSEUDO_SITE, rw->nlocals,
+                                rw->nsites, bits, al)) {
+    rw->oom = true;
+    goto out;
+  }
+  /* Per site: live ∪ path, minus ci/p; deduplicate into layouts. */
+  uint32_t nlay = 0;
+  for (uint32_t s = 0; s < rw->nsites; s++) {
+    uint64_t *sb = bits + (size_t)s * W;
+    Site *site = &rw->sites[s];
+    for (uint32_t k = 0; k < site->path_count; k++) {
+      uint32_t x = rw->path[site->path_start + k];
+      sb[x / 64] |= 1ull << (x % 64);
+    }
+    sb[rw->ci / 64] &= ~(1ull << (rw->ci % 64));
+    sb[rw->p / 64] &= ~(1ull << (rw->p % 64));
+    uint64_t h = hash_bits(sb, W);
+    uint32_t k;
+    for (k = 0; k < nlay; k++)
+      if (lay[k].hash == h &&
+          memcmp(bits + (size_t)lay[k].bits * W, sb, W * 8) == 0)
+        break;
+    if (k == nlay) {
+      lay[k].bits = s;
+      lay[k].hash = h;
+      uint32_t size = 0;
+      for (uint32_t x = 0; x < rw->nlocals; x++)
+        if (BIT(sb, x))
+          size += vt_bytes(rw->ltypes[x]);
+      lay[k].size = size;
+      nlay++;
+    }
+    site->layout = k;
+  }
+
+  /* Locals. */
+  uint32_t ngroups = 0;
+  for (uint32_t x = rw->nparams; x < rw->nlocals; x++)
+    if (x == rw->nparams || rw->ltypes[x] != rw->ltypes[x - 1])
+      ngroups++;
+  wasync_buf_u32(&b, ngroups);
+  WasyncLocalGroup *groups =
+      wasync_arena_array(&m->arena, ngroups + 1, sizeof *groups);
+  if (!groups) {
+    rw->oom = true;
+    goto out;
+  }
+  uint32_t g = 0;
+  for (uint32_t x = rw->nparams; x < rw->nlocals;) {
+    uint32_t y = x;
+    while (y < rw->nlocals && rw->ltypes[y] == rw->ltypes[x])
+      y++;
+    wasync_buf_u32(&b, y - x);
+    wasync_write_valtype(&b, rw->ltypes[x]);
+    groups[g].count = y - x;
+    groups[g].type = rw->ltypes[x];
+    g++;
+    x = y;
+  }
+  uint32_t expr_start = (uint32_t)b.size;
+
+  /* Prologue. */
+  bool m64 = c->mem64;
+  if (rw->nsites > 0) {
+    put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_state);
+    put_i32(&b, 2);
+    put_op(&b, WASYNC_OP_I32_EQ);
+    put_block(&b, WASYNC_OP_IF);
+    put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+    put_mem(&b, c, m64 ? WASYNC_OP_I64_LOAD : WASYNC_OP_I32_LOAD, 0);
+    put_ptr(&b, m64, 4);
+    put_op(&b, m64 ? WASYNC_OP_I64_SUB : WASYNC_OP_I32_SUB);
+    put_idx(&b, WASYNC_OP_LOCAL_TEE, rw->p);
+    put_mem(&b, c, WASYNC_OP_I32_LOAD, 0);
+    put_idx(&b, WASYNC_OP_LOCAL_SET, rw->ci);
+    put_dispatch(rw, &b, lay, nlay, bits, W, false);
+    put_op(&b, WASYNC_OP_END);
+  }
+  /* Body. */
+  for (uint32_t i = 0; i < rw->nout; i++)
+    if (rw->out[i].op < WASYNC_OP_COUNT)
+      put(&b, &rw->out[i]);
+  /* Epilogue: reached by br $unwind. */
+  if (rw->nsites > 0)
+    put_dispatch(rw, &b, lay, nlay, bits, W, true);
+  const WasyncSubType *ft = wasync_func_type(m, rw->func);
+  for (uint32_t r = 0; r < ft->nresults; r++)
+    put_zero(&b, ft->results[r]);
+  put_op(&b, WASYNC_OP_END);
+  if (b.oom || rw->oom) {
+    rw->oom = true;
+    goto out;
+  }
+  if (b.size > UINT32_MAX) {
+    wasync_fail(rw->err, WASYNC_ERR_LIMIT, m->funcs[rw->func].code.offset,
+                "function too large after asyncify");
+    goto out;
+  }
+  uint8_t *body = wasync_arena_alloc(&m->arena, b.size ? b.size : 1);
+  if (!body) {
+    rw->oom = true;
+    goto out;
+  }
+  memcpy(body, b.data, b.size);
+  WasyncCode *code = &m->funcs[rw->func].code;
+  code->body = body;
+  code->size = (uint32_t)b.size;
+  code->expr_start = expr_start;
+  code->nlocal_groups = ngroups;
+  code->local_groups = groups;
+  code->nlocals = rw->nlocals - rw->nparams;
+  code->replaced = true;
+  ok = true;
+out:
+  wasync_buf_release(&b);
+  al->free(al->ctx, bits);
+  al->free(al->ctx, lay);
+  return ok;
+}
+
+bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,
+                              WasyncFuncValidator *v) {
+  RW rw;
+  memset(&rw, 0, sizeof rw);
+  rw.c = c;
+  rw.m = c->m;
+  rw.err = c->err;
+  rw.v = v;
+  rw.al = c->m->arena.allocator;
+  rw.func = func;
+  bool ok = false;
+  if (!decode_body(&rw))
+    goto out;
+  for (;;) {
+    uint32_t t = mark_hot(&rw);
+    if (rw.oom || t == UINT32_MAX)
+      break;
+    if (!restructure_try(&rw, t))
+      goto out;
+  }
+  if (rw.oom)
+    goto out;
+  bool any = false;
+  for (uint32_t i = 0; i < rw.nin && !any; i++)
+    any = rw.hot[i] && is_call(rw.in[i].op);
+  if (!any) { /* nothing can unwind here: keep the body as it is */
+    ok = true;
+    goto out;
+  }
+  const WasyncSubType *ft = wasync_func_type(rw.m, func);
+  for (uint32_t r = 0; r < ft->nresults; r++)
+    if (needs_as_non_null(ft->results[r])) {
+      wasync_fail(c->err, WASYNC_ERR_UNSUPPORTED,
+                  rw.m->funcs[func].code.offset,
+                  "asyncify: function %u returns a non-null reference and "
+                  "may unwind (an unwinding function must return a dummy "
+                  "value)",
+                  func);
+      goto out;
+    }
+  if (!wasync_funcv_begin(v, func)) {
+    rw.bad = true;
+    goto out;
+  }
+  rw.nparams = ft->nparams;
+  uint32_t nl = wasync_funcv_local_count(v);
+  rw.lfix = rw.al->alloc(rw.al->ctx, (size_t)nl + 1);
+  if (!rw.lfix) {
+    rw.oom = true;
+    goto out;
+  }
+  for (uint32_t x = 0; x < nl; x++) {
+    WasyncValType t = wasync_funcv_local_type(v, x);
+    rw.lfix[x] = 0;
+    if (x >= rw.nparams && needs_as_non_null(t)) {
+      rw.lfix[x] = 1;
+      t = nullable(t);
+    }
+    add_local(&rw, t);
+  }
+  rw.norig_locals = nl;
+  rw.ci = add_local(&rw, WASYNC_VT_I32);
+  rw.p = add_local(&rw, c->mem64 ? WASYNC_VT_I64 : WASYNC_VT_I32);
+  if (rw.oom)
+    goto out;
+  if (!generate(&rw))
+    goto out;
+  ok = finish(&rw);
+out:
+  if (rw.oom)
+    wasync_fail(c->err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  else if (!ok && rw.bad)
+    wasync_fail(c->err, WASYNC_ERR_INVALID, rw.m->funcs[func].code.offset,
+                "asyncify: function %u could not be rewritten", func);
+  rw_free(&rw);
+  return ok;
+}

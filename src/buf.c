@@ -1,0 +1,125 @@
+/*
+ * buf.c -- the growable output buffer and the binary format's writes
+ * (see buf.h).  LEB128 output is always minimal, which is what makes a
+ * canonically encoded module re-encode byte for byte.
+ */
+#include "buf.h"
+#include "arena.h"
+
+#include <string.h>
+
+void wasync_buf_init(WasyncBuf *b, const WasyncAllocator *allocator) {
+  b->data = NULL;
+  b->size = b->cap = 0;
+  b->oom = false;
+  b->allocator = allocator ? allocator : wasync_default_allocator();
+}
+
+void wasync_buf_release(WasyncBuf *b) {
+  if (b->data) b->allocator->free(b->allocator->ctx, b->data);
+  b->data = NULL;
+  b->size = b->cap = 0;
+}
+
+bool wasync_buf_reserve(WasyncBuf *b, size_t extra) {
+  if (b->oom) return false;
+  if (b->cap - b->size >= extra) return true;
+  if (extra > SIZE_MAX / 2 - b->size) {
+    b->oom = true;
+    return false;
+  }
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap - b->size < extra)
+    cap *= 2;
+  uint8_t *p = b->allocator->realloc(b->allocator->ctx, b->data, cap);
+  if (!p) {
+    b->oom = true;
+    return false;
+  }
+  b->data = p;
+  b->cap = cap;
+  return true;
+}
+
+void wasync_buf_byte(WasyncBuf *b, uint8_t v) {
+  if (b->cap == b->size && !wasync_buf_reserve(b, 1)) return;
+  if (b->oom) return;
+  b->data[b->size++] = v;
+}
+
+void wasync_buf_bytes(WasyncBuf *b, const void *p, size_t n) {
+  if (n == 0 || !wasync_buf_reserve(b, n)) return;
+  memcpy(b->data + b->size, p, n);
+  b->size += n;
+}
+
+void wasync_buf_u64(WasyncBuf *b, uint64_t v) {
+  if (!wasync_buf_reserve(b, 10)) return;
+  uint8_t *p = b->data + b->size;
+  do {
+    uint8_t byte = v & 0x7F;
+    v >>= 7;
+    if (v) byte |= 0x80;
+    *p++ = byte;
+  } while (v);
+  b->size = (size_t)(p - b->data);
+}
+
+void wasync_buf_u32(WasyncBuf *b, uint32_t v) {
+  wasync_buf_u64(b, v);
+}
+
+void wasync_buf_s64(WasyncBuf *b, int64_t v) {
+  if (!wasync_buf_reserve(b, 10)) return;
+  uint8_t *p = b->data + b->size;
+  for (;;) {
+    uint8_t byte = (uint8_t)(v & 0x7F);
+    /* arithmetic shift, portable: */
+    v = v < 0 ? ~(~v >> 7) : v >> 7;
+    bool done = (v == 0 && !(byte & 0x40)) || (v == -1 && (byte & 0x40));
+    if (!done) byte |= 0x80;
+    *p++ = byte;
+    if (done) break;
+  }
+  b->size = (size_t)(p - b->data);
+}
+
+void wasync_buf_s32(WasyncBuf *b, int32_t v) {
+  wasync_buf_s64(b, v);
+}
+
+void wasync_buf_f32(WasyncBuf *b, uint32_t bits) {
+  uint8_t t[4];
+  for (int i = 0; i < 4; i++)
+    t[i] = (uint8_t)(bits >> (8 * i));
+  wasync_buf_bytes(b, t, 4);
+}
+
+void wasync_buf_f64(WasyncBuf *b, uint64_t bits) {
+  uint8_t t[8];
+  for (int i = 0; i < 8; i++)
+    t[i] = (uint8_t)(bits >> (8 * i));
+  wasync_buf_bytes(b, t, 8);
+}
+
+void wasync_buf_name(WasyncBuf *b, const uint8_t *p, uint32_t len) {
+  wasync_buf_u32(b, len);
+  wasync_buf_bytes(b, p, len);
+}
+
+size_t wasync_buf_reserve_u32_5(WasyncBuf *b) {
+  size_t at = b->size;
+  static const uint8_t pad[5] = {0x80, 0x80, 0x80, 0x80, 0x00};
+  wasync_buf_bytes(b, pad, 5);
+  return at;
+}
+
+void wasync_buf_patch_u32_5(WasyncBuf *b, size_t at, uint32_t v) {
+  if (b->oom || at + 5 > b->size) return;
+  for (int i = 0; i < 5; i++) {
+    uint8_t byte = v & 0x7F;
+    v >>= 7;
+    if (i < 4) byte |= 0x80;
+    b->data[at + (size_t)i] = byte;
+  }
+}
