@@ -44,8 +44,7 @@ static bool parse_list(Lists *ls, const char *arg, WasyncNameList *out) {
   if (arg[0] == '@') {
     uint8_t *data;
     size_t size;
-    if (!wasync_cli_read_file(arg + 1, &data, &size))
-      return false;
+    if (!wasync_cli_read_file(arg + 1, &data, &size)) return false;
     text = malloc(size + 1);
     if (!text) {
       free(data);
@@ -56,8 +55,7 @@ static bool parse_list(Lists *ls, const char *arg, WasyncNameList *out) {
     free(data);
   } else {
     text = strdup(arg);
-    if (!text)
-      return false;
+    if (!text) return false;
   }
   if (ls->nbufs >= 16) {
     free(text);
@@ -65,8 +63,7 @@ static bool parse_list(Lists *ls, const char *arg, WasyncNameList *out) {
   }
   ls->bufs[ls->nbufs++] = text;
   char *copy = strdup(text);
-  if (!copy)
-    return false;
+  if (!copy) return false;
   size_t n = wasync_asyncify_split(copy, NULL, 0);
   free(copy);
   char **items = calloc(n + 1, sizeof *items);
@@ -100,7 +97,7 @@ static const char usage[] =
     "  --propagate-add       ... and their callers\n"
     "  --remove-list LIST    never instrument these functions\n"
     "  --only-list LIST      instrument only these functions\n"
-    "  --asserts             accepted (Binaryen's asyncify-asserts)\n"
+    "  --asserts             trap when a call assumed not to unwind does\n"
     "  --import-globals      import env.__asyncify_state/__asyncify_data\n"
     "  --export-globals      export __asyncify_state/__asyncify_data\n"
     "  --memory N|NAME       memory index or exported memory name for the "
@@ -239,8 +236,7 @@ int wasync_cli_asyncify(int argc, char **argv) {
     uint8_t *data = NULL;
     size_t size = 0;
     rc = 1;
-    if (!wasync_cli_read_file(in, &data, &size))
-      goto done;
+    if (!wasync_cli_read_file(in, &data, &size)) goto done;
     WasyncError err;
     memset(&err, 0, sizeof err);
     WasyncModule *m = wasync_module_decode(data, size, NULL, &err);
@@ -248,8 +244,7 @@ int wasync_cli_asyncify(int argc, char **argv) {
     size_t nbytes = 0;
     if (m && wasync_module_validate(m, &err) && wasync_asyncify(m, &o, &err) &&
         wasync_module_encode(m, NULL, &bytes, &nbytes, &err)) {
-      if (wasync_cli_write_file(out, bytes, nbytes))
-        rc = 0;
+      if (wasync_cli_write_file(out, bytes, nbytes)) rc = 0;
       wasync_buffer_free(m, bytes);
     } else {
       wasync_cli_error(in, &err);

@@ -34,24 +34,36 @@
  *
  *   prologue:  if (state == 2) { p = data.pos - 4; ci = load(p);
  *                                switch layout(ci): pop frame, restore }
- *   block $unwind
+ *   block $exit  block $L(n-1) ... block $L0      (one per frame layout)
  *     block $body (result R*)
- *       ... the body, where each nesting level that contains an unwinding
- *       call is split into pieces: runs of other instructions guarded by
- *       `if (state == 0)`, nested constructs that contain unwinding calls
- *       (entered unguarded; an `if`'s condition is kept in a local that is
- *       saved, so the rewind takes the same arm), and the call sites:
- *         if (state == 0 | ci == i) {
- *           args...; call;
- *           if (state == 1) { ci = i; br $unwind }
- *           results -> locals
- *         }
- *       Between pieces the operand stack lives in locals ("temps", one per
- *       stack height and type), so every piece is stack-neutral.
+ *       ... the body ...
  *     end
  *     return
- *   end
- *   epilogue (unwinding): switch layout(ci): push frame; return zeros
+ *   end $L0: save layout 0; br $exit  ...  end $L(n-1): save layout n-1
+ *   end $exit: return zeros
+ *
+ * In the body, every nesting level (a "sequence") that contains an
+ * unwinding call is split into *pieces*: the unwinding calls and the nested
+ * constructs that contain one.  Everything else runs unguarded, exactly as
+ * before.  Each piece gets a block that ends where the piece starts, so a
+ * rewind can jump straight to it:
+ *
+ *   block $p(k-1) ... block $p0
+ *     if (state == 2) br_table[ci - base] -> $p(piece holding site ci)
+ *     cold code...            end $p0
+ *     piece 0 (a call site):  args...; call; ci = i; br_if $L(layout i)
+ *                             (state != 0 after the call: unwinding)
+ *     cold code...            end $p1
+ *     piece 1 (say a loop, whose body is a sequence of its own) ...
+ *
+ * Between pieces the operand stack lives in locals ("temps", one per stack
+ * height and type), so pieces start on an empty stack.  An `if` piece keeps
+ * its condition in a local saved with the frame (cl = state ? cl : cond) so
+ * the rewind takes the same arm.  When a sequence starts with a hot
+ * block/loop/try, that construct's dispatch serves the enclosing sequences
+ * too (a br leaves it), so nested switch-like blocks cost one state check.
+ * Branching directly to a layout's save block keeps only that layout's
+ * locals alive at each call site, which keeps engines' frames small.
  *
  * Frame layout (private to the module; drivers only touch {pos, end}):
  * frames grow upward from pos.  A frame is the values of the locals that are
@@ -79,7 +91,9 @@
  *
  * Options (WasyncAsyncifyOptions, Binaryen's --pass-arg spellings in the
  * CLI): import list, ignore-imports, ignore-indirect, add/remove/only lists
- * (+ propagate-add), asserts, import/export of the globals, which memory.
+ * (+ propagate-add), asserts (in instrumented functions, a call assumed not
+ * to unwind traps if it changed the state), import/export of the globals
+ * (relocatable: env.__asyncify_state / env.__asyncify_data), which memory.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -95,8 +109,7 @@ static void logf_(const WasyncAsyncifyOptions *o, const char *fmt, ...)
     ;
 
 static void logf_(const WasyncAsyncifyOptions *o, const char *fmt, ...) {
-  if (!o->log)
-    return;
+  if (!o->log) return;
   char line[1024];
   va_list ap;
   va_start(ap, fmt);
@@ -113,8 +126,7 @@ static void fname(WasyncModule *m, uint32_t f, char *buf, size_t cap) {
              (const char *)imp->module.bytes, (int)imp->field.len,
              (const char *)imp->field.bytes);
   } else if (names && names[f].bytes) {
-    snprintf(buf, cap, "%.*s", (int)names[f].len,
-             (const char *)names[f].bytes);
+    snprintf(buf, cap, "%.*s", (int)names[f].len, (const char *)names[f].bytes);
   } else {
     snprintf(buf, cap, "%u", f);
   }
@@ -123,23 +135,19 @@ static void fname(WasyncModule *m, uint32_t f, char *buf, size_t cap) {
 static bool grow_array(WasyncModule *m, void **arr, uint32_t n, uint32_t add,
                        size_t size) {
   void *p = wasync_arena_array(&m->arena, (size_t)n + add, size);
-  if (!p)
-    return false;
-  if (n)
-    memcpy(p, *arr, (size_t)n * size);
+  if (!p) return false;
+  if (n) memcpy(p, *arr, (size_t)n * size);
   *arr = p;
   return true;
 }
 
 /* A function type params -> results (an existing plain one, or added). */
-static bool functype(WasyncModule *m, const WasyncValType *params,
-                     uint32_t np, const WasyncValType *results, uint32_t nr,
-                     uint32_t *out) {
+static bool functype(WasyncModule *m, const WasyncValType *params, uint32_t np,
+                     const WasyncValType *results, uint32_t nr, uint32_t *out) {
   for (uint32_t t = 0; t < m->ntypes; t++) {
     const WasyncSubType *st = &m->types[t];
     if (st->form != WASYNC_COMP_FUNC || st->nparams != np ||
-        st->nresults != nr || st->has_super || !st->final ||
-        st->rec_size > 1)
+        st->nresults != nr || st->has_super || !st->final || st->rec_size > 1)
       continue;
     if ((np && memcmp(st->params, params, np * sizeof *params)) ||
         (nr && memcmp(st->results, results, nr * sizeof *results)))
@@ -148,8 +156,7 @@ static bool functype(WasyncModule *m, const WasyncValType *params,
     return true;
   }
   uint32_t n = m->ntypes;
-  if (!grow_array(m, (void **)&m->types, n, 1, sizeof *m->types))
-    return false;
+  if (!grow_array(m, (void **)&m->types, n, 1, sizeof *m->types)) return false;
   if (m->type_canon &&
       !grow_array(m, (void **)&m->type_canon, n, 1, sizeof *m->type_canon))
     return false;
@@ -164,14 +171,10 @@ static bool functype(WasyncModule *m, const WasyncValType *params,
   st->nresults = nr;
   st->params = wasync_arena_array(&m->arena, np + 1, sizeof *params);
   st->results = wasync_arena_array(&m->arena, nr + 1, sizeof *results);
-  if (!st->params || !st->results)
-    return false;
-  if (np)
-    memcpy(st->params, params, np * sizeof *params);
-  if (nr)
-    memcpy(st->results, results, nr * sizeof *results);
-  if (m->type_canon)
-    m->type_canon[n] = n;
+  if (!st->params || !st->results) return false;
+  if (np) memcpy(st->params, params, np * sizeof *params);
+  if (nr) memcpy(st->results, results, nr * sizeof *results);
+  if (m->type_canon) m->type_canon[n] = n;
   m->ntypes = n + 1;
   *out = n;
   return true;
@@ -187,8 +190,7 @@ static bool add_global(WasyncModule *m, WasyncValType t, bool mut,
   g->type = t;
   g->mut = mut;
   uint8_t *b = wasync_arena_alloc(&m->arena, init_size);
-  if (!b)
-    return false;
+  if (!b) return false;
   memcpy(b, init, init_size);
   g->init.bytes = b;
   g->init.size = init_size;
@@ -226,15 +228,13 @@ static bool add_export(WasyncModule *m, const char *name, uint8_t kind,
 static bool add_func(WasyncModule *m, uint32_t type, const uint8_t *expr,
                      size_t size, uint32_t *out) {
   uint32_t n = m->nfuncs;
-  if (!grow_array(m, (void **)&m->funcs, n, 1, sizeof *m->funcs))
-    return false;
+  if (!grow_array(m, (void **)&m->funcs, n, 1, sizeof *m->funcs)) return false;
   WasyncFunc *f = &m->funcs[n];
   memset(f, 0, sizeof *f);
   f->type = type;
   f->import = UINT32_MAX;
   uint8_t *b = wasync_arena_alloc(&m->arena, size + 1);
-  if (!b)
-    return false;
+  if (!b) return false;
   b[0] = 0; /* no locals */
   memcpy(b + 1, expr, size);
   f->code.body = b;
@@ -244,8 +244,7 @@ static bool add_func(WasyncModule *m, uint32_t type, const uint8_t *expr,
   m->nfuncs = n + 1;
   if (m->func_names_done && m->func_names) {
     WasyncName *nn = wasync_arena_array(&m->arena, n + 1, sizeof *nn);
-    if (!nn)
-      return false;
+    if (!nn) return false;
     memcpy(nn, m->func_names, (size_t)n * sizeof *nn);
     m->func_names = nn;
   }
@@ -316,21 +315,21 @@ static bool add_runtime(WasyncAsyncifyCtx *c, uint32_t rt[ART_COUNT]) {
       put_instr(&b, WASYNC_OP_END, 0);
     }
     put_instr(&b, WASYNC_OP_END, 0);
-    uint32_t type = k == ART_GET_STATE ? t_get
-                    : (k == ART_START_UNWIND || k == ART_START_REWIND)
-                        ? t_ptr
-                        : t_void;
+    uint32_t type = k == ART_GET_STATE                                 ? t_get
+                    : (k == ART_START_UNWIND || k == ART_START_REWIND) ? t_ptr
+                                                                       : t_void;
     bool ok = !b.oom && add_func(m, type, b.data, b.size, &rt[k]);
     wasync_buf_release(&b);
-    if (!ok)
-      return false;
+    if (!ok) return false;
   }
-  static const char *const names[ART_COUNT] = {
-      NULL, "asyncify_start_unwind", "asyncify_stop_unwind",
-      "asyncify_start_rewind", "asyncify_stop_rewind", "asyncify_get_state"};
+  static const char *const names[ART_COUNT] = {NULL,
+                                               "asyncify_start_unwind",
+                                               "asyncify_stop_unwind",
+                                               "asyncify_start_rewind",
+                                               "asyncify_stop_rewind",
+                                               "asyncify_get_state"};
   for (int k = ART_START_UNWIND; k < ART_COUNT; k++)
-    if (!add_export(m, names[k], WASYNC_EXTERN_FUNC, rt[k]))
-      return false;
+    if (!add_export(m, names[k], WASYNC_EXTERN_FUNC, rt[k])) return false;
   return true;
 }
 
@@ -357,8 +356,7 @@ static bool pick_memory(WasyncAsyncifyCtx *c) {
         }
       if (!found)
         return wasync_fail(c->err, WASYNC_ERR_ARGUMENT, 0,
-                           "asyncify memory: no exported memory named %s",
-                           sel);
+                           "asyncify memory: no exported memory named %s", sel);
     }
   } else if (m->nmemories == 0) {
     if (!grow_array(m, (void **)&m->memories, 0, 1, sizeof *m->memories))
@@ -388,8 +386,7 @@ static void explain(WasyncAsyncifyCtx *c, uint32_t f) {
   fname(m, f, buf, sizeof buf);
   if (!(a->flags[f] & AFN_INSTRUMENT)) {
     logf_(c->o, "%s is not instrumented", buf);
-    if (!(a->flags[f] & AFN_CAN_CHANGE))
-      return;
+    if (!(a->flags[f] & AFN_CAN_CHANGE)) return;
   } else {
     logf_(c->o, "%s is instrumented:", buf);
   }
@@ -418,8 +415,7 @@ static void explain(WasyncAsyncifyCtx *c, uint32_t f) {
       return;
     }
     char b2[512];
-    if (n < a->nfuncs)
-      fname(m, n, buf, sizeof buf);
+    if (n < a->nfuncs) fname(m, n, buf, sizeof buf);
     if (w < a->nfuncs) {
       fname(m, w, b2, sizeof b2);
       if (n < a->nfuncs)
@@ -428,8 +424,7 @@ static void explain(WasyncAsyncifyCtx *c, uint32_t f) {
         logf_(c->o, "  (an indirect call of type %u may reach %s)",
               n - a->nfuncs, b2);
     } else {
-      logf_(c->o, "  %s does an indirect call of type %u", buf,
-            w - a->nfuncs);
+      logf_(c->o, "  %s does an indirect call of type %u", buf, w - a->nfuncs);
     }
     n = w;
   }
@@ -443,9 +438,26 @@ static void explain(WasyncAsyncifyCtx *c, uint32_t f) {
 
 /* Re-encodes instructions [bytes, bytes+size) with function indices mapped;
  * *changed false when nothing needed mapping (out untouched). */
+/* The new index of the function / global an instruction names, when a map
+ * changes it. */
+static bool remapped(const WasyncInstr *in, const uint32_t *map,
+                     const uint32_t *gmap, uint32_t *to) {
+  if (map && (in->op == WASYNC_OP_CALL || in->op == WASYNC_OP_RETURN_CALL ||
+              in->op == WASYNC_OP_REF_FUNC)) {
+    *to = map[in->imm.index];
+    return *to != in->imm.index;
+  }
+  if (gmap &&
+      (in->op == WASYNC_OP_GLOBAL_GET || in->op == WASYNC_OP_GLOBAL_SET)) {
+    *to = gmap[in->imm.index];
+    return *to != in->imm.index;
+  }
+  return false;
+}
+
 static bool remap_code(WasyncModule *m, const uint8_t *bytes, size_t size,
-                       const uint32_t *map, WasyncBuf *out, bool *changed,
-                       WasyncError *err) {
+                       const uint32_t *map, const uint32_t *gmap,
+                       WasyncBuf *out, bool *changed, WasyncError *err) {
   WasyncInstrReader ir;
   wasync_instr_reader_init(&ir, m, m->bytes, 0, 0, err);
   ir.r.base = bytes;
@@ -460,9 +472,8 @@ static bool remap_code(WasyncModule *m, const uint8_t *bytes, size_t size,
       ok = false;
       break;
     }
-    if ((in.op == WASYNC_OP_CALL || in.op == WASYNC_OP_RETURN_CALL ||
-         in.op == WASYNC_OP_REF_FUNC) &&
-        map[in.imm.index] != in.imm.index) {
+    uint32_t to;
+    if (remapped(&in, map, gmap, &to)) {
       *changed = true;
       break;
     }
@@ -474,9 +485,8 @@ static bool remap_code(WasyncModule *m, const uint8_t *bytes, size_t size,
         ok = false;
         break;
       }
-      if (in.op == WASYNC_OP_CALL || in.op == WASYNC_OP_RETURN_CALL ||
-          in.op == WASYNC_OP_REF_FUNC)
-        in.imm.index = map[in.imm.index];
+      uint32_t to;
+      if (remapped(&in, map, gmap, &to)) in.imm.index = to;
       wasync_instr_encode(out, &in);
     }
   }
@@ -485,13 +495,12 @@ static bool remap_code(WasyncModule *m, const uint8_t *bytes, size_t size,
 }
 
 static bool remap_expr(WasyncModule *m, WasyncExpr *x, const uint32_t *map,
-                       WasyncError *err) {
-  if (!x->bytes || !x->size)
-    return true;
+                       const uint32_t *gmap, WasyncError *err) {
+  if (!x->bytes || !x->size) return true;
   WasyncBuf b;
   wasync_buf_init(&b, m->arena.allocator);
   bool changed;
-  bool ok = remap_code(m, x->bytes, x->size, map, &b, &changed, err);
+  bool ok = remap_code(m, x->bytes, x->size, map, gmap, &b, &changed, err);
   if (ok && changed) {
     uint8_t *nb = wasync_arena_alloc(&m->arena, b.size ? b.size : 1);
     if (!nb || b.oom)
@@ -512,8 +521,7 @@ static bool remove_runtime_imports(WasyncModule *m,
                                    WasyncError *err) {
   uint32_t nf = m->nfuncs, removed = 0;
   uint32_t *map = wasync_arena_array(&m->arena, nf + 1, 4);
-  if (!map)
-    return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  if (!map) return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
   for (uint32_t f = 0; f < nf; f++) {
     if (f < m->nfunc_imports && a->runtime[f]) {
       removed++;
@@ -522,11 +530,9 @@ static bool remove_runtime_imports(WasyncModule *m,
       map[f] = f - removed;
     }
   }
-  if (!removed)
-    return true;
+  if (!removed) return true;
   for (uint32_t f = 0; f < m->nfunc_imports; f++)
-    if (a->runtime[f])
-      map[f] = map[rt[a->runtime[f]]];
+    if (a->runtime[f]) map[f] = map[rt[a->runtime[f]]];
   /* Bodies. */
   for (uint32_t f = m->nfunc_imports; f < nf; f++) {
     WasyncCode *c = &m->funcs[f].code;
@@ -535,7 +541,7 @@ static bool remove_runtime_imports(WasyncModule *m,
     wasync_buf_bytes(&b, c->body, c->expr_start);
     bool changed;
     bool ok = remap_code(m, c->body + c->expr_start, c->size - c->expr_start,
-                         map, &b, &changed, err);
+                         map, NULL, &b, &changed, err);
     if (ok && changed) {
       uint8_t *nb = wasync_arena_alloc(&m->arena, b.size);
       if (!nb || b.oom)
@@ -548,40 +554,35 @@ static bool remove_runtime_imports(WasyncModule *m,
       }
     }
     wasync_buf_release(&b);
-    if (!ok)
-      return false;
+    if (!ok) return false;
   }
   /* Constant expressions, segments, exports, start. */
   for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
-    if (!remap_expr(m, &m->globals[i].init, map, err))
-      return false;
+    if (!remap_expr(m, &m->globals[i].init, map, NULL, err)) return false;
   for (uint32_t i = 0; i < m->ntables; i++)
-    if (m->tables[i].has_init && !remap_expr(m, &m->tables[i].init, map, err))
+    if (m->tables[i].has_init &&
+        !remap_expr(m, &m->tables[i].init, map, NULL, err))
       return false;
   for (uint32_t i = 0; i < m->nelems; i++) {
     WasyncElem *e = &m->elems[i];
     if (e->funcs) {
       uint32_t *nfl = wasync_arena_array(&m->arena, e->count + 1, 4);
-      if (!nfl)
-        return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+      if (!nfl) return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
       for (uint32_t j = 0; j < e->count; j++)
         nfl[j] = map[e->funcs[j]];
       e->funcs = nfl;
     }
     if (e->exprs)
       for (uint32_t j = 0; j < e->count; j++)
-        if (!remap_expr(m, &e->exprs[j], map, err))
-          return false;
+        if (!remap_expr(m, &e->exprs[j], map, NULL, err)) return false;
   }
   for (uint32_t i = 0; i < m->nexports; i++)
     if (m->exports[i].kind == WASYNC_EXTERN_FUNC)
       m->exports[i].index = map[m->exports[i].index];
-  if (m->has_start)
-    m->start = map[m->start];
+  if (m->has_start) m->start = map[m->start];
   /* The import list and the function index space. */
   uint32_t *imap = wasync_arena_array(&m->arena, m->nimports + 1, 4);
-  if (!imap)
-    return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  if (!imap) return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
   uint32_t ni = 0;
   for (uint32_t i = 0; i < m->nimports; i++) {
     const WasyncImport *imp = &m->imports[i];
@@ -591,15 +592,13 @@ static bool remove_runtime_imports(WasyncModule *m,
     }
     imap[i] = ni;
     m->imports[ni] = *imp;
-    if (imp->kind == WASYNC_EXTERN_FUNC)
-      m->imports[ni].index = map[imp->index];
+    if (imp->kind == WASYNC_EXTERN_FUNC) m->imports[ni].index = map[imp->index];
     ni++;
   }
   m->nimports = ni;
   uint32_t nfn = 0;
   for (uint32_t f = 0; f < nf; f++) {
-    if (f < m->nfunc_imports && a->runtime[f])
-      continue;
+    if (f < m->nfunc_imports && a->runtime[f]) continue;
     m->funcs[nfn] = m->funcs[f];
     if (m->funcs[nfn].import != UINT32_MAX)
       m->funcs[nfn].import = imap[m->funcs[nfn].import];
@@ -632,6 +631,98 @@ static bool remove_runtime_imports(WasyncModule *m,
   return true;
 }
 
+/* asyncify-relocatable: the state globals become imports
+ * env.__asyncify_state / env.__asyncify_data.  Imported globals come first
+ * in the index space, so every defined global shifts by two; bodies and
+ * constant expressions naming one are re-encoded. */
+static bool import_state_globals(WasyncModule *m, uint32_t g_state,
+                                 WasyncError *err) {
+  uint32_t ng = m->nglobals, ngi = m->nglobal_imports;
+  uint32_t *gmap = wasync_arena_array(&m->arena, ng + 1, 4);
+  WasyncGlobal *globals =
+      wasync_arena_array(&m->arena, ng + 1, sizeof *globals);
+  if (!gmap || !globals ||
+      !grow_array(m, (void **)&m->imports, m->nimports, 2, sizeof *m->imports))
+    return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  for (uint32_t g = 0; g < ng; g++) {
+    if (g < ngi)
+      gmap[g] = g;
+    else if (g == g_state || g == g_state + 1)
+      gmap[g] = ngi + (g - g_state);
+    else if (g < g_state)
+      gmap[g] = g + 2;
+    else
+      gmap[g] = g;
+    globals[gmap[g]] = m->globals[g];
+  }
+  static const char *const names[2] = {"__asyncify_state", "__asyncify_data"};
+  for (uint32_t k = 0; k < 2; k++) {
+    WasyncImport *imp = &m->imports[m->nimports];
+    memset(imp, 0, sizeof *imp);
+    imp->module.bytes = (const uint8_t *)"env";
+    imp->module.len = 3;
+    imp->field.bytes = (const uint8_t *)names[k];
+    imp->field.len = (uint32_t)strlen(names[k]);
+    imp->kind = WASYNC_EXTERN_GLOBAL;
+    imp->index = ngi + k;
+    globals[ngi + k].import = m->nimports;
+    globals[ngi + k].init.bytes = NULL;
+    globals[ngi + k].init.size = 0;
+    m->nimports++;
+  }
+  m->globals = globals;
+  m->nglobal_imports = ngi + 2;
+  for (uint32_t i = 0; i < m->nimports; i++)
+    if (m->imports[i].kind == WASYNC_EXTERN_GLOBAL)
+      m->imports[i].index =
+          i < m->nimports - 2 ? gmap[m->imports[i].index] : m->imports[i].index;
+  for (uint32_t f = m->nfunc_imports; f < m->nfuncs; f++) {
+    WasyncCode *c = &m->funcs[f].code;
+    WasyncBuf b;
+    wasync_buf_init(&b, m->arena.allocator);
+    wasync_buf_bytes(&b, c->body, c->expr_start);
+    bool changed;
+    bool ok = remap_code(m, c->body + c->expr_start, c->size - c->expr_start,
+                         NULL, gmap, &b, &changed, err);
+    if (ok && changed) {
+      uint8_t *nb = wasync_arena_alloc(&m->arena, b.size);
+      if (!nb || b.oom)
+        ok = wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+      else {
+        memcpy(nb, b.data, b.size);
+        c->body = nb;
+        c->size = (uint32_t)b.size;
+        c->replaced = true;
+      }
+    }
+    wasync_buf_release(&b);
+    if (!ok) return false;
+  }
+  for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
+    if (!remap_expr(m, &m->globals[i].init, NULL, gmap, err)) return false;
+  for (uint32_t i = 0; i < m->ntables; i++)
+    if (m->tables[i].has_init &&
+        !remap_expr(m, &m->tables[i].init, NULL, gmap, err))
+      return false;
+  for (uint32_t i = 0; i < m->nelems; i++) {
+    WasyncElem *e = &m->elems[i];
+    if (e->mode == WASYNC_SEG_ACTIVE &&
+        !remap_expr(m, &e->offset_expr, NULL, gmap, err))
+      return false;
+    if (e->exprs)
+      for (uint32_t j = 0; j < e->count; j++)
+        if (!remap_expr(m, &e->exprs[j], NULL, gmap, err)) return false;
+  }
+  for (uint32_t i = 0; i < m->ndatas; i++)
+    if (m->datas[i].mode == WASYNC_SEG_ACTIVE &&
+        !remap_expr(m, &m->datas[i].offset_expr, NULL, gmap, err))
+      return false;
+  for (uint32_t i = 0; i < m->nexports; i++)
+    if (m->exports[i].kind == WASYNC_EXTERN_GLOBAL)
+      m->exports[i].index = gmap[m->exports[i].index];
+  return true;
+}
+
 bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
                      WasyncError *err) {
   WasyncAsyncifyOptions defaults;
@@ -639,12 +730,8 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
     memset(&defaults, 0, sizeof defaults);
     o = &defaults;
   }
-  if (!m->validated && !wasync_module_validate(m, err))
-    return false;
-  if (o->import_globals)
-    return wasync_fail(err, WASYNC_ERR_UNSUPPORTED, 0,
-                       "asyncify: importing the state globals "
-                       "(asyncify-relocatable) is not supported yet");
+  if (!m->validated && !wasync_module_validate(m, err)) return false;
+
   WasyncAsyncifyAnalysis a;
   WasyncAsyncifyCtx c;
   memset(&c, 0, sizeof c);
@@ -652,10 +739,8 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
   c.o = o;
   c.a = &a;
   c.err = err;
-  if (!pick_memory(&c))
-    return false;
-  if (!wasync_asyncify_analyze(m, o, &a, err))
-    return false;
+  if (!pick_memory(&c)) return false;
+  if (!wasync_asyncify_analyze(m, o, &a, err)) return false;
   uint32_t nf = m->nfuncs;
   if (o->verbose) {
     char buf[512];
@@ -682,8 +767,7 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
         found = true;
       }
     }
-    if (!found)
-      logf_(o, "%s: no such function", o->why);
+    if (!found) logf_(o, "%s: no such function", o->why);
   }
 
   /* Globals come first (the rewrite refers to them). */
@@ -705,15 +789,12 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
     }
   }
   WasyncFuncValidator *v = wasync_funcv_new(m, err);
-  if (!v)
-    return false;
+  if (!v) return false;
   bool ok = true;
   for (uint32_t f = m->nfunc_imports; f < nf && ok; f++)
-    if (a.flags[f] & AFN_INSTRUMENT)
-      ok = wasync_asyncify_function(&c, f, v);
+    if (a.flags[f] & AFN_INSTRUMENT) ok = wasync_asyncify_function(&c, f, v);
   wasync_funcv_free(v);
-  if (!ok)
-    return false;
+  if (!ok) return false;
 
   /* Module-level additions. */
   static const uint8_t zero_i32[] = {0x41, 0x00, 0x0B};
@@ -725,8 +806,7 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
   for (uint32_t i = 0; i < c.nref_new; i++) {
     int kind = -1;
     for (int k = 0; k < 4; k++)
-      if (c.ref_used[k] && c.ref_table[k] == c.ntables_before + i)
-        kind = k;
+      if (c.ref_used[k] && c.ref_table[k] == c.ntables_before + i) kind = k;
     static const uint8_t tops[4] = {WASYNC_HT_FUNC, WASYNC_HT_EXTERN,
                                     WASYNC_HT_ANY, WASYNC_HT_EXN};
     if (!grow_array(m, (void **)&m->tables, m->ntables, 1, sizeof *m->tables))
@@ -743,11 +823,12 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
   uint32_t rt[ART_COUNT] = {0};
   if (!add_runtime(&c, rt))
     return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
-  if (!remove_runtime_imports(m, &a, rt, err))
-    return false;
+  if (!remove_runtime_imports(m, &a, rt, err)) return false;
   if (o->export_globals &&
       (!add_export(m, "__asyncify_state", WASYNC_EXTERN_GLOBAL, c.g_state) ||
        !add_export(m, "__asyncify_data", WASYNC_EXTERN_GLOBAL, c.g_data)))
     return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  if (o->import_globals && !import_state_globals(m, c.g_state, err))
+    return false;
   return true;
 }

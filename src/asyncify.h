@@ -85,7 +85,7 @@ typedef struct WasyncAsyncifyCtx {
   uint32_t ntables_before, nglobals_before;
   uint32_t *results_type; /* per function: a type [] -> its results (only
                              for multi-result instrumented functions) */
-  uint32_t nref_new;       /* reference stacks created so far */
+  uint32_t nref_new;      /* reference stacks created so far */
 } WasyncAsyncifyCtx;
 
 /* Rewrites one instrumented defined function in place (code.replaced). */

@@ -35,8 +35,7 @@ typedef struct Graph {
 } Graph;
 
 static void add_edge(Graph *g, uint32_t from, uint32_t to) {
-  if (g->oom)
-    return;
+  if (g->oom) return;
   if (g->nedges == g->cap) {
     uint32_t nc = g->cap ? g->cap * 2 : 1024;
     uint32_t *nn = g->al->realloc(g->al->ctx, g->next, (size_t)nc * 4);
@@ -59,9 +58,9 @@ static void add_edge(Graph *g, uint32_t from, uint32_t to) {
 }
 
 static int runtime_kind(const WasyncImport *imp) {
-  static const char *const names[ART_COUNT] = {
-      NULL, "start_unwind", "stop_unwind", "start_rewind", "stop_rewind",
-      "get_state"};
+  static const char *const names[ART_COUNT] = {NULL,          "start_unwind",
+                                               "stop_unwind", "start_rewind",
+                                               "stop_rewind", "get_state"};
   if (imp->module.len != 8 || memcmp(imp->module.bytes, "asyncify", 8) != 0)
     return ART_NONE;
   for (int k = 1; k < ART_COUNT; k++)
@@ -73,34 +72,28 @@ static int runtime_kind(const WasyncImport *imp) {
 
 /* Does a value type let a function reference cross the module boundary? */
 static bool crosses(const WasyncModule *m, WasyncValType t, bool gc) {
-  if (!wasync_vt_is_ref(t))
-    return false;
+  if (!wasync_vt_is_ref(t)) return false;
   uint32_t top = wasync_heap_top(m, t);
-  if (top == WASYNC_HT_FUNC)
-    return true;
+  if (top == WASYNC_HT_FUNC) return true;
   return gc && top != WASYNC_HT_EXN; /* any/extern: GC objects with fields */
 }
 
 static bool sig_crosses(const WasyncModule *m, uint32_t type, bool gc) {
   const WasyncSubType *st = &m->types[type];
   for (uint32_t i = 0; i < st->nparams; i++)
-    if (crosses(m, st->params[i], gc))
-      return true;
+    if (crosses(m, st->params[i], gc)) return true;
   for (uint32_t i = 0; i < st->nresults; i++)
-    if (crosses(m, st->results[i], gc))
-      return true;
+    if (crosses(m, st->results[i], gc)) return true;
   return false;
 }
 
 static bool foreign_functions(const WasyncModule *m) {
   bool gc = false;
   for (uint32_t i = 0; i < m->ntypes; i++)
-    if (m->types[i].form != WASYNC_COMP_FUNC)
-      gc = true;
+    if (m->types[i].form != WASYNC_COMP_FUNC) gc = true;
   for (uint32_t i = 0; i < m->nimports; i++) {
     const WasyncImport *imp = &m->imports[i];
-    if (imp->kind == WASYNC_EXTERN_TABLE)
-      return true;
+    if (imp->kind == WASYNC_EXTERN_TABLE) return true;
     if (imp->kind == WASYNC_EXTERN_GLOBAL &&
         crosses(m, m->globals[imp->index].type, gc))
       return true;
@@ -113,8 +106,7 @@ static bool foreign_functions(const WasyncModule *m) {
   }
   for (uint32_t i = 0; i < m->nexports; i++) {
     const WasyncExport *ex = &m->exports[i];
-    if (ex->kind == WASYNC_EXTERN_TABLE)
-      return true;
+    if (ex->kind == WASYNC_EXTERN_TABLE) return true;
     if (ex->kind == WASYNC_EXTERN_GLOBAL &&
         crosses(m, m->globals[ex->index].type, gc))
       return true;
@@ -131,8 +123,7 @@ static bool foreign_functions(const WasyncModule *m) {
 /* Marks ref.func targets inside a constant expression. */
 static void scan_expr(const WasyncModule *m, const WasyncExpr *e,
                       uint8_t *flags, WasyncError *err) {
-  if (!e->bytes || e->size == 0)
-    return;
+  if (!e->bytes || e->size == 0) return;
   WasyncInstrReader ir;
   WasyncError local = {0};
   (void)err;
@@ -166,14 +157,12 @@ static const WasyncName *func_name(WasyncModule *m, uint32_t f,
 
 static bool listed(WasyncModule *m, const WasyncNameList *list, uint32_t f,
                    const WasyncName *names) {
-  if (list->count == 0)
-    return false;
+  if (list->count == 0) return false;
   char buf[16];
   size_t len;
   const WasyncName *n = func_name(m, f, names, buf, sizeof buf, &len);
   const uint8_t *bytes = n ? n->bytes : (const uint8_t *)buf;
-  if (wasync_asyncify_list_match(list, bytes, len))
-    return true;
+  if (wasync_asyncify_list_match(list, bytes, len)) return true;
   if (!n) { /* also "$N" */
     char b2[18];
     int k = snprintf(b2, sizeof b2, "$%u", f);
@@ -192,16 +181,13 @@ bool wasync_asyncify_call_unwinds(const WasyncModule *m,
     return (a->flags[in->imm.index] & AFN_CAN_CHANGE) != 0;
   case WASYNC_OP_CALL_INDIRECT:
   case WASYNC_OP_RETURN_CALL_INDIRECT:
-    if (a->flags[caller] & AFN_ADDED)
-      return true;
+    if (a->flags[caller] & AFN_ADDED) return true;
     return a->type_unwinds[in->imm.pair.a] != 0;
   case WASYNC_OP_CALL_REF:
   case WASYNC_OP_RETURN_CALL_REF:
-    if (a->flags[caller] & AFN_ADDED)
-      return true;
+    if (a->flags[caller] & AFN_ADDED) return true;
     return a->type_unwinds[in->imm.index] != 0;
-  default:
-    return false;
+  default: return false;
   }
 }
 
@@ -225,8 +211,8 @@ bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
   g.al = al;
   g.nnodes = nn;
   g.head = wasync_arena_array(ar, nn + 1, 4);
-  if (!a->flags || !a->runtime || !a->type_unwinds || !a->why ||
-      !a->why_type || !uses_type || !queue || !marked || !g.head)
+  if (!a->flags || !a->runtime || !a->type_unwinds || !a->why || !a->why_type ||
+      !uses_type || !queue || !marked || !g.head)
     return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
   memset(g.head, 0xFF, (size_t)(nn + 1) * 4);
   const WasyncName *names = wasync_module_func_names(m);
@@ -268,8 +254,7 @@ bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
       memcpy(buf + imp->module.len + 1, imp->field.bytes, imp->field.len);
       may = wasync_asyncify_list_match(&o->imports, buf, len);
     }
-    if (may)
-      a->flags[f] |= AFN_CAN_CHANGE;
+    if (may) a->flags[f] |= AFN_CAN_CHANGE;
   }
 
   /* References.  An exported function can only come back as a reference
@@ -277,23 +262,19 @@ bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
    * module boundary at all. */
   a->foreign = foreign_functions(m);
   for (uint32_t i = 0; i < m->nexports && a->foreign; i++)
-    if (m->exports[i].kind == WASYNC_EXTERN_FUNC &&
-        m->exports[i].index < nf)
+    if (m->exports[i].kind == WASYNC_EXTERN_FUNC && m->exports[i].index < nf)
       a->flags[m->exports[i].index] |= AFN_REFERENCED;
   for (uint32_t i = 0; i < m->nelems; i++) {
     const WasyncElem *e = &m->elems[i];
     for (uint32_t j = 0; j < e->count; j++) {
-      if (e->funcs && e->funcs[j] < nf)
-        a->flags[e->funcs[j]] |= AFN_REFERENCED;
-      if (e->exprs)
-        scan_expr(m, &e->exprs[j], a->flags, err);
+      if (e->funcs && e->funcs[j] < nf) a->flags[e->funcs[j]] |= AFN_REFERENCED;
+      if (e->exprs) scan_expr(m, &e->exprs[j], a->flags, err);
     }
   }
   for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
     scan_expr(m, &m->globals[i].init, a->flags, err);
   for (uint32_t i = 0; i < m->ntables; i++)
-    if (m->tables[i].has_init)
-      scan_expr(m, &m->tables[i].init, a->flags, err);
+    if (m->tables[i].has_init) scan_expr(m, &m->tables[i].init, a->flags, err);
 
   /* Bodies: direct edges, indirect call types, asyncify runtime calls. */
   WasyncInstrReader ir;
@@ -313,19 +294,13 @@ bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
       case WASYNC_OP_CALL:
       case WASYNC_OP_RETURN_CALL: {
         uint32_t t = in.imm.index;
-        if (t >= nf)
-          break;
+        if (t >= nf) break;
         switch (a->runtime[t]) {
         case ART_START_UNWIND:
-        case ART_STOP_REWIND:
-          a->flags[f] |= AFN_TOPMOST;
-          break;
+        case ART_STOP_REWIND: a->flags[f] |= AFN_TOPMOST; break;
         case ART_STOP_UNWIND:
-        case ART_START_REWIND:
-          a->flags[f] |= AFN_BOTTOMMOST;
-          break;
-        default:
-          add_edge(&g, t, f);
+        case ART_START_REWIND: a->flags[f] |= AFN_BOTTOMMOST; break;
+        default: add_edge(&g, t, f);
         }
         break;
       }
@@ -344,26 +319,21 @@ bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
         }
         break;
       case WASYNC_OP_REF_FUNC:
-        if (in.imm.index < nf)
-          a->flags[in.imm.index] |= AFN_REFERENCED;
+        if (in.imm.index < nf) a->flags[in.imm.index] |= AFN_REFERENCED;
         break;
-      default:
-        break;
+      default: break;
       }
     }
   }
   wasync_instr_reader_release(&ir);
-  if (!ok)
-    goto out;
+  if (!ok) goto out;
 
   /* Candidate edges f -> T. */
   for (uint32_t t = 0; t < nt && !o->ignore_indirect; t++) {
-    if (!uses_type[t])
-      continue;
+    if (!uses_type[t]) continue;
     WasyncValType tt = wasync_vt_ref_index(false, t);
     for (uint32_t f = 0; f < nf; f++) {
-      if (!(a->flags[f] & AFN_REFERENCED))
-        continue;
+      if (!(a->flags[f] & AFN_REFERENCED)) continue;
       uint32_t ft = m->funcs[f].type;
       if (ft == t || wasync_valtype_sub(m, wasync_vt_ref_index(false, ft), tt))
         add_edge(&g, f, nf + t);
@@ -382,9 +352,9 @@ bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
     goto out;
   }
   for (uint32_t f = m->nfunc_imports; f < nf; f++) {
-    if (listed(m, &o->remove_list, f, names))
-      a->flags[f] |= AFN_REMOVED;
-    if (listed(m, &o->add_list, f, names) || listed(m, &o->only_list, f, names)) {
+    if (listed(m, &o->remove_list, f, names)) a->flags[f] |= AFN_REMOVED;
+    if (listed(m, &o->add_list, f, names) ||
+        listed(m, &o->only_list, f, names)) {
       if (a->flags[f] & AFN_REMOVED) {
         ok = wasync_fail(err, WASYNC_ERR_ARGUMENT, 0,
                          "function %u is in the add-list and the remove-list",
@@ -401,8 +371,7 @@ bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
     a->why[n] = UINT32_MAX;
   if (o->only_list.count) {
     for (uint32_t f = m->nfunc_imports; f < nf; f++)
-      if (a->flags[f] & AFN_ADDED)
-        a->flags[f] |= AFN_CAN_CHANGE;
+      if (a->flags[f] & AFN_ADDED) a->flags[f] |= AFN_CAN_CHANGE;
     for (uint32_t t = 0; t < nt; t++)
       a->type_unwinds[t] = !o->ignore_indirect && uses_type[t];
     goto decide;
@@ -410,10 +379,8 @@ bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
   for (uint32_t f = 0; f < nf; f++) {
     uint8_t fl = a->flags[f];
     if (f >= m->nfunc_imports) {
-      if (fl & AFN_BOTTOMMOST)
-        continue;
-      if (fl & AFN_REMOVED)
-        continue;
+      if (fl & AFN_BOTTOMMOST) continue;
+      if (fl & AFN_REMOVED) continue;
       if ((fl & AFN_TOPMOST) || ((fl & AFN_ADDED) && o->propagate_add))
         a->flags[f] |= AFN_CAN_CHANGE;
     }
@@ -434,17 +401,13 @@ bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
     uint32_t n = queue[qh++];
     for (uint32_t e = g.head[n]; e != UINT32_MAX; e = g.next[e]) {
       uint32_t to = g.to[e];
-      if (marked[to])
-        continue;
-      if (to < nf && (a->flags[to] & (AFN_BOTTOMMOST | AFN_REMOVED)))
-        continue;
-      if (to >= nf && o->ignore_indirect)
-        continue;
+      if (marked[to]) continue;
+      if (to < nf && (a->flags[to] & (AFN_BOTTOMMOST | AFN_REMOVED))) continue;
+      if (to >= nf && o->ignore_indirect) continue;
       marked[to] = 1;
       a->why[to] = n;
       queue[qt++] = to;
-      if (to < nf)
-        a->flags[to] |= AFN_CAN_CHANGE;
+      if (to < nf) a->flags[to] |= AFN_CAN_CHANGE;
     }
   }
   for (uint32_t t = 0; t < nt; t++)
@@ -454,12 +417,10 @@ decide:
   for (uint32_t f = m->nfunc_imports; f < nf; f++) {
     uint8_t fl = a->flags[f];
     if (o->only_list.count) {
-      if (fl & AFN_ADDED)
-        a->flags[f] |= AFN_INSTRUMENT;
+      if (fl & AFN_ADDED) a->flags[f] |= AFN_INSTRUMENT;
       continue;
     }
-    if (fl & (AFN_TOPMOST | AFN_BOTTOMMOST | AFN_REMOVED))
-      continue;
+    if (fl & (AFN_TOPMOST | AFN_BOTTOMMOST | AFN_REMOVED)) continue;
     if ((fl & AFN_CAN_CHANGE) || (fl & AFN_ADDED))
       a->flags[f] |= AFN_INSTRUMENT;
   }

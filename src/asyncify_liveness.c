@@ -35,18 +35,15 @@ bool wasync_asyncify_liveness(const WasyncInstr *code, uint32_t n,
                               uint32_t nsites, uint64_t *site_bits,
                               const WasyncAllocator *al) {
   size_t W = ((size_t)nlocals + 63) / 64;
-  if (W == 0)
-    W = 1;
+  if (W == 0) W = 1;
   /* Depth and loops. */
   uint32_t depth = 1, maxd = 1, nloops = 0;
   for (uint32_t i = 0; i < n; i++) {
     uint16_t op = code[i].op;
     if (op == WASYNC_OP_BLOCK || op == WASYNC_OP_LOOP || op == WASYNC_OP_IF ||
         op == WASYNC_OP_TRY || op == WASYNC_OP_TRY_TABLE) {
-      if (++depth > maxd)
-        maxd = depth;
-      if (op == WASYNC_OP_LOOP)
-        nloops++;
+      if (++depth > maxd) maxd = depth;
+      if (op == WASYNC_OP_LOOP) nloops++;
     } else if (op == WASYNC_OP_END || op == WASYNC_OP_DELEGATE) {
       depth--;
     }
@@ -85,19 +82,18 @@ bool wasync_asyncify_liveness(const WasyncInstr *code, uint32_t n,
     match[i] = UINT32_MAX;
     if (op == WASYNC_OP_BLOCK || op == WASYNC_OP_LOOP || op == WASYNC_OP_IF ||
         op == WASYNC_OP_TRY || op == WASYNC_OP_TRY_TABLE) {
-      if (sp < maxd)
-        stk[sp++] = i;
+      if (sp < maxd) stk[sp++] = i;
     } else if ((op == WASYNC_OP_END || op == WASYNC_OP_DELEGATE) && sp > 0) {
       match[i] = stk[--sp];
     }
   }
   al->free(al->ctx, stk);
 
-#define LBL(d) (pool + ((size_t)(d) * 5 + 0) * W) /* label set */
-#define AFT(d) (pool + ((size_t)(d) * 5 + 1) * W) /* live after end */
-#define ELS(d) (pool + ((size_t)(d) * 5 + 2) * W) /* else-arm entry */
-#define EXC(d) (pool + ((size_t)(d) * 5 + 3) * W) /* own handlers */
-#define EXA(d) (pool + ((size_t)(d) * 5 + 4) * W) /* all handlers */
+#define LBL(d) (pool + ((size_t)(d)*5 + 0) * W) /* label set */
+#define AFT(d) (pool + ((size_t)(d)*5 + 1) * W) /* live after end */
+#define ELS(d) (pool + ((size_t)(d)*5 + 2) * W) /* else-arm entry */
+#define EXC(d) (pool + ((size_t)(d)*5 + 3) * W) /* own handlers */
+#define EXA(d) (pool + ((size_t)(d)*5 + 4) * W) /* all handlers */
 
   bool changed = true;
   for (int pass = 0; changed && pass < 1000; pass++) {
@@ -127,8 +123,7 @@ bool wasync_asyncify_liveness(const WasyncInstr *code, uint32_t n,
           const WasyncInstr *tt = &code[o];
           for (uint32_t k = 0; k < tt->imm.try_table.count; k++) {
             uint32_t l = tt->imm.try_table.catches[k].label;
-            if (l > d - 1)
-              continue;
+            if (l > d - 1) continue;
             const uint64_t *s = LBL(d - 1 - l);
             for (size_t w = 0; w < W; w++) {
               EXC(d)[w] |= s[w];
@@ -167,9 +162,7 @@ bool wasync_asyncify_liveness(const WasyncInstr *code, uint32_t n,
         break;
       case WASYNC_OP_BLOCK:
       case WASYNC_OP_TRY:
-      case WASYNC_OP_TRY_TABLE:
-        d--;
-        break;
+      case WASYNC_OP_TRY_TABLE: d--; break;
       case WASYNC_OP_LOOP: {
         uint64_t *ls = loops + (size_t)loop_of[i] * W;
         for (size_t w = 0; w < W; w++)
@@ -188,10 +181,9 @@ bool wasync_asyncify_liveness(const WasyncInstr *code, uint32_t n,
       case WASYNC_OP_BR_ON_CAST_FAIL:
       case WASYNC_OP_BR_TABLE: {
         bool uncond = in->op == WASYNC_OP_BR || in->op == WASYNC_OP_BR_TABLE;
-        if (uncond)
-          memset(live, 0, W * 8);
-        uint32_t cnt = in->op == WASYNC_OP_BR_TABLE ? in->imm.br_table.count + 1
-                                                    : 1;
+        if (uncond) memset(live, 0, W * 8);
+        uint32_t cnt =
+            in->op == WASYNC_OP_BR_TABLE ? in->imm.br_table.count + 1 : 1;
         for (uint32_t k = 0; k < cnt; k++) {
           uint32_t l;
           if (in->op == WASYNC_OP_BR_TABLE)
@@ -202,8 +194,7 @@ bool wasync_asyncify_liveness(const WasyncInstr *code, uint32_t n,
             l = in->imm.br_on_cast.label;
           else
             l = in->imm.index;
-          if (l > d)
-            continue;
+          if (l > d) continue;
           const uint64_t *s = LBL(d - l);
           for (size_t w = 0; w < W; w++)
             live[w] |= s[w];
@@ -217,9 +208,7 @@ bool wasync_asyncify_liveness(const WasyncInstr *code, uint32_t n,
       case WASYNC_OP_RETHROW:
       case WASYNC_OP_RETURN_CALL:
       case WASYNC_OP_RETURN_CALL_INDIRECT:
-      case WASYNC_OP_RETURN_CALL_REF:
-        memset(live, 0, W * 8);
-        break;
+      case WASYNC_OP_RETURN_CALL_REF: memset(live, 0, W * 8); break;
       case WASYNC_OP_LOCAL_GET:
         if (in->imm.index < nlocals)
           live[in->imm.index / 64] |= 1ull << (in->imm.index % 64);

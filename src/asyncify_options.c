@@ -33,8 +33,7 @@ bool wasync_asyncify_match(const char *pattern, const uint8_t *s, size_t n) {
 bool wasync_asyncify_list_match(const WasyncNameList *list, const uint8_t *s,
                                 size_t n) {
   for (size_t i = 0; i < list->count; i++)
-    if (wasync_asyncify_match(list->items[i], s, n))
-      return true;
+    if (wasync_asyncify_match(list->items[i], s, n)) return true;
   return false;
 }
 
@@ -53,8 +52,7 @@ size_t wasync_asyncify_split(char *s, char **items, size_t cap) {
     else if ((ch == ')' || ch == ']' || ch == '>' || ch == '}') && depth > 0)
       depth--;
     bool split = ch == '\0' || ch == '\n' || (ch == ',' && depth == 0);
-    if (!split)
-      continue;
+    if (!split) continue;
     char *end = p;
     *p = '\0';
     while (start < end && is_space(*start))
@@ -62,15 +60,12 @@ size_t wasync_asyncify_split(char *s, char **items, size_t cap) {
     while (end > start && is_space(end[-1]))
       *--end = '\0';
     if (end > start) {
-      if (count < cap)
-        items[count] = start;
+      if (count < cap) items[count] = start;
       count++;
     }
-    if (ch == '\0')
-      break;
+    if (ch == '\0') break;
     start = p + 1;
-    if (ch == '\n')
-      depth = 0;
+    if (ch == '\n') depth = 0;
   }
   return count;
 }

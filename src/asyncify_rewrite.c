@@ -1,32 +1,43 @@
 /*
- * asyncify_rewrite.c -- rewrites one instrumented function (see the essay
- * at the top of asyncify.c for the shape of the output).
+ * asyncify_rewrite.c -- rewrites one instrumented function (the shape of the
+ * output is described at the top of asyncify.c).
  *
- * Three steps, all on arrays reused within the function:
- *   1. decode the body into `in[]` and mark "hot" instructions: calls that
- *      may unwind, and every block/loop/if/try/try_table containing one;
- *   2. generate the new body into `out[]` (decoded instructions plus
- *      PSEUDO_SITE markers after each unwinding call), stepping the
- *      validator over the original instructions to know the operand stack;
+ * Steps, all on arrays reused within the function:
+ *   1. decode the body into `in[]`; restructure legacy trys whose catch
+ *      handlers contain unwinding calls (restructure_try) so handlers run
+ *      outside the try; mark "hot" instructions (calls that may unwind and
+ *      every construct containing one) and count each sequence's pieces;
+ *   2. generate the new body into `out[]` (decoded instructions, plus
+ *      PSEUDO_SITE markers after each unwinding call and PSEUDO_BR_UNWIND
+ *      branches to the save blocks), stepping the validator over the
+ *      original instructions to know the operand stack types;
  *   3. liveness (asyncify_liveness.c) over `out[]` gives the locals live
- *      after each call site; the sites' frame layouts are derived from it
- *      and the prologue (restore), body and epilogue (save) are encoded.
+ *      after each call site; sites with equal sets share a frame layout;
+ *      then prologue (restore), body and save blocks are encoded.
  */
 #include <string.h>
 
 #include "asyncify.h"
 
 #define PSEUDO_SITE ((uint16_t)(WASYNC_OP_COUNT + 1))
+/* br_if to the save block of site imm.pair.a's layout; imm.pair.b is the
+ * depth of the (collapsed) save blocks from there. */
+#define PSEUDO_BR_UNWIND ((uint16_t)(WASYNC_OP_COUNT + 2))
 
 enum { MODE_HOT = 0, MODE_COLD = 1, MODE_HANDLER = 2 };
 
 typedef struct OFrame {
   uint32_t outpos; /* position on the output control stack */
   uint8_t mode;
-  bool dead;       /* hot frame: the rest of its sequence is unreachable */
+  bool dead; /* hot frame: the rest of its sequence is unreachable */
   uint16_t op;
   uint32_t dead_depth;
-  bool cond;       /* a hot `if`: its condition temp is on the cond stack */
+  /* The current sequence's pieces (hot instructions): one block each,
+   * closed where the piece starts; a rewind jumps to the piece holding its
+   * call site through the br_table at out[disp]. */
+  uint32_t npieces, nclosed, seq;
+  bool pending; /* the sequence's dispatch is not emitted yet */
+  bool cond;    /* a hot `if`: its condition temp is on the cond stack */
 } OFrame;
 
 typedef struct Temp {
@@ -41,9 +52,19 @@ typedef struct Site {
   uint32_t layout;
 } Site;
 
+/* One hot sequence: its piece blocks and dispatch (see begin_seq). */
+typedef struct Seq {
+  uint32_t blocks_base;     /* output control height before its piece blocks */
+  uint32_t npieces, pstart; /* pieces; their first sites at pfirst[pstart] */
+  uint32_t lo, end;         /* sites [lo, end) lie in the sequence */
+  uint32_t disp, base_at;   /* out[] index of its br_table / its base const */
+  uint32_t disp_height;     /* output control height at the br_table */
+  uint32_t delegate;        /* the sequence whose dispatch serves this one */
+} Seq;
+
 typedef struct Layout {
-  uint32_t bits;    /* index of its bitset in rw->site_bits */
-  uint32_t size;    /* bytes of linear memory (without the call index) */
+  uint32_t bits; /* index of its bitset in rw->site_bits */
+  uint32_t size; /* bytes of linear memory (without the call index) */
   uint64_t hash;
 } Layout;
 
@@ -79,20 +100,27 @@ typedef struct RW {
 
   uint32_t *conds; /* cond stack (locals) */
   uint32_t nconds, conds_cap;
+  uint32_t *cond_pool; /* the cond local of each hot-if nesting depth */
+  uint32_t ncond_pool, cond_pool_cap;
   uint32_t *path; /* pool of site path locals */
   uint32_t npath, path_cap;
   Site *sites;
   uint32_t nsites, sites_cap;
 
-  uint32_t ci, p; /* the call-index local and the pointer scratch local */
+  uint32_t ci, p;      /* the call-index local and the pointer scratch local */
+  uint32_t *pieces_at; /* per in[] opener/else: hot pieces of its sequence */
+  uint32_t pieces_cap, fn_pieces;
+  uint32_t *pfirst; /* per piece: the first site number in it */
+  uint32_t npfirst, pfirst_cap;
+  Seq *seqs;
+  uint32_t nseqs, seqs_cap;
 } RW;
 
 /* ---- small growable arrays ---------------------------------------------- */
 
 static bool grow(RW *rw, void **arr, uint32_t *cap, uint32_t need,
                  size_t size) {
-  if (need <= *cap)
-    return true;
+  if (need <= *cap) return true;
   uint32_t nc = *cap ? *cap : 16;
   while (nc < need)
     nc *= 2;
@@ -109,8 +137,7 @@ static bool grow(RW *rw, void **arr, uint32_t *cap, uint32_t need,
   grow((rw), (void **)&(arr), &(cap), (need), sizeof *(arr))
 
 static WasyncInstr *emit(RW *rw, uint16_t op) {
-  if (!GROW(rw, rw->out, rw->out_cap, rw->nout + 1))
-    return NULL;
+  if (!GROW(rw, rw->out, rw->out_cap, rw->nout + 1)) return NULL;
   WasyncInstr *in = &rw->out[rw->nout++];
   memset(in, 0, sizeof *in);
   in->op = op;
@@ -118,18 +145,15 @@ static WasyncInstr *emit(RW *rw, uint16_t op) {
 }
 static void emit_idx(RW *rw, uint16_t op, uint32_t idx) {
   WasyncInstr *in = emit(rw, op);
-  if (in)
-    in->imm.index = idx;
+  if (in) in->imm.index = idx;
 }
 static void emit_i32(RW *rw, int32_t v) {
   WasyncInstr *in = emit(rw, WASYNC_OP_I32_CONST);
-  if (in)
-    in->imm.i32 = v;
+  if (in) in->imm.i32 = v;
 }
 static void emit_block(RW *rw, uint16_t op) {
   WasyncInstr *in = emit(rw, op);
-  if (in)
-    in->imm.block.kind = WASYNC_BLOCK_EMPTY;
+  if (in) in->imm.block.kind = WASYNC_BLOCK_EMPTY;
   rw->out_height++;
 }
 static void emit_end(RW *rw) {
@@ -142,8 +166,7 @@ static WasyncValType nullable(WasyncValType t) {
 }
 
 static uint32_t add_local(RW *rw, WasyncValType t) {
-  if (!GROW(rw, rw->ltypes, rw->ltypes_cap, rw->nlocals + 1))
-    return 0;
+  if (!GROW(rw, rw->ltypes, rw->ltypes_cap, rw->nlocals + 1)) return 0;
   rw->ltypes[rw->nlocals] = t;
   return rw->nlocals++;
 }
@@ -153,16 +176,13 @@ static uint32_t temp_for(RW *rw, uint32_t h, WasyncValType t) {
   WasyncValType nt = nullable(t);
   if (h >= rw->temp_head_cap) {
     uint32_t old = rw->temp_head_cap;
-    if (!GROW(rw, rw->temp_head, rw->temp_head_cap, h + 1))
-      return 0;
+    if (!GROW(rw, rw->temp_head, rw->temp_head_cap, h + 1)) return 0;
     for (uint32_t i = old; i < rw->temp_head_cap; i++)
       rw->temp_head[i] = UINT32_MAX;
   }
   for (uint32_t e = rw->temp_head[h]; e != UINT32_MAX; e = rw->temps[e].next)
-    if (rw->temps[e].type == nt)
-      return rw->temps[e].local;
-  if (!GROW(rw, rw->temps, rw->temps_cap, rw->ntemps + 1))
-    return 0;
+    if (rw->temps[e].type == nt) return rw->temps[e].local;
+  if (!GROW(rw, rw->temps, rw->temps_cap, rw->ntemps + 1)) return 0;
   Temp *tp = &rw->temps[rw->ntemps];
   tp->height = h;
   tp->type = nt;
@@ -186,8 +206,7 @@ static void reload(RW *rw, uint32_t from, uint32_t to) {
   for (uint32_t h = from; h < to; h++) {
     WasyncValType t = stack_at(rw, h);
     emit_idx(rw, WASYNC_OP_LOCAL_GET, temp_for(rw, h, t));
-    if (needs_as_non_null(t))
-      emit(rw, WASYNC_OP_REF_AS_NON_NULL);
+    if (needs_as_non_null(t)) emit(rw, WASYNC_OP_REF_AS_NON_NULL);
   }
 }
 /* Pops stack slots [from, to) into their temps. */
@@ -210,8 +229,7 @@ static uint32_t remap(RW *rw, uint32_t label) {
 }
 
 static bool push_frame(RW *rw, uint16_t op, uint8_t mode) {
-  if (!GROW(rw, rw->fr, rw->fr_cap, rw->nfr + 1))
-    return false;
+  if (!GROW(rw, rw->fr, rw->fr_cap, rw->nfr + 1)) return false;
   OFrame *f = &rw->fr[rw->nfr++];
   memset(f, 0, sizeof *f);
   f->outpos = rw->out_height++;
@@ -223,17 +241,14 @@ static bool push_frame(RW *rw, uint16_t op, uint8_t mode) {
 /* Copies an instruction with labels remapped (and relaxed locals fixed). */
 static void emit_copy(RW *rw, const WasyncInstr *src) {
   WasyncInstr *o = emit(rw, src->op);
-  if (!o)
-    return;
+  if (!o) return;
   *o = *src;
   switch (src->op) {
   case WASYNC_OP_BR:
   case WASYNC_OP_BR_IF:
   case WASYNC_OP_BR_ON_NULL:
   case WASYNC_OP_BR_ON_NON_NULL:
-  case WASYNC_OP_RETHROW:
-    o->imm.index = remap(rw, src->imm.index);
-    break;
+  case WASYNC_OP_RETHROW: o->imm.index = remap(rw, src->imm.index); break;
   case WASYNC_OP_BR_ON_CAST:
   case WASYNC_OP_BR_ON_CAST_FAIL:
     o->imm.br_on_cast.label = remap(rw, src->imm.br_on_cast.label);
@@ -253,8 +268,8 @@ static void emit_copy(RW *rw, const WasyncInstr *src) {
   }
   case WASYNC_OP_TRY_TABLE: {
     uint32_t n = src->imm.try_table.count;
-    WasyncCatch *cs = wasync_arena_array(&rw->m->arena, (size_t)n + 1,
-                                         sizeof *cs);
+    WasyncCatch *cs =
+        wasync_arena_array(&rw->m->arena, (size_t)n + 1, sizeof *cs);
     if (!cs) {
       rw->oom = true;
       return;
@@ -266,13 +281,24 @@ static void emit_copy(RW *rw, const WasyncInstr *src) {
     o->imm.try_table.catches = cs;
     break;
   }
+  case WASYNC_OP_CALL:
+  case WASYNC_OP_CALL_INDIRECT:
+  case WASYNC_OP_CALL_REF:
+    /* asyncify-asserts: a call assumed not to unwind must not change the
+     * state. */
+    if (rw->c->o->asserts) {
+      emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
+      emit_block(rw, WASYNC_OP_IF);
+      emit(rw, WASYNC_OP_UNREACHABLE);
+      emit_end(rw);
+    }
+    break;
   case WASYNC_OP_LOCAL_GET:
   case WASYNC_OP_LOCAL_TEE:
     if (src->imm.index < rw->norig_locals && rw->lfix[src->imm.index])
       emit(rw, WASYNC_OP_REF_AS_NON_NULL);
     break;
-  default:
-    break;
+  default: break;
   }
 }
 
@@ -288,49 +314,187 @@ static bool is_call(uint16_t op) {
 }
 
 static uint32_t block_params(RW *rw, const WasyncBlockType *bt) {
-  if (bt->kind == WASYNC_BLOCK_INDEX)
-    return rw->m->types[bt->index].nparams;
+  if (bt->kind == WASYNC_BLOCK_INDEX) return rw->m->types[bt->index].nparams;
   return 0;
 }
 
 static void step(RW *rw, const WasyncInstr *in) {
-  if (!wasync_funcv_step(rw->v, in))
-    rw->bad = true;
+  if (!wasync_funcv_step(rw->v, in)) rw->bad = true;
 }
 
-/* ---- generation ----------------------------------------------------------- */
+/* ---- generation -----------------------------------------------------------
+ */
 
-static void open_guard(RW *rw) {
-  if (rw->guard_open)
-    return;
-  emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
-  emit(rw, WASYNC_OP_I32_EQZ);
-  emit_block(rw, WASYNC_OP_IF);
+/* Cold code runs unguarded: the frame's operand-stack values come out of
+ * their temps at the start of a cold run and go back at its end, so every
+ * piece starts on an empty stack (a block boundary). */
+static void open_cold(RW *rw) {
+  if (rw->guard_open) return;
   rw->guard_open = true;
   reload(rw, frame_base(rw), wasync_funcv_stack_height(rw->v));
 }
 
-static void close_guard(RW *rw) {
+static void close_cold(RW *rw) {
   OFrame *f = &rw->fr[rw->nfr - 1];
-  if (rw->guard_open) {
-    if (!f->dead)
-      spill(rw, frame_base(rw), wasync_funcv_stack_height(rw->v));
-    emit_end(rw);
-    rw->guard_open = false;
-  }
-  (void)f;
+  if (rw->guard_open && !f->dead)
+    spill(rw, frame_base(rw), wasync_funcv_stack_height(rw->v));
+  rw->guard_open = false;
 }
 
-/* Pushes a frame's results from their temps by the frame's types (used
- * when the rest of a sequence was dead: rewinding skips the branch that made
- * it dead and must still leave values of the right types). */
-static void reload_results(RW *rw, const WasyncCtrlFrame *cf) {
-  for (uint32_t k = 0; k < cf->nresults; k++) {
-    WasyncValType t = cf->results[k];
-    emit_idx(rw, WASYNC_OP_LOCAL_GET, temp_for(rw, cf->height + k, t));
-    if (needs_as_non_null(t))
-      emit(rw, WASYNC_OP_REF_AS_NON_NULL);
+/* Opens a hot sequence of `count` pieces:
+ *   block $p(count-1) ... block $p0
+ *   if (state == 2) br_table[ci - base] -> $p(piece holding site ci)
+ * The dispatch is emitted lazily (emit_dispatch): when the sequence starts
+ * with a hot block/loop/try, that construct's own dispatch also serves this
+ * sequence (a br can leave it), so nested switch-like blocks cost one
+ * check, not one per level.  Tables are filled once every site is numbered
+ * (fill_tables). */
+static void begin_seq(RW *rw, uint32_t count) {
+  OFrame *f = &rw->fr[rw->nfr - 1];
+  rw->guard_open = false;
+  f->npieces = count;
+  f->nclosed = 0;
+  f->pending = false;
+  f->seq = UINT32_MAX;
+  if (count == 0) return;
+  if (!GROW(rw, rw->seqs, rw->seqs_cap, rw->nseqs + 1) ||
+      !GROW(rw, rw->pfirst, rw->pfirst_cap, rw->npfirst + count))
+    return;
+  Seq *q = &rw->seqs[rw->nseqs];
+  q->blocks_base = rw->out_height;
+  q->npieces = count;
+  q->pstart = rw->npfirst;
+  q->lo = rw->nsites;
+  q->end = rw->nsites;
+  q->disp = UINT32_MAX;
+  q->delegate = UINT32_MAX;
+  for (uint32_t k = 0; k < count; k++)
+    rw->pfirst[rw->npfirst + k] = UINT32_MAX;
+  rw->npfirst += count;
+  f->seq = rw->nseqs++;
+  f->pending = true;
+  for (uint32_t k = 0; k < count; k++)
+    emit_block(rw, WASYNC_OP_BLOCK);
+}
+
+/* Emits the pending dispatch of the top frame's sequence. */
+static void emit_dispatch(RW *rw) {
+  OFrame *f = &rw->fr[rw->nfr - 1];
+  if (!f->pending) return;
+  f->pending = false;
+  Seq *q = &rw->seqs[f->seq];
+  emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
+  emit_i32(rw, 2);
+  emit(rw, WASYNC_OP_I32_EQ);
+  emit_block(rw, WASYNC_OP_IF);
+  emit_idx(rw, WASYNC_OP_LOCAL_GET, rw->ci);
+  q->base_at = rw->nout;
+  emit_i32(rw, 0);
+  emit(rw, WASYNC_OP_I32_SUB);
+  q->disp = rw->nout;
+  q->disp_height = rw->out_height;
+  WasyncInstr *bt = emit(rw, WASYNC_OP_BR_TABLE);
+  if (bt) bt->imm.br_table.default_label = 1;
+  emit_end(rw);
+}
+
+/* Before the first instruction of a sequence: a hot block/loop/try opener
+ * takes over the dispatch, anything else gets it here. */
+static void before_instr(RW *rw, const WasyncInstr *in, bool hot) {
+  OFrame *f = &rw->fr[rw->nfr - 1];
+  if (!f->pending) return;
+  if (hot && (in->op == WASYNC_OP_BLOCK || in->op == WASYNC_OP_LOOP ||
+              in->op == WASYNC_OP_TRY || in->op == WASYNC_OP_TRY_TABLE)) {
+    f->pending = false;
+    rw->seqs[f->seq].delegate = rw->nseqs; /* the opener's sequence */
+    return;
   }
+  emit_dispatch(rw);
+}
+
+/* Starts the next piece: closes its block. */
+static void piece_start(RW *rw) {
+  close_cold(rw);
+  OFrame *f = &rw->fr[rw->nfr - 1];
+  if (f->nclosed >= f->npieces || f->seq == UINT32_MAX) {
+    rw->bad = true; /* cannot happen: counted up front */
+    return;
+  }
+  rw->pfirst[rw->seqs[f->seq].pstart + f->nclosed] = rw->nsites;
+  f->nclosed++;
+  emit_end(rw);
+}
+
+/* Ends a hot sequence: closes the blocks of pieces that were dead code. */
+static void end_seq(RW *rw) {
+  OFrame *f = &rw->fr[rw->nfr - 1];
+  bool closed_late = false;
+  f->pending = false;
+  while (f->nclosed < f->npieces) {
+    f->nclosed++;
+    emit_end(rw);
+    closed_late = true;
+  }
+  if (closed_late || f->dead) emit(rw, WASYNC_OP_UNREACHABLE);
+  if (f->seq != UINT32_MAX) rw->seqs[f->seq].end = rw->nsites;
+  f->npieces = f->nclosed = 0;
+  f->seq = UINT32_MAX;
+}
+
+/* The dispatch tables: a sequence that emitted one serves itself and every
+ * sequence that delegated to it (transitively).  Sites of its own piece 0
+ * take the default label. */
+static bool fill_tables(RW *rw) {
+  for (uint32_t d = 0; d < rw->nseqs; d++) {
+    Seq *D = &rw->seqs[d];
+    if (D->disp == UINT32_MAX) continue;
+    /* The chain: D and the sequences whose delegation leads to D. */
+    uint32_t base = UINT32_MAX, end = 0;
+    for (uint32_t pass = 0; pass < 2; pass++) {
+      uint32_t *labels = NULL;
+      if (pass == 1) {
+        if (base >= end) {
+          base = end = D->end;
+        }
+        labels = wasync_arena_array(&rw->m->arena, (size_t)(end - base) + 1, 4);
+        if (!labels) return false;
+        for (uint32_t j = 0; j < end - base; j++)
+          labels[j] = 1;
+      }
+      for (uint32_t r = 0; r < rw->nseqs; r++) {
+        uint32_t x = r, hops = 0;
+        while (x != d && x != UINT32_MAX && rw->seqs[x].disp == UINT32_MAX &&
+               hops++ < rw->nseqs)
+          x = rw->seqs[x].delegate;
+        if (x != d) continue;
+        Seq *q = &rw->seqs[r];
+        for (uint32_t k = 1; k < q->npieces; k++) {
+          uint32_t from = rw->pfirst[q->pstart + k];
+          if (from == UINT32_MAX) break;
+          uint32_t to = q->end;
+          if (k + 1 < q->npieces && rw->pfirst[q->pstart + k + 1] != UINT32_MAX)
+            to = rw->pfirst[q->pstart + k + 1];
+          if (pass == 0) {
+            if (from < to && from < base) base = from;
+            if (to > end) end = to;
+            continue;
+          }
+          uint32_t depth =
+              D->disp_height - 1 - (q->blocks_base + (q->npieces - 1 - k));
+          for (uint32_t s = from; s < to && s < end; s++)
+            if (s >= base) labels[s - base] = depth;
+        }
+      }
+      if (pass == 1) {
+        WasyncInstr *bt = &rw->out[D->disp];
+        bt->imm.br_table.count = end - base;
+        bt->imm.br_table.labels = labels;
+        bt->imm.br_table.default_label = 1;
+        rw->out[D->base_at].imm.i32 = (int32_t)base;
+      }
+    }
+  }
+  return true;
 }
 
 static uint32_t call_nargs(RW *rw, const WasyncInstr *in) {
@@ -342,15 +506,13 @@ static uint32_t call_nargs(RW *rw, const WasyncInstr *in) {
   case WASYNC_OP_CALL_INDIRECT:
   case WASYNC_OP_RETURN_CALL_INDIRECT:
     return m->types[in->imm.pair.a].nparams + 1;
-  default:
-    return m->types[in->imm.index].nparams + 1;
+  default: return m->types[in->imm.index].nparams + 1;
   }
 }
 
 static void hot_call(RW *rw, const WasyncInstr *in) {
   uint32_t s = rw->nsites;
-  if (!GROW(rw, rw->sites, rw->sites_cap, s + 1))
-    return;
+  if (!GROW(rw, rw->sites, rw->sites_cap, s + 1)) return;
   rw->nsites++;
   Site *site = &rw->sites[s];
   uint32_t H = wasync_funcv_stack_height(rw->v);
@@ -360,31 +522,24 @@ static void hot_call(RW *rw, const WasyncInstr *in) {
   site->path_start = rw->npath;
   site->path_count = 0;
   for (uint32_t i = 0; i < rw->nconds; i++) {
-    if (!GROW(rw, rw->path, rw->path_cap, rw->npath + 1))
-      return;
+    if (!GROW(rw, rw->path, rw->path_cap, rw->npath + 1)) return;
     rw->path[rw->npath++] = rw->conds[i];
     site->path_count++;
   }
+  bool indirect = in->op != WASYNC_OP_CALL && in->op != WASYNC_OP_RETURN_CALL;
   for (uint32_t h = H - nargs; h < H; h++) {
     WasyncValType t = stack_at(rw, h);
-    if (!needs_as_non_null(t))
-      continue;
-    if (!GROW(rw, rw->path, rw->path_cap, rw->npath + 1))
-      return;
+    /* The callee operand of an indirect call (table index / function
+     * reference) must be the same on rewind; non-null arguments must be
+     * valid values. */
+    if (!needs_as_non_null(t) && !(indirect && h == H - 1)) continue;
+    if (!GROW(rw, rw->path, rw->path_cap, rw->npath + 1)) return;
     rw->path[rw->npath++] = temp_for(rw, h, t);
     site->path_count++;
   }
-  emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
-  emit(rw, WASYNC_OP_I32_EQZ);
-  emit_idx(rw, WASYNC_OP_LOCAL_GET, rw->ci);
-  emit_i32(rw, (int32_t)s);
-  emit(rw, WASYNC_OP_I32_EQ);
-  emit(rw, WASYNC_OP_I32_OR);
-  emit_block(rw, WASYNC_OP_IF);
   reload(rw, H - nargs, H);
   WasyncInstr *call = emit(rw, in->op);
-  if (!call)
-    return;
+  if (!call) return;
   *call = *in;
   bool tail = false;
   if (in->op == WASYNC_OP_RETURN_CALL)
@@ -394,17 +549,21 @@ static void hot_call(RW *rw, const WasyncInstr *in) {
   else if (in->op == WASYNC_OP_RETURN_CALL_REF)
     call->op = WASYNC_OP_CALL_REF, tail = true;
   emit_idx(rw, PSEUDO_SITE, s);
-  emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
-  emit_i32(rw, 1);
-  emit(rw, WASYNC_OP_I32_EQ);
-  emit_block(rw, WASYNC_OP_IF);
+  /* ci = s; if (state) br $unwind.  ci only matters while unwinding or
+   * rewinding, so it is set unconditionally; after a call returns the
+   * state is 0 (normal) or 1 (unwinding). */
   emit_i32(rw, (int32_t)s);
   emit_idx(rw, WASYNC_OP_LOCAL_SET, rw->ci);
-  emit_idx(rw, WASYNC_OP_BR, rw->out_height - 1); /* $unwind */
-  emit_end(rw);
+  emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
+  {
+    WasyncInstr *bu = emit(rw, PSEUDO_BR_UNWIND);
+    if (bu) {
+      bu->imm.pair.a = s;
+      bu->imm.pair.b = rw->out_height - 1; /* the save blocks */
+    }
+  }
   step(rw, in);
-  if (rw->bad)
-    return;
+  if (rw->bad) return;
   if (tail) {
     emit(rw, WASYNC_OP_RETURN);
     rw->fr[rw->nfr - 1].dead = true;
@@ -412,7 +571,6 @@ static void hot_call(RW *rw, const WasyncInstr *in) {
     uint32_t H2 = wasync_funcv_stack_height(rw->v);
     spill(rw, H - nargs, H2);
   }
-  emit_end(rw);
 }
 
 static void hot_open(RW *rw, const WasyncInstr *in) {
@@ -427,9 +585,14 @@ static void hot_open(RW *rw, const WasyncInstr *in) {
     /* The condition gets a local of its own, taken from the stack slot
      * only when running normally: on rewind the saved value is used, so
      * the same arm is entered.  cl = state ? cl : slot. */
-    if (!GROW(rw, rw->conds, rw->conds_cap, rw->nconds + 1))
-      return;
-    uint32_t cl = add_local(rw, WASYNC_VT_I32);
+    if (!GROW(rw, rw->conds, rw->conds_cap, rw->nconds + 1)) return;
+    /* Hot ifs at the same nesting depth share their local: only the
+     * enclosing ifs of one call site are ever read on a rewind, and fewer
+     * long-lived values keep engines' frames small. */
+    if (!GROW(rw, rw->cond_pool, rw->cond_pool_cap, rw->nconds + 1)) return;
+    while (rw->ncond_pool <= rw->nconds)
+      rw->cond_pool[rw->ncond_pool++] = add_local(rw, WASYNC_VT_I32);
+    uint32_t cl = rw->cond_pool[rw->nconds];
     emit_idx(rw, WASYNC_OP_LOCAL_GET, cl);
     emit_idx(rw, WASYNC_OP_LOCAL_GET, temp_for(rw, H - 1, WASYNC_VT_I32));
     emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
@@ -440,17 +603,16 @@ static void hot_open(RW *rw, const WasyncInstr *in) {
   }
   emit_copy(rw, in);
   step(rw, in);
-  if (!push_frame(rw, in->op, MODE_HOT))
-    return;
+  if (!push_frame(rw, in->op, MODE_HOT)) return;
   rw->fr[rw->nfr - 1].cond = cond;
   uint32_t base = frame_base(rw);
   spill(rw, base, base + np);
+  begin_seq(rw, rw->pieces_at[in - rw->in]);
 }
 
 static void pop_frame(RW *rw) {
   OFrame *f = &rw->fr[rw->nfr - 1];
-  if (f->cond)
-    rw->nconds--;
+  if (f->cond) rw->nconds--;
   rw->nfr--;
   rw->out_height--;
 }
@@ -460,17 +622,20 @@ static void hot_term(RW *rw, const WasyncInstr *in) {
   OFrame *f = &rw->fr[rw->nfr - 1];
   const WasyncCtrlFrame *cf = wasync_funcv_ctrl(rw->v, 0);
   uint32_t nres = cf->nresults;
-  if (f->dead)
-    reload_results(rw, cf);
-  else if (f->mode == MODE_HOT)
-    reload(rw, cf->height, cf->height + nres);
+  bool was_dead = f->dead;
+  bool on_stack = rw->guard_open && !was_dead;
+  rw->guard_open = false;
+  end_seq(rw);
+  if (!was_dead && !on_stack) reload(rw, cf->height, cf->height + nres);
   f->dead = false;
+  f->dead_depth = 0;
   switch (in->op) {
   case WASYNC_OP_ELSE: {
     emit(rw, WASYNC_OP_ELSE);
     step(rw, in);
     uint32_t base = frame_base(rw);
     spill(rw, base, wasync_funcv_stack_height(rw->v));
+    begin_seq(rw, rw->pieces_at[in - rw->in]);
     return;
   }
   case WASYNC_OP_CATCH:
@@ -493,8 +658,7 @@ static void hot_term(RW *rw, const WasyncInstr *in) {
     pop_frame(rw);
     break;
   }
-  if (rw->nfr == 0)
-    return;
+  if (rw->nfr == 0) return;
   uint32_t H = wasync_funcv_stack_height(rw->v);
   spill(rw, H - nres, H);
 }
@@ -508,8 +672,7 @@ static bool generate(RW *rw) {
   /* block $unwind; block (result R*) $body */
   emit_block(rw, WASYNC_OP_BLOCK);
   WasyncInstr *body = emit(rw, WASYNC_OP_BLOCK);
-  if (!body)
-    return false;
+  if (!body) return false;
   const WasyncSubType *ft = wasync_func_type(rw->m, rw->func);
   if (ft->nresults == 0)
     body->imm.block.kind = WASYNC_BLOCK_EMPTY;
@@ -521,10 +684,10 @@ static bool generate(RW *rw) {
     body->imm.block.index = rw->c->results_type[rw->func];
   }
   push_frame(rw, WASYNC_OP_CALL, MODE_HOT);
+  begin_seq(rw, rw->fn_pieces);
 
   for (uint32_t i = 0; i < rw->nin && rw->nfr > 0; i++) {
-    if (rw->oom || rw->bad)
-      return false;
+    if (rw->oom || rw->bad) return false;
     const WasyncInstr *in = &rw->in[i];
     OFrame *f = &rw->fr[rw->nfr - 1];
     uint16_t op = in->op;
@@ -564,7 +727,6 @@ static bool generate(RW *rw) {
 
     if (f->dead) {
       if (f->dead_depth == 0 && term) {
-        close_guard(rw);
         hot_term(rw, in);
         continue;
       }
@@ -577,12 +739,12 @@ static bool generate(RW *rw) {
     }
 
     if (term) {
-      close_guard(rw);
       hot_term(rw, in);
       continue;
     }
+    before_instr(rw, in, rw->hot[i] != 0);
     if (rw->hot[i]) {
-      close_guard(rw);
+      piece_start(rw);
       if (is_call(op))
         hot_call(rw, in);
       else
@@ -590,21 +752,20 @@ static bool generate(RW *rw) {
       continue;
     }
     /* A cold instruction in a hot sequence. */
-    open_guard(rw);
+    open_cold(rw);
     emit_copy(rw, in);
     step(rw, in);
     if (is_opener(op)) {
       push_frame(rw, op, MODE_COLD);
       continue;
     }
-    if (wasync_funcv_ctrl(rw->v, 0)->unreachable)
-      f->dead = true;
+    if (wasync_funcv_ctrl(rw->v, 0)->unreachable) f->dead = true;
   }
-  if (rw->oom || rw->bad)
-    return false;
+  if (rw->oom || rw->bad) return false;
   /* After the original final `end` (which closed $body): return; end. */
   emit(rw, WASYNC_OP_RETURN);
   emit(rw, WASYNC_OP_END);
+  if (!rw->oom && !fill_tables(rw)) rw->oom = true;
   return !rw->oom;
 }
 
@@ -672,8 +833,7 @@ static bool decode_body(RW *rw) {
  * unwinding call in one of its handlers (to be restructured first), or
  * UINT32_MAX. */
 static uint32_t mark_hot(RW *rw) {
-  if (!GROW(rw, rw->hot, rw->hot_cap, rw->nin + 1))
-    return UINT32_MAX;
+  if (!GROW(rw, rw->hot, rw->hot_cap, rw->nin + 1)) return UINT32_MAX;
   memset(rw->hot, 0, rw->nin);
   uint32_t *stk = NULL, stk_cap = 0, nstk = 0;
   uint8_t *handler = NULL;
@@ -688,11 +848,9 @@ static uint32_t mark_hot(RW *rw) {
       handler[nstk] = 0;
       stk[nstk++] = i;
     } else if (op == WASYNC_OP_CATCH || op == WASYNC_OP_CATCH_ALL) {
-      if (nstk)
-        handler[nstk - 1] = 1;
+      if (nstk) handler[nstk - 1] = 1;
     } else if (op == WASYNC_OP_END || op == WASYNC_OP_DELEGATE) {
-      if (nstk)
-        nstk--;
+      if (nstk) nstk--;
     } else if (is_call(op) &&
                wasync_asyncify_call_unwinds(rw->m, rw->c->a, rw->func, in)) {
       rw->hot[i] = 1;
@@ -708,6 +866,46 @@ static uint32_t mark_hot(RW *rw) {
   rw->al->free(rw->al->ctx, stk);
   rw->al->free(rw->al->ctx, handler);
   return found;
+}
+
+/* Counts the hot pieces of every hot sequence (function body, bodies of
+ * hot constructs, else arms). */
+static bool count_pieces(RW *rw) {
+  if (!GROW(rw, rw->pieces_at, rw->pieces_cap, rw->nin + 1)) return false;
+  memset(rw->pieces_at, 0, (size_t)rw->nin * 4);
+  rw->fn_pieces = 0;
+  /* A stack of sequence keys: FN (the body), an in[] index, or NONE (a cold
+   * frame or a handler region, where nothing is counted). */
+  const uint32_t FN = UINT32_MAX, NONE = UINT32_MAX - 1;
+  uint32_t *stk = NULL, cap = 0, n = 0;
+  if (!GROW(rw, stk, cap, 1)) return false;
+  stk[n++] = FN;
+  bool ok = true;
+  for (uint32_t i = 0; i < rw->nin && n > 0; i++) {
+    uint16_t op = rw->in[i].op;
+    uint32_t top = stk[n - 1];
+    if (rw->hot[i] && top != NONE) {
+      if (top == FN)
+        rw->fn_pieces++;
+      else
+        rw->pieces_at[top]++;
+    }
+    if (is_opener(op)) {
+      if (!GROW(rw, stk, cap, n + 1)) {
+        ok = false;
+        break;
+      }
+      stk[n++] = rw->hot[i] ? i : NONE;
+    } else if (op == WASYNC_OP_ELSE) {
+      if (top != NONE) stk[n - 1] = i;
+    } else if (op == WASYNC_OP_CATCH || op == WASYNC_OP_CATCH_ALL) {
+      stk[n - 1] = NONE;
+    } else if (op == WASYNC_OP_END || op == WASYNC_OP_DELEGATE) {
+      n--;
+    }
+  }
+  rw->al->free(rw->al->ctx, stk);
+  return ok;
 }
 
 /* A block type [] -> params of tag `tag`. */
@@ -756,19 +954,16 @@ static void shift_labels(WasyncInstr *in, uint32_t depth, uint32_t add) {
   case WASYNC_OP_BR_ON_NON_NULL:
   case WASYNC_OP_RETHROW:
   case WASYNC_OP_DELEGATE:
-    if (in->imm.index >= depth)
-      in->imm.index += add;
+    if (in->imm.index >= depth) in->imm.index += add;
     break;
   case WASYNC_OP_BR_ON_CAST:
   case WASYNC_OP_BR_ON_CAST_FAIL:
-    if (in->imm.br_on_cast.label >= depth)
-      in->imm.br_on_cast.label += add;
+    if (in->imm.br_on_cast.label >= depth) in->imm.br_on_cast.label += add;
     break;
   case WASYNC_OP_BR_TABLE: {
     uint32_t *l = (uint32_t *)(uintptr_t)in->imm.br_table.labels;
     for (uint32_t k = 0; k < in->imm.br_table.count; k++)
-      if (l[k] >= depth)
-        l[k] += add;
+      if (l[k] >= depth) l[k] += add;
     if (in->imm.br_table.default_label >= depth)
       in->imm.br_table.default_label += add;
     break;
@@ -776,12 +971,10 @@ static void shift_labels(WasyncInstr *in, uint32_t depth, uint32_t add) {
   case WASYNC_OP_TRY_TABLE: {
     WasyncCatch *cs = (WasyncCatch *)(uintptr_t)in->imm.try_table.catches;
     for (uint32_t k = 0; k < in->imm.try_table.count; k++)
-      if (cs[k].label >= depth)
-        cs[k].label += add;
+      if (cs[k].label >= depth) cs[k].label += add;
     break;
   }
-  default:
-    break;
+  default: break;
   }
 }
 
@@ -824,8 +1017,7 @@ static bool restructure_try(RW *rw, uint32_t t) {
                depth == 0)
       ncatch++;
   }
-  if (e == UINT32_MAX || ncatch == 0)
-    return refuse_try(rw, T, "malformed try");
+  if (e == UINT32_MAX || ncatch == 0) return refuse_try(rw, T, "malformed try");
   uint32_t n = ncatch;
   size_t cap = (size_t)rw->nin + 3 * n + 4;
   WasyncInstr *o = rw->al->alloc(rw->al->ctx, cap * sizeof *o);
@@ -857,8 +1049,7 @@ static bool restructure_try(RW *rw, uint32_t t) {
       depth++;
     else if (op == WASYNC_OP_END || op == WASYNC_OP_DELEGATE)
       depth--;
-    else if ((op == WASYNC_OP_CATCH || op == WASYNC_OP_CATCH_ALL) &&
-             depth == 0)
+    else if ((op == WASYNC_OP_CATCH || op == WASYNC_OP_CATCH_ALL) && depth == 0)
       cidx[k++] = i;
   }
   bool ok = true;
@@ -875,19 +1066,18 @@ static bool restructure_try(RW *rw, uint32_t t) {
   if (!ok) {
     rw->al->free(rw->al->ctx, o);
     rw->al->free(rw->al->ctx, cidx);
-    return refuse_try(rw, T, "a tag with several values and no matching "
-                             "block type");
+    return refuse_try(rw, T,
+                      "a tag with several values and no matching "
+                      "block type");
   }
   o[no++] = *T; /* try */
   /* Body, labels leaving it shifted by n + 1. */
   depth = 0;
   for (uint32_t i = t + 1; i < cidx[0]; i++) {
     WasyncInstr y = in[i];
-    if (y.op == WASYNC_OP_END || y.op == WASYNC_OP_DELEGATE)
-      depth--;
+    if (y.op == WASYNC_OP_END || y.op == WASYNC_OP_DELEGATE) depth--;
     shift_labels(&y, depth + 1, n + 1);
-    if (is_opener(y.op))
-      depth++;
+    if (is_opener(y.op)) depth++;
     o[no++] = y;
   }
   for (uint32_t j = 0; j < n; j++) {
@@ -915,15 +1105,13 @@ static bool restructure_try(RW *rw, uint32_t t) {
     depth = 0;
     for (uint32_t i = cidx[j] + 1; i < hend; i++) {
       WasyncInstr y = in[i];
-      if (y.op == WASYNC_OP_END || y.op == WASYNC_OP_DELEGATE)
-        depth--;
+      if (y.op == WASYNC_OP_END || y.op == WASYNC_OP_DELEGATE) depth--;
       if (y.op == WASYNC_OP_RETHROW && y.imm.index == depth) {
         ok = false;
         break;
       }
       shift_labels(&y, depth, add);
-      if (is_opener(y.op))
-        depth++;
+      if (is_opener(y.op)) depth++;
       o[no++] = y;
     }
     if (ok && j + 1 < n) {
@@ -952,18 +1140,15 @@ static bool restructure_try(RW *rw, uint32_t t) {
   return true;
 }
 
-/* ---- reference stacks ------------------------------------------------------ */
+/* ---- reference stacks ------------------------------------------------------
+ */
 
 uint32_t wasync_asyncify_ref_kind(const WasyncModule *m, WasyncValType t) {
   switch (wasync_heap_top(m, t)) {
-  case WASYNC_HT_FUNC:
-    return 0;
-  case WASYNC_HT_EXTERN:
-    return 1;
-  case WASYNC_HT_EXN:
-    return 3;
-  default:
-    return 2;
+  case WASYNC_HT_FUNC: return 0;
+  case WASYNC_HT_EXTERN: return 1;
+  case WASYNC_HT_EXN: return 3;
+  default: return 2;
   }
 }
 
@@ -980,7 +1165,8 @@ static uint32_t ref_stack(WasyncAsyncifyCtx *c, uint32_t kind) {
   return kind;
 }
 
-/* ---- encoding ---------------------------------------------------------------- */
+/* ---- encoding
+ * ---------------------------------------------------------------- */
 
 static void put(WasyncBuf *b, const WasyncInstr *in) {
   wasync_instr_encode(b, in);
@@ -1046,43 +1232,29 @@ static void put_ref_null(WasyncBuf *b, uint8_t ht) {
 static uint32_t vt_bytes(WasyncValType t) {
   switch (wasync_vt_code(t)) {
   case WASYNC_VT_I32:
-  case WASYNC_VT_F32:
-    return 4;
+  case WASYNC_VT_F32: return 4;
   case WASYNC_VT_I64:
-  case WASYNC_VT_F64:
-    return 8;
-  case WASYNC_VT_V128:
-    return 16;
-  default:
-    return 0; /* references: the reference stacks */
+  case WASYNC_VT_F64: return 8;
+  case WASYNC_VT_V128: return 16;
+  default: return 0; /* references: the reference stacks */
   }
 }
 static uint16_t load_op(WasyncValType t) {
   switch (wasync_vt_code(t)) {
-  case WASYNC_VT_I32:
-    return WASYNC_OP_I32_LOAD;
-  case WASYNC_VT_F32:
-    return WASYNC_OP_F32_LOAD;
-  case WASYNC_VT_I64:
-    return WASYNC_OP_I64_LOAD;
-  case WASYNC_VT_F64:
-    return WASYNC_OP_F64_LOAD;
-  default:
-    return WASYNC_OP_V128_LOAD;
+  case WASYNC_VT_I32: return WASYNC_OP_I32_LOAD;
+  case WASYNC_VT_F32: return WASYNC_OP_F32_LOAD;
+  case WASYNC_VT_I64: return WASYNC_OP_I64_LOAD;
+  case WASYNC_VT_F64: return WASYNC_OP_F64_LOAD;
+  default: return WASYNC_OP_V128_LOAD;
   }
 }
 static uint16_t store_op(WasyncValType t) {
   switch (wasync_vt_code(t)) {
-  case WASYNC_VT_I32:
-    return WASYNC_OP_I32_STORE;
-  case WASYNC_VT_F32:
-    return WASYNC_OP_F32_STORE;
-  case WASYNC_VT_I64:
-    return WASYNC_OP_I64_STORE;
-  case WASYNC_VT_F64:
-    return WASYNC_OP_F64_STORE;
-  default:
-    return WASYNC_OP_V128_STORE;
+  case WASYNC_VT_I32: return WASYNC_OP_I32_STORE;
+  case WASYNC_VT_F32: return WASYNC_OP_F32_STORE;
+  case WASYNC_VT_I64: return WASYNC_OP_I64_STORE;
+  case WASYNC_VT_F64: return WASYNC_OP_F64_STORE;
+  default: return WASYNC_OP_V128_STORE;
   }
 }
 
@@ -1102,12 +1274,10 @@ static void put_restore(RW *rw, WasyncBuf *b, const uint64_t *bits,
   put_mem(b, c, m64 ? WASYNC_OP_I64_STORE : WASYNC_OP_I32_STORE, 0);
   uint32_t off = 0;
   for (uint32_t x = 0; x < rw->nlocals; x++) {
-    if (!BIT(bits, x))
-      continue;
+    if (!BIT(bits, x)) continue;
     WasyncValType t = rw->ltypes[x];
     uint32_t sz = vt_bytes(t);
-    if (!sz)
-      continue;
+    if (!sz) continue;
     put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
     put_mem(b, c, load_op(t), off);
     put_idx(b, WASYNC_OP_LOCAL_SET, x);
@@ -1115,8 +1285,7 @@ static void put_restore(RW *rw, WasyncBuf *b, const uint64_t *bits,
   }
   /* References, in reverse push order. */
   for (uint32_t x = rw->nlocals; x-- > 0;) {
-    if (!BIT(bits, x) || !wasync_vt_is_ref(rw->ltypes[x]))
-      continue;
+    if (!BIT(bits, x) || !wasync_vt_is_ref(rw->ltypes[x])) continue;
     WasyncValType t = rw->ltypes[x];
     uint32_t k = ref_stack(c, wasync_asyncify_ref_kind(rw->m, t));
     uint32_t sp = c->ref_sp[k], tab = c->ref_table[k];
@@ -1128,9 +1297,9 @@ static void put_restore(RW *rw, WasyncBuf *b, const uint64_t *bits,
     put_idx(b, WASYNC_OP_TABLE_GET, tab);
     bool exact = !wasync_vt_indexed(t) && wasync_vt_heap(t) == ref_top[k];
     if (!exact || !wasync_vt_nullable(t)) {
-      if (k == 3 || (!wasync_vt_indexed(t) && wasync_vt_heap(t) == ref_top[k])) {
-        if (!wasync_vt_nullable(t))
-          put_op(b, WASYNC_OP_REF_AS_NON_NULL);
+      if (k == 3 ||
+          (!wasync_vt_indexed(t) && wasync_vt_heap(t) == ref_top[k])) {
+        if (!wasync_vt_nullable(t)) put_op(b, WASYNC_OP_REF_AS_NON_NULL);
       } else {
         WasyncInstr in;
         memset(&in, 0, sizeof in);
@@ -1173,12 +1342,10 @@ static void put_save(RW *rw, WasyncBuf *b, const uint64_t *bits,
   put_block(b, WASYNC_OP_IF);
   uint32_t off = 0;
   for (uint32_t x = 0; x < rw->nlocals; x++) {
-    if (!BIT(bits, x))
-      continue;
+    if (!BIT(bits, x)) continue;
     WasyncValType t = rw->ltypes[x];
     uint32_t sz = vt_bytes(t);
-    if (!sz)
-      continue;
+    if (!sz) continue;
     put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
     put_idx(b, WASYNC_OP_LOCAL_GET, x);
     put_mem(b, c, store_op(t), off);
@@ -1188,8 +1355,7 @@ static void put_save(RW *rw, WasyncBuf *b, const uint64_t *bits,
   put_idx(b, WASYNC_OP_LOCAL_GET, rw->ci);
   put_mem(b, c, WASYNC_OP_I32_STORE, size);
   for (uint32_t x = 0; x < rw->nlocals; x++) {
-    if (!BIT(bits, x) || !wasync_vt_is_ref(rw->ltypes[x]))
-      continue;
+    if (!BIT(bits, x) || !wasync_vt_is_ref(rw->ltypes[x])) continue;
     uint32_t k = ref_stack(c, wasync_asyncify_ref_kind(rw->m, rw->ltypes[x]));
     uint32_t sp = c->ref_sp[k], tab = c->ref_table[k];
     put_idx(b, WASYNC_OP_GLOBAL_GET, sp);
@@ -1260,7 +1426,18 @@ static void put_dispatch(RW *rw, WasyncBuf *b, Layout *lay, uint32_t nlay,
   put_op(b, WASYNC_OP_END);
 }
 
-/* ---- layouts ------------------------------------------------------------------ */
+/* A nullable reference to a bottom heap type only ever holds null: it
+ * needs no saving (a local restarts as null). */
+static bool is_null_only(WasyncValType t) {
+  if (!wasync_vt_is_ref(t) || !wasync_vt_nullable(t) || wasync_vt_indexed(t))
+    return false;
+  uint32_t h = wasync_vt_heap(t);
+  return h == WASYNC_HT_NONE || h == WASYNC_HT_NOFUNC ||
+         h == WASYNC_HT_NOEXTERN || h == WASYNC_HT_NOEXN;
+}
+
+/* ---- layouts
+ * ------------------------------------------------------------------ */
 
 static uint64_t hash_bits(const uint64_t *b, size_t W) {
   uint64_t h = 1469598103934665603ull;
@@ -1276,21 +1453,11 @@ static void put_zero(WasyncBuf *b, WasyncValType t) {
   WasyncInstr in;
   memset(&in, 0, sizeof in);
   switch (wasync_vt_code(t)) {
-  case WASYNC_VT_I32:
-    in.op = WASYNC_OP_I32_CONST;
-    break;
-  case WASYNC_VT_I64:
-    in.op = WASYNC_OP_I64_CONST;
-    break;
-  case WASYNC_VT_F32:
-    in.op = WASYNC_OP_F32_CONST;
-    break;
-  case WASYNC_VT_F64:
-    in.op = WASYNC_OP_F64_CONST;
-    break;
-  case WASYNC_VT_V128:
-    in.op = WASYNC_OP_V128_CONST;
-    break;
+  case WASYNC_VT_I32: in.op = WASYNC_OP_I32_CONST; break;
+  case WASYNC_VT_I64: in.op = WASYNC_OP_I64_CONST; break;
+  case WASYNC_VT_F32: in.op = WASYNC_OP_F32_CONST; break;
+  case WASYNC_VT_F64: in.op = WASYNC_OP_F64_CONST; break;
+  case WASYNC_VT_V128: in.op = WASYNC_OP_V128_CONST; break;
   default:
     in.op = WASYNC_OP_REF_NULL;
     in.imm.ref = t | WASYNC_VT_NULLABLE;
@@ -1310,6 +1477,10 @@ static void rw_free(RW *rw) {
   al->free(al->ctx, rw->temp_head);
   al->free(al->ctx, rw->fr);
   al->free(al->ctx, rw->conds);
+  al->free(al->ctx, rw->cond_pool);
+  al->free(al->ctx, rw->pieces_at);
+  al->free(al->ctx, rw->pfirst);
+  al->free(al->ctx, rw->seqs);
   al->free(al->ctx, rw->path);
   al->free(al->ctx, rw->sites);
 }
@@ -1319,8 +1490,7 @@ static bool finish(RW *rw) {
   WasyncAsyncifyCtx *c = rw->c;
   const WasyncAllocator *al = rw->al;
   size_t W = ((size_t)rw->nlocals + 63) / 64;
-  if (W == 0)
-    W = 1;
+  if (W == 0) W = 1;
   uint64_t *bits = al->alloc(al->ctx, ((size_t)rw->nsites + 1) * W * 8);
   Layout *lay = al->alloc(al->ctx, ((size_t)rw->nsites + 1) * sizeof *lay);
   WasyncBuf b;
@@ -1345,6 +1515,9 @@ static bool finish(RW *rw) {
       uint32_t x = rw->path[site->path_start + k];
       sb[x / 64] |= 1ull << (x % 64);
     }
+    for (uint32_t x = 0; x < rw->nlocals; x++)
+      if (BIT(sb, x) && is_null_only(rw->ltypes[x]))
+        sb[x / 64] &= ~(1ull << (x % 64));
     sb[rw->ci / 64] &= ~(1ull << (rw->ci % 64));
     sb[rw->p / 64] &= ~(1ull << (rw->p % 64));
     uint64_t h = hash_bits(sb, W);
@@ -1358,8 +1531,7 @@ static bool finish(RW *rw) {
       lay[k].hash = h;
       uint32_t size = 0;
       for (uint32_t x = 0; x < rw->nlocals; x++)
-        if (BIT(sb, x))
-          size += vt_bytes(rw->ltypes[x]);
+        if (BIT(sb, x)) size += vt_bytes(rw->ltypes[x]);
       lay[k].size = size;
       nlay++;
     }
@@ -1369,8 +1541,7 @@ static bool finish(RW *rw) {
   /* Locals. */
   uint32_t ngroups = 0;
   for (uint32_t x = rw->nparams; x < rw->nlocals; x++)
-    if (x == rw->nparams || rw->ltypes[x] != rw->ltypes[x - 1])
-      ngroups++;
+    if (x == rw->nparams || rw->ltypes[x] != rw->ltypes[x - 1]) ngroups++;
   wasync_buf_u32(&b, ngroups);
   WasyncLocalGroup *groups =
       wasync_arena_array(&m->arena, ngroups + 1, sizeof *groups);
@@ -1409,13 +1580,35 @@ static bool finish(RW *rw) {
     put_dispatch(rw, &b, lay, nlay, bits, W, false);
     put_op(&b, WASYNC_OP_END);
   }
-  /* Body. */
-  for (uint32_t i = 0; i < rw->nout; i++)
-    if (rw->out[i].op < WASYNC_OP_COUNT)
-      put(&b, &rw->out[i]);
-  /* Epilogue: reached by br $unwind. */
-  if (rw->nsites > 0)
-    put_dispatch(rw, &b, lay, nlay, bits, W, true);
+  /* Body.  out[0] (block $unwind) stands for: block $exit, then one block
+   * per layout, $L(nlay-1) outermost; a site branches straight to its
+   * layout's save code, so an engine sees only that layout's locals live
+   * at the branch (a shared epilogue would keep every saved local of every
+   * site alive everywhere).  The final `end` closes them in turn:
+   *   end $L0  save0  br $exit  ...  end $L(nlay-1)  save(nlay-1)  end $exit */
+  for (uint32_t i = 0; i < rw->nout; i++) {
+    const WasyncInstr *in = &rw->out[i];
+    if (i == 0) {
+      for (uint32_t k = 0; k <= nlay; k++)
+        put_block(&b, WASYNC_OP_BLOCK);
+      continue;
+    }
+    if (i + 1 == rw->nout) { /* the end of $unwind */
+      for (uint32_t k = 0; k < nlay; k++) {
+        put_op(&b, WASYNC_OP_END);
+        put_save(rw, &b, bits + (size_t)lay[k].bits * W, lay[k].size);
+        if (k + 1 < nlay) put_idx(&b, WASYNC_OP_BR, nlay - 1 - k);
+      }
+      put_op(&b, WASYNC_OP_END);
+      continue;
+    }
+    if (in->op == PSEUDO_BR_UNWIND) {
+      put_idx(&b, WASYNC_OP_BR_IF,
+              in->imm.pair.b + rw->sites[in->imm.pair.a].layout);
+      continue;
+    }
+    if (in->op < WASYNC_OP_COUNT) put(&b, in);
+  }
   const WasyncSubType *ft = wasync_func_type(m, rw->func);
   for (uint32_t r = 0; r < ft->nresults; r++)
     put_zero(&b, ft->results[r]);
@@ -1462,17 +1655,13 @@ bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,
   rw.al = c->m->arena.allocator;
   rw.func = func;
   bool ok = false;
-  if (!decode_body(&rw))
-    goto out;
+  if (!decode_body(&rw)) goto out;
   for (;;) {
     uint32_t t = mark_hot(&rw);
-    if (rw.oom || t == UINT32_MAX)
-      break;
-    if (!restructure_try(&rw, t))
-      goto out;
+    if (rw.oom || t == UINT32_MAX) break;
+    if (!restructure_try(&rw, t)) goto out;
   }
-  if (rw.oom)
-    goto out;
+  if (rw.oom || !count_pieces(&rw)) goto out;
   bool any = false;
   for (uint32_t i = 0; i < rw.nin && !any; i++)
     any = rw.hot[i] && is_call(rw.in[i].op);
@@ -1483,8 +1672,7 @@ bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,
   const WasyncSubType *ft = wasync_func_type(rw.m, func);
   for (uint32_t r = 0; r < ft->nresults; r++)
     if (needs_as_non_null(ft->results[r])) {
-      wasync_fail(c->err, WASYNC_ERR_UNSUPPORTED,
-                  rw.m->funcs[func].code.offset,
+      wasync_fail(c->err, WASYNC_ERR_UNSUPPORTED, rw.m->funcs[func].code.offset,
                   "asyncify: function %u returns a non-null reference and "
                   "may unwind (an unwinding function must return a dummy "
                   "value)",
@@ -1514,10 +1702,8 @@ bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,
   rw.norig_locals = nl;
   rw.ci = add_local(&rw, WASYNC_VT_I32);
   rw.p = add_local(&rw, c->mem64 ? WASYNC_VT_I64 : WASYNC_VT_I32);
-  if (rw.oom)
-    goto out;
-  if (!generate(&rw))
-    goto out;
+  if (rw.oom) goto out;
+  if (!generate(&rw)) goto out;
   ok = finish(&rw);
 out:
   if (rw.oom)

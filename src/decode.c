@@ -187,11 +187,16 @@ static bool decode_module(WasyncDecoder *d) {
     bool ok = id == WASYNC_SEC_CUSTOM ? decode_custom_section(d, &s, at)
                                       : decode_section_payload(d, id, &s);
     if (!ok) {
-      if (id != WASYNC_SEC_CUSTOM && d->err->code == WASYNC_ERR_MALFORMED &&
-          strcmp(d->err->message, "unexpected end") == 0) {
-        snprintf(d->err->message, sizeof d->err->message,
-                 "unexpected end of section or function");
-        reread_past_end(d, id, at, r.pos);
+      if (id != WASYNC_SEC_CUSTOM && d->err->code == WASYNC_ERR_MALFORMED) {
+        if (strcmp(d->err->message, "unexpected end") == 0) {
+          snprintf(d->err->message, sizeof d->err->message,
+                   "unexpected end of section or function");
+          reread_past_end(d, id, at, r.pos);
+        } else if (strcmp(d->err->message, "integer representation too long") ==
+                   0) {
+          /* a u32-in-u64 field cut by the boundary (see reader.h) */
+          reread_past_end(d, id, at, r.pos);
+        }
       }
       return false;
     }
@@ -254,6 +259,7 @@ WasyncModule *wasync_module_decode(const uint8_t *bytes, size_t size,
   wasync_instr_reader_init(&d.ir, m, bytes, 0, size, err);
   bool ok = decode_module(&d);
   wasync_instr_reader_release(&d.ir);
+  if (ok) ok = wasync_encode_note_sections(m, err);
   if (!ok) {
     WasyncArena tmp = m->arena;
     wasync_arena_free(&tmp);

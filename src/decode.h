@@ -29,7 +29,6 @@
 #define WASYNC_MAX_PARAMS 1000u
 #define WASYNC_MAX_RESULTS 1000u
 #define WASYNC_MAX_FIELDS 10000u
-#define WASYNC_MAX_NAME 100000u
 
 typedef struct WasyncDecoder {
   WasyncModule *m;
@@ -84,5 +83,9 @@ bool wasync_decode_tag_section(WasyncDecoder *d, WasyncReader *r);
 /* Scans a constant expression up to and including its final `end`. */
 bool wasync_decode_expr(WasyncDecoder *d, WasyncReader *r, WasyncExpr *out);
 bool wasync_decode_code_section(WasyncDecoder *d, WasyncReader *r);
+
+/* encode.c: records each non-code section's canonical-encoding hash
+ * (WasyncSection.canon_hash) so the encoder can tell it is unchanged. */
+bool wasync_encode_note_sections(WasyncModule *m, WasyncError *err);
 
 #endif

@@ -14,24 +14,44 @@
 
 #include "opcodes.h"
 
-/* The fast path of scan_instrs(): how many bytes the one-byte instruction
- * at p[0] (with `left` bytes available) certainly takes, when that is
- * trivially known -- no immediate, or one single-byte LEB128 immediate --
- * else 0 (the caller decodes it fully).  `end` is handled by the caller. */
+/* Length of a LEB128 at p that ends within its first `max` bytes (each of
+ * which is then valid for any integer width of at least 7*max bits), or 0. */
+static inline size_t short_leb(const uint8_t *p, size_t left, size_t max) {
+  if (left < max) max = left;
+  for (size_t i = 0; i < max; i++)
+    if (p[i] < 0x80) return i + 1;
+  return 0;
+}
+
+/* The fast path of scan_instrs(): the size of the one-byte-opcode
+ * instruction at p[0] (`left` bytes available) when it is plainly well
+ * formed -- no immediate, short LEB128 immediates, fixed-size constants --
+ * else 0 and the caller decodes it fully (which also reports errors).
+ * `end`, `delegate` and block starts are left to the caller. */
 static inline size_t quick_size(const uint8_t *p, size_t left) {
   uint16_t v = wasync_op_by_code[p[0]];
   if (v == 0) return 0;
   WasyncOp op = (WasyncOp)(v - 1);
+  size_t n;
   switch ((WasyncImmKind)wasync_op_info[op].imm) {
   case WASYNC_IMM_NONE: return op == WASYNC_OP_END ? 0 : 1;
   case WASYNC_IMM_LOCAL:
   case WASYNC_IMM_GLOBAL:
   case WASYNC_IMM_FUNC:
-  case WASYNC_IMM_I32: return left >= 2 && p[1] < 0x80 ? 2 : 0;
+  case WASYNC_IMM_I32: /* 4 bytes hold 28 bits: any such s32 is fine */
+    n = short_leb(p + 1, left - 1, 4);
+    return n ? 1 + n : 0;
+  case WASYNC_IMM_I64: n = short_leb(p + 1, left - 1, 9); return n ? 1 + n : 0;
   case WASYNC_IMM_LABEL:
-    return op != WASYNC_OP_DELEGATE && left >= 2 && p[1] < 0x80 ? 2 : 0;
-  case WASYNC_IMM_MEMARG: /* align < 64, one-byte offset */
-    return left >= 3 && p[1] < 0x40 && p[2] < 0x80 ? 3 : 0;
+    if (op == WASYNC_OP_DELEGATE) return 0;
+    n = short_leb(p + 1, left - 1, 4);
+    return n ? 1 + n : 0;
+  case WASYNC_IMM_MEMARG: /* align < 64 (no memory index), short offset */
+    if (left < 3 || p[1] >= 0x40) return 0;
+    n = short_leb(p + 2, left - 2, 4);
+    return n ? 2 + n : 0;
+  case WASYNC_IMM_F32: return left >= 5 ? 5 : 0;
+  case WASYNC_IMM_F64: return left >= 9 ? 9 : 0;
   default: return 0;
   }
 }
@@ -87,6 +107,8 @@ static bool scan_instrs(WasyncDecoder *d, WasyncReader *r, bool is_body) {
       break;
     case WASYNC_OP_MEMORY_INIT:
     case WASYNC_OP_DATA_DROP:
+    case WASYNC_OP_ARRAY_NEW_DATA:
+    case WASYNC_OP_ARRAY_INIT_DATA: /* a data index in code needs section 12 */
       if (!d->m->has_datacount)
         return wasync_fail(d->err, WASYNC_ERR_MALFORMED, in.offset,
                            "data count section required");

@@ -109,9 +109,7 @@ bool wasync_decode_export_section(WasyncDecoder *d, WasyncReader *r) {
   for (uint32_t i = 0; i < n; i++) {
     WasyncExport *e = &m->exports[i];
     e->offset = r->pos;
-    size_t nat = r->pos;
-    if (!wasync_read_name(r, "export name", &e->name.bytes, &e->name.len) ||
-        !wasync_dec_limit(d, e->name.len, WASYNC_MAX_NAME, "name length", nat))
+    if (!wasync_read_name(r, "export name", &e->name.bytes, &e->name.len))
       return false;
     size_t kat = r->pos;
     uint8_t kind;

@@ -208,11 +208,21 @@ bool wasync_decode_limits(WasyncDecoder *d, WasyncReader *r,
   out->has_max = flags & 1;
   out->shared = (flags & 2) != 0;
   out->is64 = (flags & 4) != 0;
-  /* Like the reference interpreter, bounds are read as u64 whatever the
-   * address type; the validator checks the range (a 32-bit memory or table
-   * with a larger bound is invalid, not malformed). */
-  if (!wasync_read_u64(r, "minimum", &out->min)) return false;
-  return !out->has_max || wasync_read_u64(r, "maximum", &out->max);
+  /* Bounds are u64 for a 64-bit address type, u32 otherwise (as in Wasm
+   * 2.0 and V8; the 3.0 reference interpreter reads u64 and leaves the range
+   * to validation, which only changes the message for oversized LEBs). */
+  if (out->is64) {
+    if (!wasync_read_u64(r, "minimum", &out->min)) return false;
+    return !out->has_max || wasync_read_u64(r, "maximum", &out->max);
+  }
+  uint32_t v;
+  if (!wasync_read_u32_of_u64(r, "minimum", &v)) return false;
+  out->min = v;
+  if (out->has_max) {
+    if (!wasync_read_u32_of_u64(r, "maximum", &v)) return false;
+    out->max = v;
+  }
+  return true;
 }
 
 bool wasync_decode_tabletype(WasyncDecoder *d, WasyncReader *r,
@@ -234,10 +244,8 @@ bool wasync_decode_globaltype(WasyncDecoder *d, WasyncReader *r,
   return true;
 }
 
-static bool decode_name(WasyncDecoder *d, WasyncReader *r, WasyncName *out) {
-  size_t at = r->pos;
-  if (!wasync_read_name(r, "name", &out->bytes, &out->len)) return false;
-  return wasync_dec_limit(d, out->len, WASYNC_MAX_NAME, "name length", at);
+static bool decode_name(WasyncReader *r, WasyncName *out) {
+  return wasync_read_name(r, "name", &out->bytes, &out->len);
 }
 
 /* One decoded import description, kept until all imports are read. */
@@ -252,7 +260,7 @@ typedef struct ImportDesc {
 static bool decode_import(WasyncDecoder *d, WasyncReader *r, WasyncImport *imp,
                           ImportDesc *desc) {
   imp->offset = r->pos;
-  if (!decode_name(d, r, &imp->module) || !decode_name(d, r, &imp->field))
+  if (!decode_name(r, &imp->module) || !decode_name(r, &imp->field))
     return false;
   size_t at = r->pos;
   uint8_t kind;

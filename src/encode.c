@@ -1,26 +1,43 @@
 /*
  * encode.c -- wasync_module_encode(): the module model back to bytes.
  *
- * Sections are written in the order the input had them (m->sections[]),
- * custom sections where they stood.  A standard section the input lacked
- * but that now has content (a pass added functions, globals, exports...) is
- * inserted at its canonical position, before the first recorded section
- * that must follow it.  Every non-custom section is rebuilt from the model
- * (they are small); what differs between the two modes is function bodies
- * and constant expressions:
+ * Order.  Sections are written in the order the input had them
+ * (m->sections[]), custom sections where they stood.  A standard section
+ * the input lacked but that now has content (a pass added functions,
+ * globals, exports...) is inserted at its canonical position: before the
+ * first recorded section that must follow it, else before the trailing
+ * custom sections.
  *
- *   reencode = false  bodies and expressions are copied as bytes (a body a
- *                     pass replaced is taken from code.body);
+ * Modes.  What differs between the two is function bodies:
+ *
+ *   reencode = false  bodies are copied as bytes (a body a pass replaced is
+ *                     taken from code.body);
  *   reencode = true   each body is rebuilt from its local groups and its
- *                     instructions, decoded and re-encoded one by one, and
- *                     each constant expression likewise.
+ *                     instructions, decoded and re-encoded one by one with
+ *                     wasync_instr_encode(), and so is every constant
+ *                     expression of a section that changed.
  *
- * All LEB128s are minimal and the model keeps the input's encoding choices,
- * so a canonically encoded module comes back byte for byte.  A section is
- * written after a 5-byte size placeholder and then shifted down to a
- * minimal size field, so the output is built in one buffer without copying
- * sections through temporaries.
+ * Byte identity.  Everything is written with minimal LEB128s from a model
+ * that keeps the input's encoding choices, so a canonically encoded module
+ * comes back byte for byte.  Inputs that spell things non-minimally (the
+ * reference interpreter's 5-byte section sizes, Go's padded indices, the
+ * spec's LEB128 tests) are kept too:
+ *   - section and body size fields keep their input width;
+ *   - a non-code section whose content is unchanged -- its "identity hash"
+ *     (the section written from the model with byte strings by address)
+ *     equals the one taken right after decoding (WasyncSection.canon_hash)
+ *     -- is copied from the input, which is also the fast path;
+ *   - a re-encoded body that differs from the input's bytes is decoded
+ *     again next to the input body; when both give the same locals and
+ *     instructions, the input's spelling is kept (the re-encoding still
+ *     had to reproduce every instruction, so it still proves the model).
+ * A changed section or body is written minimally.
+ *
+ * Buffering.  A section is written after a 5-byte size placeholder and then
+ * shifted down to its final size field, so the output is built in one
+ * buffer without copying sections through temporaries.
  */
+#include "decode.h"
 #include "instr.h"
 #include "module.h"
 
@@ -30,8 +47,14 @@ typedef struct Encoder {
   const WasyncModule *m;
   WasyncBuf *b;
   WasyncError *err;
-  bool reencode;
+  bool reencode;      /* bodies: instruction by instruction */
+  bool canon;         /* constant expressions too */
+  bool identity;      /* computing a section's identity hash: byte strings are
+                         written as (pointer, size), see write_section() */
+  WasyncBuf *scratch; /* for identity hashes */
+  const WasyncSection *orig; /* the input section being rewritten, if any */
   WasyncInstrReader ir;
+  WasyncInstrReader ir2; /* second stream for body comparisons */
   bool ok;
 } Encoder;
 
@@ -104,28 +127,66 @@ static void write_u32_width(WasyncBuf *b, uint32_t v, size_t width) {
 }
 
 /* Re-encodes the instructions in bytes[0, size) one by one. */
+static bool instr_equal(const WasyncInstr *a, const WasyncInstr *b);
+
+/* Re-encodes the instructions in bytes[0, size) one by one.  With
+ * `spelling`, also reports whether the output spells each instruction as
+ * the input did (0), differently but provably the same -- the new bytes
+ * decode to an equal instruction -- (1), or not provably the same (-1). */
 static bool reencode_instrs(Encoder *e, const uint8_t *bytes, size_t size,
-                            uint64_t offset) {
+                            uint64_t offset, int *spelling) {
   WasyncInstrReader *ir = &e->ir;
   ir->r.base = bytes;
   ir->r.pos = 0;
   ir->r.end = size;
   ir->r.err = e->err;
-  WasyncInstr in;
+  WasyncInstr in, again;
+  WasyncBuf *b = e->b;
   while (ir->r.pos < size) {
+    size_t in_at = ir->r.pos;
     if (!wasync_instr_decode(ir, &in)) {
       e->err->offset += offset;
       return enc_fail_from(e);
     }
-    wasync_instr_encode(e->b, &in);
+    size_t out_at = b->size;
+    wasync_instr_encode(b, &in);
+    if (!spelling || *spelling < 0 || b->oom) continue;
+    size_t n = ir->r.pos - in_at;
+    if (b->size - out_at == n) { /* instructions are short: no memcmp call */
+      const uint8_t *x = b->data + out_at, *y = bytes + in_at;
+      size_t k = 0;
+      while (k < n && x[k] == y[k])
+        k++;
+      if (k == n) continue;
+    }
+    WasyncError scratch = {0};
+    WasyncInstrReader *ir2 = &e->ir2;
+    ir2->r.base = b->data + out_at;
+    ir2->r.pos = 0;
+    ir2->r.end = b->size - out_at;
+    ir2->r.err = &scratch;
+    *spelling = wasync_instr_decode(ir2, &again) && ir2->r.pos == ir2->r.end &&
+                        instr_equal(&in, &again)
+                    ? 1
+                    : -1;
   }
   return true;
 }
 
+/* In identity mode a byte string stands for itself by address: input
+ * bytes never change, and a replaced string has a new address. */
+static void write_identity(WasyncBuf *b, const uint8_t *p, uint32_t size) {
+  uintptr_t v = (uintptr_t)p;
+  wasync_buf_bytes(b, &v, sizeof v);
+  wasync_buf_u32(b, size);
+}
+
 static void write_expr(Encoder *e, const WasyncExpr *x) {
   if (!e->ok) return;
-  if (e->reencode)
-    reencode_instrs(e, x->bytes, x->size, x->offset);
+  if (e->identity)
+    write_identity(e->b, x->bytes, x->size);
+  else if (e->canon)
+    reencode_instrs(e, x->bytes, x->size, x->offset, NULL);
   else
     wasync_buf_bytes(e->b, x->bytes, x->size);
 }
@@ -265,6 +326,10 @@ static void write_data(Encoder *e, const WasyncData *s) {
   wasync_buf_u32(b, s->flags);
   if (s->flags == 2) wasync_buf_u32(b, s->memory);
   if (s->flags != 1) write_expr(e, &s->offset_expr);
+  if (e->identity) {
+    write_identity(b, s->bytes, s->size);
+    return;
+  }
   wasync_buf_u32(b, s->size);
   wasync_buf_bytes(b, s->bytes, s->size);
 }
@@ -283,6 +348,110 @@ static bool body_expr_start(Encoder *e, const WasyncCode *c, size_t *start) {
   }
   *start = r.pos;
   return true;
+}
+
+/* Block types equal (only the fields their kind uses). */
+static bool block_equal(const WasyncBlockType *a, const WasyncBlockType *b) {
+  if (a->kind != b->kind) return false;
+  if (a->kind == WASYNC_BLOCK_VALUE) return a->value == b->value;
+  if (a->kind == WASYNC_BLOCK_INDEX) return a->index == b->index;
+  return true;
+}
+
+/* Immediates equal (only the fields the immediate kind sets; the scratch
+ * arrays of two readers compared by content). */
+static bool instr_equal(const WasyncInstr *a, const WasyncInstr *b) {
+  if (a->op != b->op) return false;
+  WasyncImmKind kind = (WasyncImmKind)wasync_op_info[a->op].imm;
+  switch (kind) {
+  case WASYNC_IMM_NONE:
+  case WASYNC_IMM_FENCE: return true;
+  case WASYNC_IMM_BLOCK: return block_equal(&a->imm.block, &b->imm.block);
+  case WASYNC_IMM_BR_TABLE:
+    return a->imm.br_table.count == b->imm.br_table.count &&
+           a->imm.br_table.default_label == b->imm.br_table.default_label &&
+           (a->imm.br_table.count == 0 ||
+            memcmp(a->imm.br_table.labels, b->imm.br_table.labels,
+                   a->imm.br_table.count * sizeof(uint32_t)) == 0);
+  case WASYNC_IMM_MEMARG:
+  case WASYNC_IMM_MEMARG_LANE:
+    return a->imm.memarg.align == b->imm.memarg.align &&
+           a->imm.memarg.memory == b->imm.memarg.memory &&
+           a->imm.memarg.offset == b->imm.memarg.offset &&
+           a->imm.memarg.has_memory == b->imm.memarg.has_memory &&
+           (kind != WASYNC_IMM_MEMARG_LANE ||
+            a->imm.memarg.lane == b->imm.memarg.lane);
+  case WASYNC_IMM_I64: return a->imm.i64 == b->imm.i64;
+  case WASYNC_IMM_F64: return a->imm.f64 == b->imm.f64;
+  case WASYNC_IMM_V128:
+  case WASYNC_IMM_SHUFFLE:
+    return memcmp(a->imm.bytes16, b->imm.bytes16, 16) == 0;
+  case WASYNC_IMM_LANE: return a->imm.lane == b->imm.lane;
+  case WASYNC_IMM_SELECT_T:
+    return a->imm.select.count == b->imm.select.count &&
+           (a->imm.select.count == 0 ||
+            memcmp(a->imm.select.types, b->imm.select.types,
+                   a->imm.select.count * sizeof(WasyncValType)) == 0);
+  case WASYNC_IMM_HEAPTYPE: return a->imm.ref == b->imm.ref;
+  case WASYNC_IMM_BR_ON_CAST:
+    return a->imm.br_on_cast.flags == b->imm.br_on_cast.flags &&
+           a->imm.br_on_cast.label == b->imm.br_on_cast.label &&
+           a->imm.br_on_cast.from == b->imm.br_on_cast.from &&
+           a->imm.br_on_cast.to == b->imm.br_on_cast.to;
+  case WASYNC_IMM_TRY_TABLE:
+    if (a->imm.try_table.count != b->imm.try_table.count ||
+        !block_equal(&a->imm.try_table.block, &b->imm.try_table.block))
+      return false;
+    for (uint32_t i = 0; i < a->imm.try_table.count; i++) {
+      const WasyncCatch *x = &a->imm.try_table.catches[i];
+      const WasyncCatch *y = &b->imm.try_table.catches[i];
+      if (x->kind != y->kind || x->label != y->label ||
+          (x->kind <= WASYNC_CATCH_REF && x->tag != y->tag))
+        return false;
+    }
+    return true;
+  case WASYNC_IMM_I32:
+  case WASYNC_IMM_F32:
+  case WASYNC_IMM_LABEL:
+  case WASYNC_IMM_FUNC:
+  case WASYNC_IMM_TYPE:
+  case WASYNC_IMM_LOCAL:
+  case WASYNC_IMM_GLOBAL:
+  case WASYNC_IMM_TABLE:
+  case WASYNC_IMM_TAG:
+  case WASYNC_IMM_ELEM:
+  case WASYNC_IMM_DATA:
+  case WASYNC_IMM_MEM: return a->imm.index == b->imm.index;
+  default:
+    return a->imm.pair.a == b->imm.pair.a && a->imm.pair.b == b->imm.pair.b;
+  }
+}
+
+/* After re-encoding an input body at [at, b->size): when the input spelled
+ * the same locals and instructions differently (non-minimal LEB128s), its
+ * own bytes are kept -- an encoding choice like any other.  The check is
+ * on decoded instructions (`spelling`, see reencode_instrs), so the
+ * re-encoding still proves the model. */
+static void keep_input_spelling(Encoder *e, const WasyncCode *c, size_t at,
+                                size_t expr_at, int spelling) {
+  WasyncBuf *b = e->b;
+  if (b->oom || spelling < 0) return;
+  bool same_locals = expr_at - at == c->expr_start &&
+                     memcmp(b->data + at, c->body, c->expr_start) == 0;
+  if (spelling == 0 && same_locals) return; /* already the input's bytes */
+  if (!same_locals) {
+    WasyncReader r = {c->body, 0, c->expr_start, NULL};
+    uint32_t ng, cnt;
+    WasyncValType t;
+    if (!wasync_read_u32(&r, "locals", &ng) || ng != c->nlocal_groups) return;
+    for (uint32_t i = 0; i < ng; i++)
+      if (!wasync_read_u32(&r, "count", &cnt) ||
+          !wasync_read_valtype(&r, e->m, &t) ||
+          cnt != c->local_groups[i].count || t != c->local_groups[i].type)
+        return;
+  }
+  b->size = at;
+  wasync_buf_bytes(b, c->body, c->size);
 }
 
 static void write_code(Encoder *e, const WasyncCode *c) {
@@ -306,8 +475,26 @@ static void write_code(Encoder *e, const WasyncCode *c) {
       wasync_write_valtype(b, c->local_groups[i].type);
     }
   }
-  reencode_instrs(e, c->body + start, c->size - start, c->offset + start);
+  size_t expr_at = b->size;
+  int spelling = 0;
+  if (!reencode_instrs(e, c->body + start, c->size - start, c->offset + start,
+                       c->replaced ? NULL : &spelling))
+    return;
+  if (!c->replaced) keep_input_spelling(e, c, at + 5, expr_at, spelling);
   close_sized_w(e, at, width);
+}
+
+/* Width of the input section's leading count when the count is unchanged
+ * (0: minimal). */
+static size_t count_width(const Encoder *e) {
+  const WasyncModule *m = e->m;
+  if (!e->orig || e->orig->size == 0) return 0;
+  WasyncReader r = {m->bytes, (size_t)e->orig->payload_offset,
+                    (size_t)(e->orig->payload_offset + e->orig->size), NULL};
+  uint32_t n;
+  if (!wasync_read_u32(&r, "count", &n) || n != m->nfuncs - m->nfunc_imports)
+    return 0;
+  return r.pos - (size_t)e->orig->payload_offset;
 }
 
 static void write_section_payload(Encoder *e, uint8_t id) {
@@ -370,7 +557,7 @@ static void write_section_payload(Encoder *e, uint8_t id) {
     break;
   case WASYNC_SEC_DATACOUNT: wasync_buf_u32(b, m->ndatas); break;
   case WASYNC_SEC_CODE:
-    wasync_buf_u32(b, m->nfuncs - m->nfunc_imports);
+    write_u32_width(b, m->nfuncs - m->nfunc_imports, count_width(e));
     for (uint32_t i = m->nfunc_imports; i < m->nfuncs && e->ok; i++)
       write_code(e, &m->funcs[i].code);
     break;
@@ -385,21 +572,93 @@ static void write_section_payload(Encoder *e, uint8_t id) {
 
 /* `orig`: the section as it stood in the input (NULL for a new one); its
  * size field's width is kept (some producers pad it to 5 bytes). */
-static void write_section(Encoder *e, uint8_t id, const WasyncSection *orig) {
-  wasync_buf_byte(e->b, id);
-  size_t at = open_sized(e->b);
+/* A 64-bit hash of a byte string (word at a time; not cryptographic). */
+static uint64_t hash_bytes(const uint8_t *p, size_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+    h ^= h >> 29;
+  }
+  for (; n > 0; p++, n--)
+    h = (h ^ *p) * 0xC4CEB9FE1A85EC53ull;
+  h ^= h >> 32;
+  return h | 1; /* 0 means "no hash" */
+}
+
+/* A hash of what a section says (its entities, with byte strings by
+ * address), or 0 when it cannot be computed. */
+static uint64_t identity_hash(Encoder *e, uint8_t id) {
+  WasyncBuf *out = e->b;
+  e->b = e->scratch;
+  e->b->size = 0;
+  e->identity = true;
   write_section_payload(e, id);
+  e->identity = false;
+  uint64_t h = e->b->oom ? 0 : hash_bytes(e->b->data, e->b->size);
+  if (e->b->oom) {
+    wasync_fail(e->err, WASYNC_ERR_NOMEM, 0, "out of memory");
+    e->ok = false;
+  }
+  e->b = out;
+  return h;
+}
+
+/* Writes a section from the model -- unless it is one of the input's
+ * sections and says the same as right after decoding (its identity hash
+ * equals WasyncSection.canon_hash): then the input's bytes are copied,
+ * which keeps every encoding choice they made (non-minimal LEB128s, empty
+ * rec groups, ...) and is faster too.  Code sections are handled body by
+ * body (write_code). */
+static void write_section(Encoder *e, uint8_t id, const WasyncSection *orig) {
+  WasyncBuf *b = e->b;
+  wasync_buf_byte(b, id);
+  size_t at = open_sized(b);
+  e->orig = orig;
+  if (orig && orig->canon_hash && id != WASYNC_SEC_CODE &&
+      identity_hash(e, id) == orig->canon_hash)
+    wasync_buf_bytes(b, e->m->bytes + orig->payload_offset, orig->size);
+  else if (e->ok)
+    write_section_payload(e, id);
+  e->orig = NULL;
   close_sized_w(e, at,
                 orig ? (size_t)(orig->payload_offset - orig->offset - 1) : 0);
 }
 
 static void write_custom(Encoder *e, const WasyncCustom *c,
                          const WasyncSection *orig) {
+  const WasyncModule *m = e->m;
   wasync_buf_byte(e->b, 0);
   size_t at = open_sized(e->b);
-  wasync_buf_name(e->b, c->name.bytes, c->name.len);
-  wasync_buf_bytes(e->b, c->payload, c->size);
+  const uint8_t *end = m->bytes + orig->payload_offset + orig->size;
+  if (c->payload + c->size == end && c->name.bytes >= m->bytes &&
+      c->name.bytes < end && c->payload >= m->bytes) {
+    /* unchanged: the input's bytes (its name length spelling included) */
+    wasync_buf_bytes(e->b, m->bytes + orig->payload_offset, orig->size);
+  } else {
+    wasync_buf_name(e->b, c->name.bytes, c->name.len);
+    wasync_buf_bytes(e->b, c->payload, c->size);
+  }
   close_sized_w(e, at, (size_t)(orig->payload_offset - orig->offset - 1));
+}
+
+bool wasync_encode_note_sections(WasyncModule *m, WasyncError *err) {
+  WasyncBuf scratch;
+  wasync_buf_init(&scratch, m->arena.allocator);
+  Encoder e = {0};
+  e.m = m;
+  e.b = &scratch;
+  e.scratch = &scratch;
+  e.err = err;
+  e.ok = true;
+  for (uint32_t i = 0; i < m->nsections && e.ok; i++) {
+    WasyncSection *s = &m->sections[i];
+    if (s->id == WASYNC_SEC_CUSTOM || s->id == WASYNC_SEC_CODE) continue;
+    s->canon_hash = identity_hash(&e, s->id);
+  }
+  wasync_buf_release(&scratch);
+  return e.ok;
 }
 
 /* Standard sections in the required order. */
@@ -450,8 +709,13 @@ bool wasync_module_encode(const WasyncModule *m,
   e.b = &b;
   e.err = err;
   e.reencode = options && options->reencode;
+  e.canon = e.reencode;
   e.ok = true;
   wasync_instr_reader_init(&e.ir, m, m->bytes, 0, 0, err);
+  wasync_instr_reader_init(&e.ir2, m, m->bytes, 0, 0, err);
+  WasyncBuf scratch;
+  wasync_buf_init(&scratch, m->arena.allocator);
+  e.scratch = &scratch;
   /* The output is usually about the input's size. */
   wasync_buf_reserve(&b, m->size + 64);
   static const uint8_t header[8] = {0, 'a', 's', 'm', 1, 0, 0, 0};
@@ -460,14 +724,20 @@ bool wasync_module_encode(const WasyncModule *m,
   bool present[14] = {false}, done[14] = {false};
   for (uint32_t i = 0; i < m->nsections; i++)
     if (m->sections[i].id < 14) present[m->sections[i].id] = true;
+  /* New sections that sort after every recorded one go before the
+   * trailing custom sections (where "name" and friends usually stand). */
+  uint32_t trailing = m->nsections;
+  while (trailing > 0 && m->sections[trailing - 1].id == WASYNC_SEC_CUSTOM)
+    trailing--;
   int next = 0; /* index into section_order of the next candidate to add */
   for (uint32_t i = 0; i <= m->nsections && e.ok && !b.oom; i++) {
     const WasyncSection *s = i < m->nsections ? &m->sections[i] : NULL;
-    if (s && s->id == WASYNC_SEC_CUSTOM) {
+    bool custom = s && s->id == WASYNC_SEC_CUSTOM;
+    if (custom && i < trailing) {
       if (s->custom < m->ncustoms) write_custom(&e, &m->customs[s->custom], s);
       continue;
     }
-    int upto = s ? order_index(s->id) : 13;
+    int upto = s && !custom ? order_index(s->id) : 13;
     if (upto < 0) continue;
     for (; next < upto; next++) {
       uint8_t id = section_order[next];
@@ -476,12 +746,16 @@ bool wasync_module_encode(const WasyncModule *m,
         done[id] = true;
       }
     }
-    if (s && !done[s->id]) {
+    if (custom) {
+      if (s->custom < m->ncustoms) write_custom(&e, &m->customs[s->custom], s);
+    } else if (s && !done[s->id]) {
       write_section(&e, s->id, s);
       done[s->id] = true;
     }
   }
   wasync_instr_reader_release(&e.ir);
+  wasync_instr_reader_release(&e.ir2);
+  wasync_buf_release(&scratch);
   if (b.oom && e.ok) {
     wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
     e.ok = false;

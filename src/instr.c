@@ -201,7 +201,10 @@ static inline bool read_idx(WasyncReader *r, uint32_t *out) {
   return wasync_read_u32(r, "index", out);
 }
 
-static bool read_memarg(WasyncReader *r, WasyncMemArg *ma) {
+/* The offset is a u64 for a 64-bit memory (or when the memory is not
+ * known), a u32 otherwise. */
+static bool read_memarg(WasyncReader *r, const WasyncModule *m,
+                        WasyncMemArg *ma) {
   size_t at = r->pos;
   uint32_t flags;
   if (!read_idx(r, &flags)) return false;
@@ -220,6 +223,12 @@ static bool read_memarg(WasyncReader *r, WasyncMemArg *ma) {
     ma->offset = r->base[r->pos++];
     return true;
   }
+  if (m && ma->memory < m->nmemories && !m->memories[ma->memory].limits.is64) {
+    uint32_t off;
+    if (!wasync_read_u32_of_u64(r, "offset", &off)) return false;
+    ma->offset = off;
+    return true;
+  }
   return wasync_read_u64(r, "offset", &ma->offset);
 }
 
@@ -230,6 +239,28 @@ static bool read_pair(WasyncReader *r, WasyncInstr *out) {
 bool wasync_instr_decode(WasyncInstrReader *ir, WasyncInstr *out) {
   WasyncReader *r = &ir->r;
   out->offset = r->pos;
+  /* Fast path: a one-byte opcode with no immediate or one one-byte index
+   * (most instructions); everything else takes the general path below. */
+  if (r->end - r->pos >= 2) {
+    const uint8_t *p = r->base + r->pos;
+    uint16_t v = wasync_op_by_code[p[0]];
+    if (v) {
+      WasyncImmKind kind = (WasyncImmKind)wasync_op_info[v - 1].imm;
+      if (kind == WASYNC_IMM_NONE) {
+        out->op = (uint16_t)(v - 1);
+        r->pos++;
+        return true;
+      }
+      if ((kind == WASYNC_IMM_LOCAL || kind == WASYNC_IMM_GLOBAL ||
+           kind == WASYNC_IMM_FUNC || kind == WASYNC_IMM_LABEL) &&
+          p[1] < 0x80) {
+        out->op = (uint16_t)(v - 1);
+        out->imm.index = p[1];
+        r->pos += 2;
+        return true;
+      }
+    }
+  }
   if (r->pos >= r->end)
     return wasync_fail(r->err, WASYNC_ERR_MALFORMED, r->pos, "unexpected end");
   uint8_t b = r->base[r->pos++];
@@ -284,9 +315,9 @@ bool wasync_instr_decode(WasyncInstrReader *ir, WasyncInstr *out) {
   case WASYNC_IMM_TYPE_DATA:
   case WASYNC_IMM_TYPE_ELEM:
   case WASYNC_IMM_TYPE_TYPE: return read_pair(r, out);
-  case WASYNC_IMM_MEMARG: return read_memarg(r, &out->imm.memarg);
+  case WASYNC_IMM_MEMARG: return read_memarg(r, m, &out->imm.memarg);
   case WASYNC_IMM_MEMARG_LANE:
-    return read_memarg(r, &out->imm.memarg) &&
+    return read_memarg(r, m, &out->imm.memarg) &&
            wasync_read_u8(r, "lane", &out->imm.memarg.lane);
   case WASYNC_IMM_I32:
     if (r->pos < r->end && r->base[r->pos] < 0x80) {
@@ -383,8 +414,92 @@ static void write_memarg(WasyncBuf *b, const WasyncMemArg *ma) {
   wasync_buf_u64(b, ma->offset);
 }
 
+static inline uint8_t *put_u64(uint8_t *p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = (uint8_t)v;
+  return p;
+}
+
+static inline uint8_t *put_s64(uint8_t *p, int64_t v) {
+  for (;;) {
+    uint8_t byte = (uint8_t)(v & 0x7F);
+    v = v < 0 ? ~(~v >> 7) : v >> 7;
+    if ((v == 0 && !(byte & 0x40)) || (v == -1 && (byte & 0x40))) {
+      *p++ = byte;
+      return p;
+    }
+    *p++ = byte | 0x80;
+  }
+}
+
+/* The common instructions, written straight into reserved space (at most
+ * 1 + 5 + 20 + 1 bytes each); false for the kinds the general path takes. */
+static bool encode_fast(WasyncBuf *b, const WasyncInstr *in,
+                        const WasyncOpInfo *info) {
+  switch ((WasyncImmKind)info->imm) {
+  case WASYNC_IMM_NONE:
+  case WASYNC_IMM_LABEL:
+  case WASYNC_IMM_FUNC:
+  case WASYNC_IMM_TYPE:
+  case WASYNC_IMM_LOCAL:
+  case WASYNC_IMM_GLOBAL:
+  case WASYNC_IMM_TABLE:
+  case WASYNC_IMM_MEM:
+  case WASYNC_IMM_CALL_INDIRECT:
+  case WASYNC_IMM_MEMARG:
+  case WASYNC_IMM_I32:
+  case WASYNC_IMM_I64:
+  case WASYNC_IMM_F32:
+  case WASYNC_IMM_F64: break;
+  default: return false;
+  }
+  if (!wasync_buf_reserve(b, 32)) return true; /* oom: dropped */
+  uint8_t *p = b->data + b->size;
+  if (info->prefix) {
+    *p++ = info->prefix;
+    p = put_u64(p, info->code);
+  } else {
+    *p++ = (uint8_t)info->code;
+  }
+  switch ((WasyncImmKind)info->imm) {
+  case WASYNC_IMM_NONE: break;
+  case WASYNC_IMM_CALL_INDIRECT:
+    p = put_u64(p, in->imm.pair.a);
+    p = put_u64(p, in->imm.pair.b);
+    break;
+  case WASYNC_IMM_MEMARG: {
+    const WasyncMemArg *ma = &in->imm.memarg;
+    if (ma->has_memory || ma->memory != 0) {
+      p = put_u64(p, ma->align | 64u);
+      p = put_u64(p, ma->memory);
+    } else {
+      p = put_u64(p, ma->align);
+    }
+    p = put_u64(p, ma->offset);
+    break;
+  }
+  case WASYNC_IMM_I32: p = put_s64(p, in->imm.i32); break;
+  case WASYNC_IMM_I64: p = put_s64(p, in->imm.i64); break;
+  case WASYNC_IMM_F32:
+    for (int i = 0; i < 4; i++)
+      *p++ = (uint8_t)(in->imm.f32 >> (8 * i));
+    break;
+  case WASYNC_IMM_F64:
+    for (int i = 0; i < 8; i++)
+      *p++ = (uint8_t)(in->imm.f64 >> (8 * i));
+    break;
+  default: p = put_u64(p, in->imm.index); break;
+  }
+  b->size = (size_t)(p - b->data);
+  return true;
+}
+
 void wasync_instr_encode(WasyncBuf *b, const WasyncInstr *in) {
   const WasyncOpInfo *info = &wasync_op_info[in->op];
+  if (encode_fast(b, in, info)) return;
   wasync_buf_byte(b, info->prefix ? info->prefix : (uint8_t)info->code);
   if (info->prefix) wasync_buf_u32(b, info->code);
   switch ((WasyncImmKind)info->imm) {

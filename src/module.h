@@ -257,6 +257,9 @@ typedef struct WasyncSection {
   uint64_t offset;  /* of the id byte */
   uint64_t payload_offset;
   uint64_t size;    /* payload size */
+  uint64_t canon_hash; /* hash of the section as the encoder would write it
+                          right after decoding (0: none); equal at encode
+                          time = unchanged, so the input's bytes are kept */
 } WasyncSection;
 
 struct WasyncModule {

@@ -112,6 +112,20 @@ bool wasync_read_u64(WasyncReader *r, const char *what, uint64_t *out) {
   return read_leb(r, 64, false, out);
 }
 
+bool wasync_read_u32_of_u64(WasyncReader *r, const char *what, uint32_t *out) {
+  size_t at = r->pos;
+  if (wasync_read_u32(r, what, out)) return true;
+  if (!r->err || strcmp(r->err->message, "integer representation too long"))
+    return false;
+  WasyncError e2 = {0};
+  WasyncReader r2 = {r->base, at, r->end, &e2};
+  uint64_t wide;
+  if (!wasync_read_u64(&r2, what, &wide) &&
+      strcmp(e2.message, "integer too large") == 0)
+    *r->err = e2;
+  return false;
+}
+
 bool wasync_read_s32(WasyncReader *r, const char *what, int32_t *out) {
   (void)what;
   uint64_t v;

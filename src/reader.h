@@ -30,6 +30,10 @@ bool wasync_fail(WasyncError *err, WasyncErrorCode code, uint64_t offset,
 bool wasync_read_u8(WasyncReader *r, const char *what, uint8_t *out);
 bool wasync_read_u32(WasyncReader *r, const char *what, uint32_t *out);
 bool wasync_read_u64(WasyncReader *r, const char *what, uint64_t *out);
+/* A u32 where Wasm 3.0 reads a u64 (32-bit limits, memarg offsets): when
+ * the u32 is too long but would be a u64 with unused bits set, reports
+ * 3.0's "integer too large" instead. */
+bool wasync_read_u32_of_u64(WasyncReader *r, const char *what, uint32_t *out);
 bool wasync_read_s32(WasyncReader *r, const char *what, int32_t *out);
 bool wasync_read_s33(WasyncReader *r, const char *what, int64_t *out);
 bool wasync_read_s64(WasyncReader *r, const char *what, int64_t *out);

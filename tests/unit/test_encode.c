@@ -39,31 +39,62 @@ static void test_identity(void) {
   CHECK(roundtrip_same(empty, sizeof empty, true));
 }
 
-/* Non-minimal LEBs in a body are written minimally by --reencode, and the
- * result is a fixed point. */
-static void test_canonicalize(void) {
-  static const uint8_t in[] = {HDR,  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7F,
-                               0x03, 0x02, 0x01, 0x00, 0x0A, 0x08, 0x01, 0x06,
-                               0x00, 0x41, 0x85, 0x80, 0x00, 0x0B};
+/* Non-minimal LEB128s are encoding choices too: an unchanged body or
+ * section keeps the input's spelling in both modes (the re-encoding is
+ * checked to decode to the same instructions); once changed, it is
+ * written minimally. */
+static void test_input_spelling(void) {
+  /* memory with min 1 spelled in 2 bytes; body i32.const 5 in 3 bytes */
+  static const uint8_t in[] = {HDR,  0x01, 0x05, 0x01, 0x60, 0x00, 0x01,
+                               0x7F, 0x03, 0x02, 0x01, 0x00, 0x05, 0x04,
+                               0x01, 0x00, 0x81, 0x00, 0x0A, 0x08, 0x01,
+                               0x06, 0x00, 0x41, 0x85, 0x80, 0x00, 0x0B};
   static const uint8_t want[] = {HDR,  0x01, 0x05, 0x01, 0x60, 0x00, 0x01,
-                                 0x7F, 0x03, 0x02, 0x01, 0x00, 0x0A, 0x06,
-                                 0x01, 0x04, 0x00, 0x41, 0x05, 0x0B};
+                                 0x7F, 0x03, 0x02, 0x01, 0x00, 0x05, 0x03,
+                                 0x01, 0x00, 0x01, 0x0A, 0x07, 0x01, 0x05,
+                                 0x00, 0x41, 0x06, 0x1A, 0x0B};
+  CHECK(roundtrip_same(in, sizeof in, true));
+  CHECK(roundtrip_same(in, sizeof in, false));
+  CHECK(roundtrip_same(want, sizeof want, true));
+  /* an empty br_table spelled with a 2-byte default label */
+  static const uint8_t brt[] = {HDR,  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7F,
+                                0x03, 0x02, 0x01, 0x00, 0x0A, 0x0A, 0x01, 0x08,
+                                0x00, 0x41, 0x00, 0x0E, 0x00, 0x80, 0x00, 0x0B};
+  CHECK(roundtrip_same(brt, sizeof brt, true));
+  /* an empty rec group (the model has no place for it) survives an
+   * unchanged type section */
+  static const uint8_t rec[] = {HDR,  0x01, 0x06, 0x02, 0x4E,
+                                0x00, 0x60, 0x00, 0x00};
+  CHECK(roundtrip_same(rec, sizeof rec, true));
+  CHECK(roundtrip_same(rec, sizeof rec, false));
   WasyncError err;
   WasyncModule *m = wasync_module_decode(in, sizeof in, NULL, &err);
   CHECK(m != NULL);
   if (!m) return;
+  /* change both: the memory's minimum and the body */
+  m->memories[0].limits.min = 1; /* same value: section stays as it was */
+  static const uint8_t body[] = {0x00, 0x41, 0x86, 0x00, 0x1A, 0x0B};
+  m->funcs[0].code.body = body;
+  m->funcs[0].code.size = sizeof body;
+  m->funcs[0].code.replaced = true;
   WasyncEncodeOptions opts = {true};
   uint8_t *out;
   size_t n;
   CHECK(wasync_module_encode(m, &opts, &out, &n, &err));
-  CHECK(n == sizeof want && memcmp(out, want, n) == 0);
+  /* memory section as input (unchanged), body re-encoded minimally */
+  static const uint8_t code[] = {0x0A, 0x07, 0x01, 0x05, 0x00,
+                                 0x41, 0x06, 0x1A, 0x0B};
+  CHECK(n == 25 + sizeof code && memcmp(out, in, 25) == 0 &&
+        memcmp(out + 25, code, sizeof code) == 0);
   wasync_buffer_free(m, out);
-  opts.reencode = false; /* copying keeps the body as it was */
+  m->memories[0].limits.min = 2; /* changed: written minimally */
   CHECK(wasync_module_encode(m, &opts, &out, &n, &err));
-  CHECK(n == sizeof in && memcmp(out, in, n) == 0);
+  static const uint8_t mem[] = {0x05, 0x03, 0x01, 0x00, 0x02};
+  CHECK(n == 19 + sizeof mem + sizeof code && memcmp(out, in, 19) == 0 &&
+        memcmp(out + 19, mem, sizeof mem) == 0 &&
+        memcmp(out + 24, code, sizeof code) == 0);
   wasync_buffer_free(m, out);
   wasync_module_free(m);
-  CHECK(roundtrip_same(want, sizeof want, true));
 }
 
 /* Fills the immediates of `op` with sample values. */
@@ -237,6 +268,37 @@ static void test_changed_module(void) {
   wasync_module_free(m);
 }
 
+/* New function and code sections go before a trailing custom section. */
+static void test_new_sections_before_customs(void) {
+  static const uint8_t in[] = {HDR,  0x01, 0x04, 0x01, 0x60, 0x00,
+                               0x00, 0x00, 0x03, 0x01, 'x',  0x2A};
+  WasyncError err;
+  WasyncModule *m = wasync_module_decode(in, sizeof in, NULL, &err);
+  CHECK(m != NULL);
+  if (!m) return;
+  static const uint8_t body[] = {0x00, 0x0B};
+  m->funcs = wasync_arena_array(&m->arena, 1, sizeof *m->funcs);
+  m->funcs[0].type = 0;
+  m->funcs[0].import = UINT32_MAX;
+  m->funcs[0].code.body = body;
+  m->funcs[0].code.size = sizeof body;
+  m->funcs[0].code.expr_start = 1;
+  m->funcs[0].code.replaced = true;
+  m->nfuncs = 1;
+  static const uint8_t want[] = {HDR,  0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03,
+                                 0x02, 0x01, 0x00, 0x0A, 0x04, 0x01, 0x02, 0x00,
+                                 0x0B, 0x00, 0x03, 0x01, 'x',  0x2A};
+  for (int reencode = 0; reencode < 2; reencode++) {
+    WasyncEncodeOptions opts = {reencode != 0};
+    uint8_t *out;
+    size_t n;
+    CHECK(wasync_module_encode(m, &opts, &out, &n, &err));
+    CHECK(n == sizeof want && memcmp(out, want, n) == 0);
+    wasync_buffer_free(m, out);
+  }
+  wasync_module_free(m);
+}
+
 /* The N-th allocation during encoding fails, for every N. */
 static void test_encode_alloc_failures(void) {
   for (int reencode = 0; reencode < 2; reencode++) {
@@ -275,9 +337,10 @@ static void test_encode_alloc_failures(void) {
 
 int main(void) {
   RUN(test_identity);
-  RUN(test_canonicalize);
+  RUN(test_input_spelling);
   RUN(test_every_opcode);
   RUN(test_changed_module);
+  RUN(test_new_sections_before_customs);
   RUN(test_encode_alloc_failures);
   return TEST_REPORT();
 }

@@ -54,6 +54,20 @@ static void test_u32(void) {
   READ_FAILS(wasync_read_u32, uint32_t, "unexpected end", 1, 0x80);
 }
 
+/* u32 fields that Wasm 3.0 reads as u64: the 3.0 message when a u64 read
+ * would find unused bits set, 2.0's otherwise. */
+static void test_u32_of_u64(void) {
+  U32_OK(5, 0x85, 0x00);
+  READ_FAILS(wasync_read_u32_of_u64, uint32_t, "integer too large", 9, 0x82,
+             0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x70);
+  READ_FAILS(wasync_read_u32_of_u64, uint32_t,
+             "integer representation too long", 5, 0x82, 0x80, 0x80, 0x80, 0x80,
+             0x00);
+  WasyncReader r = reader(BYTES(0x82, 0x80, 0x00), 3);
+  uint32_t v;
+  CHECK(wasync_read_u32_of_u64(&r, "x", &v) && v == 2 && r.pos == 3);
+}
+
 static void test_signed(void) {
   WasyncReader r;
   int32_t v32;
@@ -255,6 +269,7 @@ static void test_opcodes(void) {
 
 int main(void) {
   RUN(test_u32);
+  RUN(test_u32_of_u64);
   RUN(test_signed);
   RUN(test_u64);
   RUN(test_fixed);
