@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Builds QuickJS (the 2021-03-27 sources shipped in node_modules/qjsc) for
+# wasm32-wasi with clang + wasm-ld, plus examples/quickjs/host.c, into
+# build/quickjs/qjs.wasm: a WASI reactor exporting eval_js / qjs_alloc /
+# qjs_free and importing env.host_call (see examples/quickjs/host.c).
+#
+# The QuickJS sources are copied to build/quickjs/src and patched there for
+# __wasi__ (nothing of QuickJS is kept in the repository):
+#   - no threads: CONFIG_ATOMICS (Atomics.wait via pthreads) is not defined;
+#   - no directed rounding: wasi-libc's fenv.h has only FE_TONEAREST, so the
+#     CONFIG_PRINTF_RNDN path (which toggles FE_UPWARD/FE_DOWNWARD) is off
+#     (consequence: toFixed/toPrecision round exact ties to even, e.g.
+#     (2.5).toFixed(0) is "2" where the spec says "3");
+#   - malloc.h / malloc_usable_size exist in wasi-libc as on Linux, so the
+#     __linux__ branches are taken for __wasi__ too.
+#
+# Usage: scripts/build-quickjs.sh [--force]      (BUILD=dir, default build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD=${BUILD:-build}
+OUT=$BUILD/quickjs
+SRC=node_modules/qjsc/deps/quickjs_2021_03_27
+WASM=$OUT/qjs.wasm
+
+if [ ! -f "$SRC/quickjs.c" ]; then
+  echo "build-quickjs: $SRC/quickjs.c not found (run: npm ci)" >&2
+  exit 1
+fi
+# One build at a time (the tests, the demo and the benchmarks may all ask).
+mkdir -p "$OUT"
+exec 9>"$OUT/.lock"
+flock 9
+
+if [ "${1:-}" != "--force" ] && [ -f "$WASM" ] && [ "$WASM" -nt examples/quickjs/host.c ] &&
+  [ "$WASM" -nt "$0" ] && [ "$WASM" -nt "$SRC/quickjs.c" ]; then
+  echo "build-quickjs: $WASM is up to date"
+  exit 0
+fi
+
+mkdir -p "$OUT/src" "$OUT/obj"
+for f in quickjs.c quickjs.h quickjs-atom.h quickjs-opcode.h cutils.c cutils.h \
+  libregexp.c libregexp.h libregexp-opcode.h libunicode.c libunicode.h \
+  libunicode-table.h list.h libbf.c libbf.h VERSION; do
+  cp "$SRC/$f" "$OUT/src/$f"
+done
+
+# The three __wasi__ tweaks, applied to the copy.  Each sed must change
+# something; a QuickJS update that moves the code fails loudly here.
+patch_line() { # file, sed expression, description
+  local before
+  before=$(md5sum <"$1")
+  sed -i "$2" "$1"
+  if [ "$before" = "$(md5sum <"$1")" ]; then
+    echo "build-quickjs: patch '$3' did not apply to $1" >&2
+    exit 1
+  fi
+}
+Q=$OUT/src/quickjs.c
+patch_line "$Q" '/^#if !defined(EMSCRIPTEN)$/{N;s/^#if !defined(EMSCRIPTEN)\n#define CONFIG_ATOMICS/#if !defined(EMSCRIPTEN) \&\& !defined(__wasi__)\n#define CONFIG_ATOMICS/}' \
+  "no atomics/pthreads"
+patch_line "$Q" 's/^#if !defined(_WIN32)$/#if !defined(_WIN32) \&\& !defined(__wasi__)/' \
+  "no FE_UPWARD/FE_DOWNWARD rounding (CONFIG_PRINTF_RNDN)"
+patch_line "$Q" 's/^#elif defined(__linux__)$/#elif defined(__linux__) || defined(__wasi__)/' \
+  "malloc.h / malloc_usable_size as on Linux"
+
+RES=$(clang -print-resource-dir)
+CFLAGS=(--target=wasm32-wasi --sysroot=/usr -nostdinc -isystem "$RES/include"
+  -isystem /usr/include/wasm32-wasi -O2 -funsigned-char -D_GNU_SOURCE
+  "-DCONFIG_VERSION=\"$(cat "$OUT/src/VERSION")\"" -DCONFIG_BIGNUM)
+
+objs=()
+pids=()
+start=$(date +%s)
+for f in quickjs libregexp libunicode cutils libbf; do
+  clang "${CFLAGS[@]}" -w -c "$OUT/src/$f.c" -o "$OUT/obj/$f.o" &
+  pids+=($!)
+  objs+=("$OUT/obj/$f.o")
+done
+clang "${CFLAGS[@]}" -std=gnu11 -Wall -Wextra -isystem "$OUT/src" -c examples/quickjs/host.c \
+  -o "$OUT/obj/host.o" &
+pids+=($!)
+objs+=("$OUT/obj/host.o")
+for p in "${pids[@]}"; do wait "$p"; done
+
+clang --target=wasm32-wasi --sysroot=/usr -O2 -mexec-model=reactor \
+  -Wl,-z,stack-size=1048576 \
+  "${objs[@]}" -o "$WASM.tmp"
+mv "$WASM.tmp" "$WASM"
+echo "build-quickjs: $WASM ($(stat -c %s "$WASM") bytes, $(($(date +%s) - start)) s)"
