@@ -1,0 +1,256 @@
+// Asyncify mode: modules instrumented by `wasync asyncify` (or Binaryen's
+// --asyncify) unwind and rewind their own call stack.
+//
+// The instrumented module exports asyncify_start_unwind(data),
+// asyncify_stop_unwind(), asyncify_start_rewind(data), asyncify_stop_rewind()
+// and asyncify_get_state() (0 normal, 1 unwinding, 2 rewinding). `data` points
+// at a buffer in linear memory whose first two pointers are the current write
+// position and the end: [u32 cur][u32 end][saved locals ...].
+//
+// A call runs like this:
+//   1. enter: the call's shadow stack pointer is set, the export is called.
+//   2. An import returns a thenable: the wrapper records it, calls
+//      start_unwind(call's buffer) and returns a dummy of the right type. The
+//      guest saves its locals into the buffer and returns all the way out.
+//   3. The runner sees state 1, calls stop_unwind, saves the stack pointer
+//      and leaves: the guest is idle, other calls may run.
+//   4. The thenable settles: the runner restores the stack pointer, calls
+//      start_rewind(buffer) and calls the export again with the same
+//      arguments. The guest skips forward to the import call; the wrapper
+//      (seeing the call is rewinding) calls stop_rewind and returns the
+//      settled value -- or throws the rejection into the guest.
+//   5. Back to 2 or done.
+//
+// Every concurrent call has its own data buffer and its own shadow stack, so
+// two calls can be unwound at the same time. Buffers come from the module's
+// malloc or appended pages (stack.js), or one fixed buffer given by
+// options.asyncify.dataAddress (then calls run one at a time).
+//
+// If a buffer is too small the instrumented code traps while unwinding; the
+// runner reports that as a clear error naming options.asyncify.dataSize,
+// resets the asyncify state and keeps the instance usable.
+
+import { isThenable } from './call.js';
+import { dummyResult } from './sig.js';
+
+export function isAsyncified(module) {
+  const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  return ['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind'].every(
+    (n) => names.has(n),
+  );
+}
+
+const STATE_UNWINDING = 1;
+const STATE_REWINDING = 2;
+
+export class AsyncifyRunner {
+  constructor(stack, regions, memory, opts = {}) {
+    this.mode = 'asyncify';
+    this.stack = stack;
+    this.regions = regions;
+    this.memory = memory;
+    this.dataSize = opts.dataSize ?? 16384;
+    this.fixedData = opts.dataAddress;
+    if (this.fixedData !== undefined && opts.dataSize === undefined)
+      throw new Error('wasync: options.asyncify.dataAddress needs options.asyncify.dataSize');
+    this.running = null;
+    this.waiting = [];
+    this.active = 0;
+  }
+
+  get oneAtATime() {
+    return !this.stack.canSwitch || this.fixedData !== undefined;
+  }
+
+  wrapImport(fn, ctxFor, results) {
+    const runner = this;
+    const dummy = dummyResult(results);
+    return function wasyncAsyncifyImport(...args) {
+      const call = runner.running;
+      if (call !== null && call.rewinding) {
+        runner.ex.asyncify_stop_rewind();
+        call.rewinding = false;
+        const r = call.resumeWith;
+        call.resumeWith = null;
+        if (!r.ok) throw r.value;
+        return r.value;
+      }
+      const r = fn.apply(ctxFor(call), args);
+      if (!isThenable(r)) return r;
+      if (call === null)
+        throw new Error('wasync: an import returned a Promise outside an export call; only export calls can suspend');
+      call.pending = r;
+      const mem = runner.memory.view();
+      mem.setUint32(call.data, call.data + 8, true);
+      mem.setUint32(call.data + 4, call.data + runner.dataSize, true);
+      runner.ex.asyncify_start_unwind(call.data);
+      return dummy;
+    };
+  }
+
+  attach(exports) {
+    this.ex = exports;
+  }
+
+  wrapExport(fn) {
+    return fn;
+  }
+
+  runInit(fn) {
+    fn();
+  }
+
+  start(call) {
+    call.onAbort = () => this.#abort(call);
+    if (this.running !== null || (this.oneAtATime && this.active > 0)) {
+      this.waiting.push(call);
+      return;
+    }
+    this.#begin(call);
+  }
+
+  #begin(call) {
+    this.active++;
+    try {
+      this.stack.assign(call);
+      call.data = this.fixedData ?? this.regions.alloc(this.dataSize);
+    } catch (e) {
+      this.#finish(call, false, e);
+      return;
+    }
+    call.rewinding = false;
+    call.pending = null;
+    this.#run(call);
+  }
+
+  #run(call) {
+    const ex = this.ex;
+    this.running = call;
+    this.stack.enter(call);
+    let value;
+    let error;
+    let threw = false;
+    try {
+      value = call.fn(...call.args);
+    } catch (e) {
+      threw = true;
+      error = e;
+    }
+    const state = ex.asyncify_get_state();
+    if (state === STATE_UNWINDING) {
+      const overflow = this.#stopUnwind(call);
+      if (threw || overflow) {
+        call.pending = null;
+        this.#finish(call, false, this.#overflow(call, threw ? error : null, overflow));
+        return;
+      }
+      this.stack.save(call);
+      this.running = null;
+      const p = call.pending;
+      call.pending = null;
+      call.suspended = true;
+      Promise.resolve(p).then(
+        (v) => this.#resume(call, true, v),
+        (e) => this.#resume(call, false, e),
+      );
+      this.#next();
+      return;
+    }
+    if (state === STATE_REWINDING) {
+      // The guest never reached the import it unwound from (it trapped on the way).
+      ex.asyncify_stop_rewind();
+      call.rewinding = false;
+    }
+    this.#finish(call, !threw, threw ? error : value);
+  }
+
+  // Ends an unwind. Returns null, or {needed} when the buffer overflowed:
+  // the position ran past the end (Binaryen keeps counting and traps in
+  // stop_unwind; `wasync asyncify` keeps counting without writing), so
+  // pos - data is the size that would have been enough.
+  #stopUnwind(call) {
+    const ex = this.ex;
+    const mem = this.memory.view();
+    const pos = mem.getUint32(call.data, true);
+    const end = mem.getUint32(call.data + 4, true);
+    if (pos <= end) {
+      try {
+        ex.asyncify_stop_unwind();
+        return null;
+      } catch {
+        // fall through: treat as overflow
+      }
+    }
+    // Let stop_unwind's bounds check pass so the state returns to normal.
+    mem.setUint32(call.data + 4, 0xffffffff, true);
+    try {
+      if (ex.asyncify_get_state() === STATE_UNWINDING) ex.asyncify_stop_unwind();
+    } catch {
+      // the state could not be reset; nothing more to do
+    }
+    return { needed: pos > end ? pos - call.data : undefined };
+  }
+
+  #overflow(call, error, overflow) {
+    if (!overflow && !(error instanceof WebAssembly.RuntimeError)) return error;
+    const size = this.dataSize;
+    const needed = overflow?.needed;
+    const what = needed
+      ? `needs ${needed} bytes but options.asyncify.dataSize is ${size}; raise options.asyncify.dataSize to at least ${needed}`
+      : `needs more than the ${size} bytes of options.asyncify.dataSize; raise options.asyncify.dataSize (e.g. to ${size * 4})`;
+    const e = new Error(
+      `wasync: asyncify data buffer overflow in ${call.name}(): unwinding the suspended call stack ${what}`,
+    );
+    e.name = 'AsyncifyOverflowError';
+    e.dataSize = size;
+    e.needed = needed;
+    if (error) e.cause = error;
+    return e;
+  }
+
+  #resume(call, ok, value) {
+    if (call.dead) return;
+    call.suspended = false;
+    if (this.running !== null) {
+      // Cannot happen with synchronous guest code, but never interleave.
+      queueMicrotask(() => this.#resume(call, ok, value));
+      call.suspended = true;
+      return;
+    }
+    call.resumeWith = { ok, value };
+    call.rewinding = true;
+    this.running = call;
+    this.stack.enter(call);
+    this.ex.asyncify_start_rewind(call.data);
+    this.#run(call);
+  }
+
+  #finish(call, ok, value) {
+    if (this.running === call) this.running = null;
+    this.stack.release(call);
+    if (call.data !== undefined && call.data !== this.fixedData) this.regions.release(call.data, this.dataSize);
+    call.data = undefined;
+    call.dead = true;
+    this.active--;
+    if (ok) call.resolve(value);
+    else call.reject(value);
+    this.#next();
+  }
+
+  #next() {
+    while (this.running === null && this.waiting.length && !(this.oneAtATime && this.active > 0)) {
+      const next = this.waiting.shift();
+      if (!next.settled) this.#begin(next);
+    }
+  }
+
+  #abort(call) {
+    const i = this.waiting.indexOf(call);
+    if (i >= 0) {
+      this.waiting.splice(i, 1);
+      return;
+    }
+    // Unwound and waiting for its import: just never rewind it.
+    if (call.suspended && !call.dead) this.#finish(call, false, undefined);
+  }
+}

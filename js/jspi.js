@@ -1,0 +1,170 @@
+// JSPI mode: the engine suspends the guest's stack itself.
+//
+// Imports are wrapped in `WebAssembly.Suspending`, exports in
+// `WebAssembly.promising`. A sync import result is handed straight back; a
+// returned Promise/thenable suspends the guest until it settles.
+//
+// What JSPI does not do is switch the module's *shadow* stack (see stack.js):
+// the `__stack_pointer` global is shared by every suspended call. So the
+// runner keeps one rule: at any moment at most one call "holds" the guest --
+// from the moment it is started or resumed until it suspends again or
+// finishes. Starting and resuming go through one queue (`ready`); the holder
+// releases it synchronously when it suspends (inside the import wrapper) and
+// asynchronously when its promising promise settles. Before a call takes the
+// guest, its own stack pointer is put in place. Between "resume this call"
+// and the guest actually running there are microtask hops, and the lock is
+// what keeps another call's resumption from slipping in between and running
+// with the wrong stack pointer.
+//
+// Without a way to switch the stack pointer, calls run one after another:
+// a second call waits (queued) until the first has finished.
+
+import { isThenable } from './call.js';
+
+export class JspiRunner {
+  constructor(stack) {
+    this.mode = 'jspi';
+    this.stack = stack;
+    this.running = null;
+    this.ready = []; // [{call, run}]
+    this.waiting = []; // calls not started yet (one-at-a-time modules)
+    this.active = 0;
+    this.pumpQueued = false;
+  }
+
+  static available() {
+    return typeof WebAssembly.Suspending === 'function' && typeof WebAssembly.promising === 'function';
+  }
+
+  wrapImport(fn, ctxFor) {
+    const runner = this;
+    return new WebAssembly.Suspending(function wasyncJspiImport(...args) {
+      const call = runner.running;
+      const r = fn.apply(ctxFor(call), args);
+      if (!isThenable(r) || call === null) return r;
+      runner.stack.save(call);
+      runner.running = null;
+      if (runner.ready.length) runner.#pumpSoon();
+      return new Promise((resolve, reject) => {
+        let done = false;
+        const go = (ok, v) => {
+          if (done) return;
+          done = true;
+          call.wake = null;
+          const run = () => {
+            if (ok) resolve(v);
+            else reject(v);
+          };
+          if (runner.running === null && runner.ready.length === 0) {
+            // the guest is free: take it now, no queue round trip
+            runner.running = call;
+            runner.stack.enter(call);
+            run();
+          } else runner.#schedule(call, run);
+        };
+        call.wake = (reason) => go(false, reason);
+        Promise.resolve(r).then(
+          (v) => go(true, v),
+          (e) => go(false, e),
+        );
+      });
+    });
+  }
+
+  attach(exports) {
+    this.exports = exports;
+  }
+
+  wrapExport(fn) {
+    return WebAssembly.promising(fn);
+  }
+
+  /** Runs a raw export with the guest held (used for _initialize). */
+  runInit(fn) {
+    return WebAssembly.promising(fn)();
+  }
+
+  start(call) {
+    call.onAbort = (reason) => this.#abort(call, reason);
+    if (!this.stack.canSwitch && this.active > 0) {
+      this.waiting.push(call);
+      return;
+    }
+    this.#begin(call);
+  }
+
+  #begin(call) {
+    this.active++;
+    this.#schedule(call, () => {
+      if (call.settled) {
+        this.#finish(call, false, undefined);
+        return;
+      }
+      let p;
+      try {
+        p = call.fn(...call.args);
+      } catch (e) {
+        p = Promise.reject(e);
+      }
+      p.then(
+        (v) => this.#finish(call, true, v),
+        (e) => this.#finish(call, false, e),
+      );
+    });
+  }
+
+  #finish(call, ok, value) {
+    if (this.running === call) this.running = null;
+    this.stack.release(call);
+    this.active--;
+    if (ok) call.resolve(value);
+    else call.reject(value);
+    while (this.waiting.length && (this.stack.canSwitch || this.active === 0)) {
+      const next = this.waiting.shift();
+      if (!next.settled) this.#begin(next);
+    }
+    this.#pump();
+  }
+
+  #schedule(call, run) {
+    this.ready.push({ call, run });
+    this.#pump();
+  }
+
+  #pumpSoon() {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    queueMicrotask(() => {
+      this.pumpQueued = false;
+      this.#pump();
+    });
+  }
+
+  #pump() {
+    while (this.running === null && this.ready.length) {
+      const { call, run } = this.ready.shift();
+      this.running = call;
+      try {
+        if (call.stack === undefined) this.stack.assign(call);
+      } catch (e) {
+        this.running = null;
+        this.active--;
+        call.reject(e);
+        continue;
+      }
+      this.stack.enter(call);
+      run();
+    }
+  }
+
+  #abort(call, reason) {
+    const i = this.waiting.indexOf(call);
+    if (i >= 0) {
+      this.waiting.splice(i, 1);
+      return;
+    }
+    // Suspended: resume it with the reason thrown at the import, so the guest
+    // unwinds and the call finishes (its result is ignored, it already settled).
+    if (call.wake) call.wake(reason);
+  }
+}

@@ -1,0 +1,159 @@
+// Import signatures from a module's bytes.
+//
+// Asyncify mode has to hand a dummy value back to the guest when an import
+// starts an unwind, and that value must match the import's result type (an
+// i64 result wants a BigInt, everything else a Number). The JS API does not
+// reveal function types, so this file reads just enough of the binary --
+// the type section and the import section -- to know, for every imported
+// function, its result types. It also reports memory import limits, which
+// worker mode needs to recreate an imported memory inside the worker.
+//
+// The reader is deliberately forgiving: on any surprise it returns null and
+// the caller falls back to Number results. It never throws on bad input,
+// because WebAssembly.compile has already validated the bytes.
+
+const SEC_TYPE = 1;
+const SEC_IMPORT = 2;
+
+function reader(bytes) {
+  let pos = 0;
+  return {
+    get pos() {
+      return pos;
+    },
+    set pos(v) {
+      pos = v;
+    },
+    byte() {
+      if (pos >= bytes.length) throw new RangeError('eof');
+      return bytes[pos++];
+    },
+    u32() {
+      let result = 0;
+      let shift = 0;
+      for (;;) {
+        const b = this.byte();
+        result += (b & 0x7f) * 2 ** shift;
+        if ((b & 0x80) === 0) return result;
+        shift += 7;
+        if (shift > 35) throw new RangeError('leb');
+      }
+    },
+    skip(n) {
+      pos += n;
+      if (pos > bytes.length) throw new RangeError('eof');
+    },
+    name() {
+      const n = this.u32();
+      const s = new TextDecoder().decode(bytes.subarray(pos, pos + n));
+      this.skip(n);
+      return s;
+    },
+  };
+}
+
+// Value type codes -> short names. Reference types and anything unknown map
+// to 'ref' (the dummy for those is null).
+function valtype(r) {
+  const b = r.byte();
+  switch (b) {
+    case 0x7f:
+      return 'i32';
+    case 0x7e:
+      return 'i64';
+    case 0x7d:
+      return 'f32';
+    case 0x7c:
+      return 'f64';
+    case 0x7b:
+      return 'v128';
+    case 0x63:
+    case 0x64:
+      r.u32(); // heap type index or (negative) abstract heap type, as LEB
+      return 'ref';
+    default:
+      return 'ref';
+  }
+}
+
+function readLimits(r) {
+  const flags = r.byte();
+  const initial = r.u32();
+  const maximum = flags & 1 ? r.u32() : undefined;
+  return { initial, maximum, shared: (flags & 2) !== 0, memory64: (flags & 4) !== 0 };
+}
+
+/**
+ * Returns { funcs: [{module, name, results}], memories: [{module, name, limits}] }
+ * for the imports of a module, or null when the bytes cannot be read.
+ */
+export function readImportSignatures(bytes) {
+  try {
+    const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer ?? bytes, bytes.byteOffset ?? 0, bytes.byteLength);
+    const r = reader(u8);
+    r.skip(8);
+    const types = [];
+    const funcs = [];
+    const memories = [];
+    while (r.pos < u8.length) {
+      const id = r.byte();
+      const size = r.u32();
+      const end = r.pos + size;
+      if (id === SEC_TYPE) {
+        const count = r.u32();
+        for (let i = 0; i < count; i++) {
+          let form = r.byte();
+          // rec groups / sub types (GC): only plain func types are understood
+          if (form === 0x4e) return { funcs: null, memories: null };
+          if (form === 0x50 || form === 0x4f) {
+            const n = r.u32();
+            for (let k = 0; k < n; k++) r.u32();
+            form = r.byte();
+          }
+          if (form !== 0x60) return { funcs: null, memories: null };
+          const np = r.u32();
+          for (let k = 0; k < np; k++) valtype(r);
+          const nr = r.u32();
+          const results = [];
+          for (let k = 0; k < nr; k++) results.push(valtype(r));
+          types.push(results);
+        }
+      } else if (id === SEC_IMPORT) {
+        const count = r.u32();
+        for (let i = 0; i < count; i++) {
+          const module = r.name();
+          const name = r.name();
+          const kind = r.byte();
+          if (kind === 0) {
+            funcs.push({ module, name, results: types[r.u32()] ?? [] });
+          } else if (kind === 1) {
+            valtype(r);
+            readLimits(r);
+          } else if (kind === 2) {
+            memories.push({ module, name, limits: readLimits(r) });
+          } else if (kind === 3) {
+            valtype(r);
+            r.byte();
+          } else if (kind === 4) {
+            r.byte();
+            r.u32();
+          } else {
+            return null;
+          }
+        }
+        return { funcs, memories };
+      }
+      r.pos = end;
+    }
+    return { funcs, memories };
+  } catch {
+    return null;
+  }
+}
+
+/** A value of the given result list that the JS API accepts as a return value. */
+export function dummyResult(results) {
+  if (!results || results.length === 0) return undefined;
+  const one = (t) => (t === 'i64' ? 0n : t === 'ref' ? null : 0);
+  return results.length === 1 ? one(results[0]) : results.map(one);
+}

@@ -1,0 +1,387 @@
+// Worker mode, calling-thread side.
+//
+// The module runs unchanged in one worker (worker.js). Export calls are sent
+// one at a time by postMessage -- the worker has a single guest stack, so
+// further calls queue. When the guest calls an import, the worker posts
+// {t:'import'} and blocks; this side runs the import function (sync or
+// async) with the same context object as the other modes and stores the
+// result in the shared channel, which wakes the worker.
+//
+// Guest memory access from import code (RemoteMemory) is a synchronous
+// request over the channel: store the request, wake the worker, wait for
+// MEMDONE. The calling thread waits with Atomics.wait where it may block
+// (Node's main thread, workers) and spins on Atomics.load where it may not
+// (a browser page's main thread); the worker answers within microseconds.
+
+import * as C from './channel.js';
+import { GuestMemory, toU8 } from './memory.js';
+import { isThenable } from './call.js';
+
+const encoder = new TextEncoder();
+
+export function workerAvailable() {
+  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return false;
+  if (globalThis.crossOriginIsolated === false) return false;
+  return true;
+}
+
+export function workerUnavailableReason() {
+  if (globalThis.crossOriginIsolated === false)
+    return (
+      'SharedArrayBuffer is unavailable because the page is not cross-origin isolated (crossOriginIsolated is false); ' +
+      'serve it with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp ' +
+      '(e.g. `npx wasync-serve DIR`)'
+    );
+  return 'this engine has no SharedArrayBuffer/Atomics';
+}
+
+function isNode() {
+  return typeof process === 'object' && typeof process.versions?.node === 'string' && typeof window === 'undefined';
+}
+
+async function spawn(url) {
+  if (isNode()) {
+    const { Worker } = await import('node:worker_threads');
+    const w = new Worker(url);
+    return {
+      post: (m) => w.postMessage(m),
+      onMessage: (f) => w.on('message', f),
+      onError: (f) => w.on('error', f),
+      ref: () => w.ref(),
+      unref: () => w.unref(),
+      terminate: () => w.terminate(),
+    };
+  }
+  const w = new Worker(url, { type: 'module' });
+  return {
+    post: (m) => w.postMessage(m),
+    onMessage: (f) => w.addEventListener('message', (ev) => f(ev.data)),
+    onError: (f) => w.addEventListener('error', (ev) => f(ev.error ?? new Error(ev.message ?? 'worker failed'))),
+    ref: () => {},
+    unref: () => {},
+    terminate: () => w.terminate(),
+  };
+}
+
+class RemoteMemory extends GuestMemory {
+  #host;
+  #canWait = true;
+
+  constructor(host) {
+    super();
+    this.#host = host;
+  }
+
+  #request(op, ptr, len) {
+    const host = this.#host;
+    if (!host.inImport)
+      throw new Error(
+        'wasync: in worker mode guest memory can be reached only while an import is running (the guest lives in the worker)',
+      );
+    const ctl = host.ctl;
+    ctl[C.OP] = op;
+    ctl[C.PTR] = ptr;
+    ctl[C.LEN] = len;
+    Atomics.store(ctl, C.STATE, C.MEMREQ);
+    Atomics.notify(ctl, C.STATE);
+    const deadline = Date.now() + 10000;
+    for (;;) {
+      if (Atomics.load(ctl, C.STATE) === C.MEMDONE) break;
+      if (this.#canWait) {
+        try {
+          Atomics.wait(ctl, C.STATE, C.MEMREQ, 50);
+        } catch {
+          this.#canWait = false;
+        }
+      }
+      if (Date.now() > deadline) throw new Error('wasync: the worker did not answer a memory request');
+    }
+    const status = ctl[C.STATUS];
+    Atomics.store(ctl, C.STATE, C.IDLE);
+    return status;
+  }
+
+  get size() {
+    this.#request(C.OP_SIZE, 0, 0);
+    return this.#host.f64[0];
+  }
+
+  readBytes(ptr, len) {
+    if (!Number.isInteger(ptr) || !Number.isInteger(len) || ptr < 0 || len < 0)
+      throw new RangeError(`wasync: bad guest memory range (ptr ${ptr}, len ${len})`);
+    const out = new Uint8Array(len);
+    const chunk = this.#host.data.length;
+    for (let off = 0; off < len || (len === 0 && off === 0); off += chunk) {
+      const n = Math.min(chunk, len - off);
+      if (this.#request(C.OP_READ, ptr + off, n) < 0)
+        throw new RangeError(`wasync: guest memory access out of bounds (ptr ${ptr}, len ${len})`);
+      out.set(this.#host.data.subarray(0, n), off);
+      if (len === 0) break;
+    }
+    return out;
+  }
+
+  writeBytes(ptr, bytes) {
+    const src = toU8(bytes);
+    if (!Number.isInteger(ptr) || ptr < 0) throw new RangeError(`wasync: bad guest pointer ${ptr}`);
+    const chunk = this.#host.data.length;
+    for (let off = 0; off < src.length; off += chunk) {
+      const n = Math.min(chunk, src.length - off);
+      this.#host.data.set(src.subarray(off, off + n));
+      if (this.#request(C.OP_WRITE, ptr + off, n) < 0)
+        throw new RangeError(`wasync: guest memory access out of bounds (ptr ${ptr}, len ${src.length})`);
+    }
+  }
+
+  cStringLength(ptr) {
+    const n = this.#request(C.OP_STRLEN, ptr, 0);
+    if (n < 0) throw new RangeError(`wasync: unterminated or out-of-bounds string at ${ptr}`);
+    return n;
+  }
+}
+
+export class WorkerRunner {
+  constructor() {
+    this.mode = 'worker';
+    this.queue = [];
+    this.current = null;
+    this.inImport = false;
+    this.importToken = 0;
+    this.memory = new RemoteMemory(this);
+  }
+
+  /**
+   * Starts the worker and instantiates `module` there. `importList` is
+   * [{module, name, kind, fn?, value?, memory?, descriptor?}].
+   */
+  async init(module, importList, ctxFor, { dataSize = C.DEFAULT_DATA_SIZE, workerURL, fast = true } = {}) {
+    this.sab = new SharedArrayBuffer(C.DATA_OFFSET + dataSize);
+    this.ctl = new Int32Array(this.sab, 0, C.DATA_OFFSET / 4);
+    this.f64 = new Float64Array(this.sab, C.F64_OFFSET, 1);
+    this.i64 = new BigInt64Array(this.sab, C.I64_OFFSET, 1);
+    this.data = new Uint8Array(this.sab, C.DATA_OFFSET);
+    this.argF64 = new Float64Array(this.sab, C.ARG_OFFSET, C.ARG_SLOTS);
+    this.argI64 = new BigInt64Array(this.sab, C.ARG_OFFSET, C.ARG_SLOTS);
+    this.fast = fast && typeof Atomics.waitAsync === 'function';
+    this.seen = 0;
+    this.listening = false;
+    this.ctxFor = ctxFor;
+    this.fns = [];
+    const wire = importList.map((imp) => {
+      const w = { module: imp.module, name: imp.name, kind: imp.kind };
+      if (imp.kind === 'function') {
+        w.index = this.fns.length;
+        this.fns.push(imp.fn);
+      } else if (imp.kind === 'memory') {
+        if (imp.memory) w.memory = imp.memory;
+        else w.descriptor = imp.descriptor;
+      } else {
+        w.value = imp.value;
+      }
+      return w;
+    });
+    this.worker = await spawn(workerURL ?? new URL('./worker.js', import.meta.url));
+    const ready = new Promise((resolve, reject) => {
+      this.readyResolve = resolve;
+      this.readyReject = reject;
+    });
+    this.worker.onMessage((m) => this.#onMessage(m));
+    this.worker.onError((e) => this.#onError(e));
+    this.worker.post({ t: 'init', module, sab: this.sab, imports: wire, fast: this.fast });
+    this.exportList = await ready;
+    this.exportIndex = new Map(this.exportList.map((e, i) => [e.name, i]));
+    this.worker.unref();
+    return this.exportList;
+  }
+
+  start(call) {
+    call.onAbort = (reason) => this.#abort(call, reason);
+    this.queue.push(call);
+    this.#next();
+  }
+
+  terminate() {
+    this.dead = new Error('wasync: the instance was terminated');
+    this.worker?.terminate();
+    for (const c of [this.current, ...this.queue]) c?.reject(this.dead);
+    this.queue = [];
+    this.current = null;
+  }
+
+  #next() {
+    while (this.current === null && this.queue.length) {
+      const call = this.queue.shift();
+      if (call.settled) continue;
+      if (this.dead) {
+        call.reject(this.dead);
+        continue;
+      }
+      this.current = call;
+      this.worker.ref();
+      if (!this.#fastCall(call)) this.worker.post({ t: 'call', id: call.id, name: call.name, args: call.args });
+      this.#listen();
+    }
+  }
+
+  // Sends a call over the channel; false if its arguments do not fit.
+  #fastCall(call) {
+    if (!this.fast || call.args.length > C.ARG_SLOTS) return false;
+    const ctl = this.ctl;
+    for (let i = 0; i < call.args.length; i++) {
+      const v = call.args[i];
+      if (typeof v === 'number') {
+        this.argF64[i] = v;
+        ctl[C.ARG_TAG0 + i] = C.TAG_NUMBER;
+      } else if (typeof v === 'bigint') {
+        this.argI64[i] = v;
+        ctl[C.ARG_TAG0 + i] = C.TAG_BIGINT;
+      } else if (v === undefined || v === null) {
+        ctl[C.ARG_TAG0 + i] = v === null ? C.TAG_NULL : C.TAG_UNDEFINED;
+      } else return false;
+    }
+    ctl[C.REQ_ARGC] = call.args.length;
+    ctl[C.REQ_INDEX] = this.exportIndex.get(call.name);
+    call.wireId = -1;
+    Atomics.add(ctl, C.CALL, 1);
+    Atomics.notify(ctl, C.CALL);
+    return true;
+  }
+
+  // Fast path: while a call is in flight, wait (asynchronously) for the
+  // worker's requests on the channel instead of messages.
+  async #listen() {
+    if (!this.fast || this.listening) return;
+    this.listening = true;
+    try {
+      while (this.current !== null && !this.dead) {
+        const seen = this.seen;
+        const w = Atomics.waitAsync(this.ctl, C.REQ, seen);
+        if (w.async) await w.value;
+        const now = Atomics.load(this.ctl, C.REQ);
+        if (now === seen) continue;
+        this.seen = now;
+        this.#onRequest();
+      }
+    } finally {
+      this.listening = false;
+    }
+  }
+
+  #onRequest() {
+    const ctl = this.ctl;
+    const argc = ctl[C.REQ_ARGC];
+    const args = new Array(argc);
+    for (let i = 0; i < argc; i++) {
+      const tag = ctl[C.ARG_TAG0 + i];
+      args[i] =
+        tag === C.TAG_NUMBER ? this.argF64[i] : tag === C.TAG_BIGINT ? this.argI64[i] : tag === C.TAG_NULL ? null : undefined;
+    }
+    if (ctl[C.REQ_KIND] === C.REQ_IMPORT) this.#runImport(ctl[C.REQ_INDEX], args);
+    else this.#complete(this.current ? (this.current.wireId ?? this.current.id) : undefined, true, args[0]);
+  }
+
+  #complete(id, ok, value, m) {
+    const call = this.current;
+    if (!call || (call.wireId ?? call.id) !== id) return;
+    this.current = null;
+    if (ok) call.resolve(value);
+    else if (call.importError !== undefined) call.reject(call.importError);
+    else {
+      const e = m.trap ? new WebAssembly.RuntimeError(m.message) : new Error(m.message);
+      if (!m.trap) e.name = m.name;
+      e.workerStack = m.stack;
+      call.reject(e);
+    }
+    if (this.queue.length === 0) this.worker.unref();
+    this.#next();
+  }
+
+  #onMessage(m) {
+    if (m.t === 'import') this.#runImport(m.i, m.args);
+    else if (m.t === 'ret' || m.t === 'err') {
+      if (m.t === 'err' && m.id === 0) {
+        const e = new Error(m.message);
+        e.name = m.name;
+        this.readyReject(e);
+        return;
+      }
+      this.#complete(m.id, m.t === 'ret', m.value, m);
+    } else if (m.t === 'ready') {
+      this.readyResolve(m.exports);
+    }
+  }
+
+  #onError(e) {
+    this.dead = e instanceof Error ? e : new Error(String(e));
+    if (this.readyReject) this.readyReject(this.dead);
+    this.current?.reject(this.dead);
+    this.current = null;
+    for (const c of this.queue) c.reject(this.dead);
+    this.queue = [];
+  }
+
+  #runImport(index, args) {
+    const call = this.current;
+    const token = ++this.importToken;
+    this.inImport = true;
+    let r;
+    try {
+      r = this.fns[index].apply(this.ctxFor(call), args);
+    } catch (e) {
+      this.#sendError(token, call, e);
+      return;
+    }
+    if (!isThenable(r)) {
+      this.#sendResult(token, r);
+      return;
+    }
+    if (call) call.wake = (reason) => this.#sendError(token, call, reason);
+    Promise.resolve(r).then(
+      (v) => this.#sendResult(token, v),
+      (e) => this.#sendError(token, call, e),
+    );
+  }
+
+  #sendResult(token, v) {
+    if (token !== this.importToken || !this.inImport) return;
+    this.inImport = false;
+    const ctl = this.ctl;
+    if (typeof v === 'number') {
+      this.f64[0] = v;
+      ctl[C.TAG] = C.TAG_NUMBER;
+    } else if (typeof v === 'bigint') {
+      this.i64[0] = v;
+      ctl[C.TAG] = C.TAG_BIGINT;
+    } else if (v === undefined) {
+      ctl[C.TAG] = C.TAG_UNDEFINED;
+    } else if (v === null) {
+      ctl[C.TAG] = C.TAG_NULL;
+    } else {
+      this.f64[0] = Number(v);
+      ctl[C.TAG] = C.TAG_NUMBER;
+    }
+    Atomics.store(ctl, C.STATE, C.RESULT);
+    Atomics.notify(ctl, C.STATE);
+  }
+
+  #sendError(token, call, e) {
+    if (token !== this.importToken || !this.inImport) return;
+    this.inImport = false;
+    if (call && call.importError === undefined) call.importError = e;
+    const text = encoder.encode(`${e?.name ?? 'Error'}\n${e?.message ?? String(e)}`);
+    const n = Math.min(text.length, this.data.length);
+    this.data.set(text.subarray(0, n));
+    this.ctl[C.LEN] = n;
+    Atomics.store(this.ctl, C.STATE, C.ERROR);
+    Atomics.notify(this.ctl, C.STATE);
+  }
+
+  #abort(call, reason) {
+    const i = this.queue.indexOf(call);
+    if (i >= 0) {
+      this.queue.splice(i, 1);
+      return;
+    }
+    if (call === this.current && this.inImport && call.wake) call.wake(reason);
+  }
+}

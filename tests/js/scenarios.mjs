@@ -1,0 +1,252 @@
+// Runtime scenarios shared by the Node suites (tests/js/*.test.mjs) and the
+// browser page (tests/browser/index.html). Each scenario is
+//   async (env) => void      // throws on failure
+// with env = { instantiate, mode, load(name) -> source, modOf(name) -> fixture
+// name for this mode ('app' -> 'app.async.wasm' in asyncify mode) }.
+// The fixtures are built by scripts/test-js.sh into build/js-fixtures/.
+
+export function check(cond, message) {
+  if (!cond) throw new Error(`check failed: ${message}`);
+}
+
+export function eq(actual, expected, what) {
+  if (actual !== expected) throw new Error(`${what}: expected ${String(expected)}, got ${String(actual)}`);
+}
+
+export function delay(ms, v, signal) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => resolve(v), ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    });
+  });
+}
+
+async function rejects(promise, test, what) {
+  let err;
+  try {
+    await promise;
+  } catch (e) {
+    err = e;
+  }
+  if (err === undefined) throw new Error(`${what}: expected a rejection`);
+  if (!test(err)) throw new Error(`${what}: unexpected rejection ${err?.name}: ${err?.message}`);
+  return err;
+}
+
+/** Mirror of rec() in fixtures/app.c: what compute(n, salt, ms) must return. */
+export function expectedCompute(n, salt, ms) {
+  let total = 0;
+  for (let level = n; level >= 0; level--) {
+    let s = 0;
+    for (let i = 0; i < 64; i++) s += (level * 7 + salt + i) & 0xff;
+    total += s + (level % 3 === 0 ? ms + 1 : 0);
+  }
+  return total;
+}
+
+/** The app.c imports; `log` collects what happened. */
+export function appImports(ctx, log, opts = {}) {
+  return {
+    env: {
+      // resolves after a real setTimeout, with ms+1; `this` is the per-call
+      // context, whose signal fires when the export call is aborted
+      sleep_ms(ms) {
+        return delay(opts.sleepMs ?? ms, ms + 1, this.signal);
+      },
+      get_name: (buf, cap) => {
+        const name = opts.name ?? 'wörld';
+        return ctx.writeString(buf, name, cap);
+      },
+      fetch_greeting: async (namePtr, len, out, cap) => {
+        const name = ctx.readString(namePtr, len);
+        log.push(`fetch ${name}`);
+        await delay(5);
+        const reply = `Hello, ${name}! ✓`;
+        // written after the await: the guest is still suspended in this import
+        return ctx.writeString(out, reply, cap);
+      },
+      print: (ptr, len) => {
+        log.push(`print ${ctx.readString(ptr, len)}`);
+      },
+      fail_async: async (code) => {
+        await delay(2);
+        const e = new Error(`import failed with ${code}`);
+        e.code = code;
+        throw e;
+      },
+      host_add: (x) => x + 1,
+      nop_async: () => Promise.resolve(7),
+    },
+  };
+}
+
+export function modOf(mode, name) {
+  return mode === 'asyncify' ? `${name}.async.wasm` : `${name}.wasm`;
+}
+
+async function app(env, opts = {}, file = 'app', instOpts = {}) {
+  const log = [];
+  const inst = await env.instantiate(env.load(modOf(env.mode, file)), (ctx) => appImports(ctx, log, opts), {
+    mode: env.mode,
+    ...instOpts,
+  });
+  eq(inst.mode, env.mode, 'mode');
+  return { inst, log };
+}
+
+export const scenarios = {
+  async sleep(env) {
+    const events = [];
+    const inst = await env.instantiate(
+      env.load(modOf(env.mode, 'sleep')),
+      {
+        env: {
+          js_before: () => {
+            events.push('before');
+          },
+          js_timeout: (ms) => delay(ms, 54321),
+          js_after: (v) => {
+            events.push(`after ${v}`);
+          },
+        },
+      },
+      // sleep.wat has a fixed one-page memory and no allocator: place the buffer
+      { mode: env.mode, asyncify: { dataAddress: 1024, dataSize: 1024 } },
+    );
+    const t0 = Date.now();
+    const r = await inst.exports.run();
+    eq(r, 54321, 'run() result');
+    eq(events.join(','), 'before,after 54321', 'events');
+    check(Date.now() - t0 >= 90, 'run() waited for the 100 ms timeout');
+    inst.terminate();
+  },
+
+  async nestedC(env) {
+    const { inst } = await app(env);
+    const r = await inst.exports.compute(7, 3, 10);
+    eq(r, expectedCompute(7, 3, 10), 'compute(7, 3, 10)');
+    eq(await inst.exports.noop(41), 42, 'noop');
+    eq(await inst.exports.sum_sync(100), 5050, 'sum_sync(100) through sync imports');
+    inst.terminate();
+  },
+
+  async strings(env) {
+    const { inst, log } = await app(env);
+    const n = await inst.exports.greet();
+    const expected = 'Hello, wörld! ✓';
+    eq(log.join('|'), `fetch wörld|print ${expected}`, 'import log');
+    eq(n, new TextEncoder().encode(expected).length, 'greet() byte length');
+    inst.terminate();
+  },
+
+  async concurrent(env) {
+    const { inst } = await app(env);
+    // two calls suspended at once, with different stack contents and timing;
+    // the short one (2 x 10 ms) finishes while the long one (3 x 30 ms) waits
+    const order = [];
+    const [a, b] = await Promise.all([
+      inst.exports.compute(8, 1, 30).then((v) => (order.push('long'), v)),
+      inst.exports.compute(5, 100, 10).then((v) => (order.push('short'), v)),
+    ]);
+    eq(a, expectedCompute(8, 1, 30), 'first concurrent call');
+    eq(b, expectedCompute(5, 100, 10), 'second concurrent call');
+    // several more, interleaved
+    const many = await Promise.all([1, 2, 3, 4].map((k) => inst.exports.compute(3 + k, k * 11, 5 + k)));
+    many.forEach((v, i) => eq(v, expectedCompute(4 + i, (i + 1) * 11, 6 + i), `call ${i}`));
+    // worker mode has one guest stack: its calls queue
+    eq(order.join(','), env.mode === 'worker' ? 'long,short' : 'short,long', 'completion order');
+    inst.terminate();
+  },
+
+  async sameTickResumes(env) {
+    // all suspended calls become ready in the same microtask checkpoint: each
+    // resumption must still run with its own stack pointer
+    let open;
+    let gate = new Promise((r) => (open = r));
+    const log = [];
+    const i2 = await env.instantiate(
+      env.load(modOf(env.mode, 'app')),
+      (ctx) => {
+        const base = appImports(ctx, log);
+        base.env.sleep_ms = (ms) => gate.then(() => ms + 1);
+        return base;
+      },
+      { mode: env.mode },
+    );
+    const calls = [0, 1, 2, 3, 4, 5].map((k) => i2.exports.compute(6 + k, 13 * k, k));
+    for (let round = 0; round < 8; round++) {
+      await delay(5);
+      open();
+      gate = new Promise((r) => (open = r));
+    }
+    open();
+    const results = await Promise.all(calls);
+    results.forEach((v, k) => eq(v, expectedCompute(6 + k, 13 * k, k), `call ${k}`));
+    i2.terminate();
+  },
+
+  async queuedWithoutStackPointer(env) {
+    const { inst } = await app(env, {}, 'app-nosp');
+    const order = [];
+    const pa = inst.exports.compute(4, 9, 20).then((v) => (order.push('a'), v));
+    const pb = inst.exports.compute(2, 50, 1).then((v) => (order.push('b'), v));
+    const [a, b] = await Promise.all([pa, pb]);
+    eq(a, expectedCompute(4, 9, 20), 'first call');
+    eq(b, expectedCompute(2, 50, 1), 'second call');
+    eq(order.join(''), 'ab', 'calls ran one after another');
+    inst.terminate();
+  },
+
+  async rejection(env) {
+    const { inst } = await app(env);
+    const err = await rejects(inst.exports.fail_path(5), (e) => e.message === 'import failed with 5', 'fail_path');
+    if (env.mode !== 'worker') eq(err.code, 5, 'the import error object itself');
+    eq(await inst.exports.compute(4, 2, 1), expectedCompute(4, 2, 1), 'usable after a rejection');
+    inst.terminate();
+  },
+
+  async abort(env) {
+    const { inst } = await app(env, { sleepMs: 60000 });
+    const ac = new AbortController();
+    const p = inst.call('compute', [3, 1, 5], { signal: ac.signal });
+    setTimeout(() => ac.abort(), 20);
+    const t0 = Date.now();
+    await rejects(p, (e) => e.name === 'AbortError', 'aborted call');
+    check(Date.now() - t0 < 1000, 'abort was prompt');
+    await rejects(inst.call('compute', [3, 1, 5], { timeout: 30 }), (e) => e.name === 'TimeoutError', 'timed-out call');
+    inst.terminate();
+    // and a fresh instance where the abort hits while another call is fine
+    const { inst: i2 } = await app(env, { sleepMs: 10 });
+    const ac2 = new AbortController();
+    const slow = i2.call('fail_path', [1], { signal: ac2.signal });
+    ac2.abort();
+    await rejects(slow, (e) => e.name === 'AbortError', 'aborted before start');
+    eq(await i2.exports.compute(5, 7, 3), expectedCompute(5, 7, 3), 'usable after aborts');
+    const { inst: i3 } = await app(env, { sleepMs: 60000 });
+    const ac3 = new AbortController();
+    const p3 = i3.call('compute', [2, 1, 1], { signal: ac3.signal });
+    await delay(10);
+    ac3.abort();
+    await rejects(p3, (e) => e.name === 'AbortError', 'aborted while suspended');
+    eq(await i3.exports.noop(1), 2, 'usable after abort of a suspended call');
+    eq(await i3.exports.sum_sync(10), 55, 'sync imports after abort');
+    i2.terminate();
+    i3.terminate();
+  },
+
+  async asyncifyOverflow(env) {
+    if (env.mode !== 'asyncify') return 'skip';
+    const { inst } = await app(env, {}, 'app', { asyncify: { dataSize: 128 } });
+    const err = await rejects(
+      inst.exports.compute(30, 1, 1),
+      (e) => /asyncify data buffer overflow/.test(e.message) && /options\.asyncify\.dataSize/.test(e.message),
+      'overflowing call',
+    );
+    check(/\d+ bytes/.test(err.message), 'message names a size');
+    eq(await inst.exports.noop(5), 6, 'usable after overflow');
+    eq(await inst.exports.sleep0(), 7, 'a shallow suspension still fits');
+    inst.terminate();
+  },
+};
