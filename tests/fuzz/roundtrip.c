@@ -1,0 +1,95 @@
+/*
+ * roundtrip.c -- libFuzzer target: decoding, validation and encoding agree
+ * with each other.  `make fuzz` builds build/fuzz-roundtrip;
+ * `scripts/fuzz.sh SECONDS` runs it.
+ *
+ * For any input the library must not crash, leak or read out of bounds (the
+ * target is built with ASan + UBSan).  For an input that decodes and
+ * validates (module M) these properties must hold, else __builtin_trap():
+ *
+ *   1. copy-through encoding succeeds, and its output decodes and validates
+ *      again (M2);
+ *   2. re-encoding succeeds for M and for M2, and both give the same bytes R:
+ *      the copy-through output describes the same module as the input;
+ *   3. R decodes and validates (M3), and re-encoding M3 gives R again:
+ *      re-encoding is idempotent, i.e. R is the canonical form of M and a
+ *      fixed point of decode + re-encode.
+ *
+ * (Re-encoding M itself need not reproduce the input: inputs may use
+ * non-canonical LEB128s and other encoding freedoms.)
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "wasync.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) __builtin_trap();                                             \
+  } while (0)
+
+/* Decodes and validates; NULL if the bytes are not a valid module. */
+static WasyncModule *load(const uint8_t *bytes, size_t size) {
+  WasyncError err;
+  memset(&err, 0, sizeof err);
+  WasyncModule *m = wasync_module_decode(bytes, size, NULL, &err);
+  if (!m) {
+    CHECK(err.code != WASYNC_OK);
+    return NULL;
+  }
+  if (!wasync_module_validate(m, &err)) {
+    CHECK(err.code != WASYNC_OK);
+    wasync_module_free(m);
+    return NULL;
+  }
+  return m;
+}
+
+static uint8_t *encode(const WasyncModule *m, bool reencode, size_t *size) {
+  WasyncError err;
+  memset(&err, 0, sizeof err);
+  WasyncEncodeOptions opts;
+  memset(&opts, 0, sizeof opts);
+  opts.reencode = reencode;
+  uint8_t *out = NULL;
+  *size = 0;
+  bool ok = wasync_module_encode(m, &opts, &out, size, &err);
+  CHECK(ok && out != NULL);
+  return out;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  WasyncModule *m = load(data, size);
+  if (!m) return 0;
+
+  /* 1. copy-through output is a valid module */
+  size_t copy_size;
+  uint8_t *copy = encode(m, false, &copy_size);
+  WasyncModule *m2 = load(copy, copy_size);
+  CHECK(m2 != NULL);
+
+  /* 2. re-encoding the input and the copy-through output agree */
+  size_t r_size, r2_size;
+  uint8_t *r = encode(m, true, &r_size);
+  uint8_t *r2 = encode(m2, true, &r2_size);
+  CHECK(r_size == r2_size && memcmp(r, r2, r_size) == 0);
+
+  /* 3. re-encoding is idempotent */
+  WasyncModule *m3 = load(r, r_size);
+  CHECK(m3 != NULL);
+  size_t r3_size;
+  uint8_t *r3 = encode(m3, true, &r3_size);
+  CHECK(r3_size == r_size && memcmp(r3, r, r_size) == 0);
+
+  wasync_buffer_free(m3, r3);
+  wasync_module_free(m3);
+  wasync_buffer_free(m2, r2);
+  wasync_module_free(m2);
+  wasync_buffer_free(m, r);
+  wasync_buffer_free(m, copy);
+  wasync_module_free(m);
+  return 0;
+}
