@@ -96,7 +96,7 @@ bool wasync_asyncify_liveness(const WasyncInstr *code, uint32_t n,
 #define EXA(d) (pool + ((size_t)(d)*5 + 4) * W) /* all handlers */
 
   bool changed = true;
-  for (int pass = 0; changed && pass < 1000; pass++) {
+  while (changed) { /* monotone: terminates */
     changed = false;
     memset(live, 0, W * 8);
     uint32_t d = 0; /* frame 0: the function (label = empty) */

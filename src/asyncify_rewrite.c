@@ -1466,6 +1466,79 @@ static void put_zero(WasyncBuf *b, WasyncValType t) {
   put(b, &in);
 }
 
+/* At most this many frame layouts per function: each layout costs save and
+ * restore code for its locals, so beyond it layouts are merged (unions of
+ * their live sets, most similar first). */
+#define LAYOUT_MAX 8
+
+static uint32_t popcount_andnot(const uint64_t *a, const uint64_t *b,
+                                size_t W) {
+  uint32_t n = 0;
+  for (size_t w = 0; w < W; w++) {
+    uint64_t v = a[w] & ~b[w];
+    while (v) {
+      v &= v - 1;
+      n++;
+    }
+  }
+  return n;
+}
+
+/* Merges the layouts into LAYOUT_MAX clusters: layouts largest first, each
+ * joins the cluster it grows least (or starts one while there is room).
+ * Cluster sets live in bits rows nsites+1 .. nsites+LAYOUT_MAX. */
+static bool cluster_layouts(RW *rw, uint64_t *bits, size_t W, Layout *lay,
+                            uint32_t *nlay) {
+  const WasyncAllocator *al = rw->al;
+  uint32_t n = *nlay;
+  uint32_t *order = al->alloc(al->ctx, (size_t)n * 4);
+  uint32_t *to = al->alloc(al->ctx, (size_t)n * 4);
+  if (!order || !to) {
+    al->free(al->ctx, order);
+    al->free(al->ctx, to);
+    return false;
+  }
+  uint64_t *cb = bits + ((size_t)rw->nsites + 1) * W;
+  memset(cb, 0, (size_t)LAYOUT_MAX * W * 8);
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t j = k;
+    while (j > 0 && lay[order[j - 1]].size < lay[k].size) {
+      order[j] = order[j - 1];
+      j--;
+    }
+    order[j] = k;
+  }
+  uint32_t nc = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t k = order[i];
+    const uint64_t *row = bits + (size_t)lay[k].bits * W;
+    uint32_t best = 0, bestg = UINT32_MAX;
+    for (uint32_t c = 0; c < nc && bestg; c++) {
+      uint32_t g = popcount_andnot(row, cb + (size_t)c * W, W);
+      if (g < bestg) bestg = g, best = c;
+    }
+    if (bestg > 0 && nc < LAYOUT_MAX) best = nc++;
+    uint64_t *dst = cb + (size_t)best * W;
+    for (size_t w = 0; w < W; w++)
+      dst[w] |= row[w];
+    to[k] = best;
+  }
+  for (uint32_t s = 0; s < rw->nsites; s++)
+    rw->sites[s].layout = to[rw->sites[s].layout];
+  for (uint32_t c = 0; c < nc; c++) {
+    lay[c].bits = rw->nsites + 1 + c;
+    uint32_t size = 0;
+    const uint64_t *row = cb + (size_t)c * W;
+    for (uint32_t x = 0; x < rw->nlocals; x++)
+      if (BIT(row, x)) size += vt_bytes(rw->ltypes[x]);
+    lay[c].size = size;
+  }
+  *nlay = nc;
+  al->free(al->ctx, order);
+  al->free(al->ctx, to);
+  return true;
+}
+
 static void rw_free(RW *rw) {
   const WasyncAllocator *al = rw->al;
   al->free(al->ctx, rw->in);
@@ -1491,8 +1564,10 @@ static bool finish(RW *rw) {
   const WasyncAllocator *al = rw->al;
   size_t W = ((size_t)rw->nlocals + 63) / 64;
   if (W == 0) W = 1;
-  uint64_t *bits = al->alloc(al->ctx, ((size_t)rw->nsites + 1) * W * 8);
-  Layout *lay = al->alloc(al->ctx, ((size_t)rw->nsites + 1) * sizeof *lay);
+  uint64_t *bits =
+      al->alloc(al->ctx, ((size_t)rw->nsites + 1 + LAYOUT_MAX) * W * 8);
+  Layout *lay =
+      al->alloc(al->ctx, ((size_t)rw->nsites + 1 + LAYOUT_MAX) * sizeof *lay);
   WasyncBuf b;
   wasync_buf_init(&b, al);
   bool ok = false;
@@ -1500,7 +1575,7 @@ static bool finish(RW *rw) {
     rw->oom = true;
     goto out;
   }
-  memset(bits, 0, ((size_t)rw->nsites + 1) * W * 8);
+  memset(bits, 0, ((size_t)rw->nsites + 1 + LAYOUT_MAX) * W * 8);
   if (!wasync_asyncify_liveness(rw->out, rw->nout, PSEUDO_SITE, rw->nlocals,
                                 rw->nsites, bits, al)) {
     rw->oom = true;
@@ -1536,6 +1611,10 @@ static bool finish(RW *rw) {
       nlay++;
     }
     site->layout = k;
+  }
+  if (nlay > LAYOUT_MAX && !cluster_layouts(rw, bits, W, lay, &nlay)) {
+    rw->oom = true;
+    goto out;
   }
 
   /* Locals. */
