@@ -107,6 +107,7 @@ test-fuzz: $(BUILD)/fuzz-roundtrip
 # ---- benchmarks -----------------------------------------------------------
 bench: deps all
 	node bench/roundtrip.mjs
+	node bench/asyncify.mjs
 
 # ---- formatting -----------------------------------------------------------
 FORMAT_FILES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c)
