@@ -22,6 +22,16 @@ int wasync_cli_asyncify(int argc, char **argv);
 /* Reads a whole file ("-" = stdin).  Prints an error and returns false on
  * failure.  Free *data with free(). */
 bool wasync_cli_read_file(const char *path, uint8_t **data, size_t *size);
+/* An input file, mapped when it can be (no copy, no zeroed buffer: the
+ * pages come straight from the page cache), else read into memory. */
+typedef struct WasyncCliInput {
+  const uint8_t *data;
+  size_t size;
+  uint8_t *owned; /* read into memory: free() */
+  void *map;      /* mapped: munmap(map, size) */
+} WasyncCliInput;
+bool wasync_cli_open_input(const char *path, WasyncCliInput *in);
+void wasync_cli_close_input(WasyncCliInput *in);
 /* Writes a whole file ("-" = stdout) atomically: a temporary file in the
  * same directory renamed over the target, so a failure leaves no partial
  * output. */

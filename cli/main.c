@@ -4,7 +4,7 @@
  *   wasync validate FILE...                 decode + validate
  *   wasync info FILE                        sections, counts, imports,
  *                                           exports, functions
- *   wasync roundtrip [--reencode] IN -o OUT decode + encode
+ *   wasync roundtrip [--reencode] IN -o OUT decode + validate + encode
  *   wasync asyncify ...                     see cli/asyncify.c
  *
  * Errors are printed as `FILE:0xOFFSET: error: MESSAGE` and exit 1; usage
@@ -47,18 +47,17 @@ static void print_usage(FILE *out) {
 /* ---- validate -------------------------------------------------------- */
 
 static int check_file(const char *path) {
-  uint8_t *data;
-  size_t size;
-  if (!wasync_cli_read_file(path, &data, &size)) return 1;
+  WasyncCliInput input;
+  if (!wasync_cli_open_input(path, &input)) return 1;
   WasyncError err = {0};
-  WasyncModule *m = wasync_module_decode(data, size, NULL, &err);
+  WasyncModule *m = wasync_module_decode(input.data, input.size, NULL, &err);
   int rc = 0;
   if (!m || !wasync_module_validate(m, &err)) {
     wasync_cli_error(path, &err);
     rc = 1;
   }
   wasync_module_free(m);
-  free(data);
+  wasync_cli_close_input(&input);
   return rc;
 }
 
@@ -181,19 +180,18 @@ int wasync_cli_info(int argc, char **argv) {
     path = argv[i];
   }
   if (!path) return wasync_cli_usage_error("info", "no input file");
-  uint8_t *data;
-  size_t size;
-  if (!wasync_cli_read_file(path, &data, &size)) return 1;
+  WasyncCliInput input;
+  if (!wasync_cli_open_input(path, &input)) return 1;
   WasyncError err = {0};
-  WasyncModule *m = wasync_module_decode(data, size, NULL, &err);
+  WasyncModule *m = wasync_module_decode(input.data, input.size, NULL, &err);
   if (!m) {
     wasync_cli_error(path, &err);
-    free(data);
+    wasync_cli_close_input(&input);
     return 1;
   }
-  print_info(path, size, m);
+  print_info(path, input.size, m);
   wasync_module_free(m);
-  free(data);
+  wasync_cli_close_input(&input);
   return 0;
 }
 
@@ -206,10 +204,11 @@ int wasync_cli_roundtrip(int argc, char **argv) {
     const char *a = argv[i];
     if (is_help(a)) {
       printf("usage: wasync roundtrip [--reencode] IN -o OUT\n\n"
-             "Decodes IN and encodes it again to OUT.  Unchanged function "
-             "bodies are\ncopied; with --reencode every body and constant "
-             "expression is re-encoded\ninstruction by instruction.  A "
-             "canonically encoded module comes back\nbyte for byte.\n");
+             "Decodes and validates IN and encodes it again to OUT.  "
+             "Unchanged function\nbodies are copied; with --reencode every "
+             "body and constant expression is\nre-encoded instruction by "
+             "instruction.  A canonically encoded module\ncomes back byte "
+             "for byte.\n");
       return 0;
     } else if (strcmp(a, "--reencode") == 0) {
       reencode = true;
@@ -227,13 +226,12 @@ int wasync_cli_roundtrip(int argc, char **argv) {
   }
   if (!in) return wasync_cli_usage_error("roundtrip", "no input file");
   if (!out) return wasync_cli_usage_error("roundtrip", "no output (-o OUT)");
-  uint8_t *data;
-  size_t size;
-  if (!wasync_cli_read_file(in, &data, &size)) return 1;
+  WasyncCliInput input;
+  if (!wasync_cli_open_input(in, &input)) return 1;
   WasyncError err = {0};
-  WasyncModule *m = wasync_module_decode(data, size, NULL, &err);
+  WasyncModule *m = wasync_module_decode(input.data, input.size, NULL, &err);
   int rc = 1;
-  if (!m) {
+  if (!m || !wasync_module_validate(m, &err)) {
     wasync_cli_error(in, &err);
   } else {
     WasyncEncodeOptions opts = {reencode};
@@ -247,7 +245,7 @@ int wasync_cli_roundtrip(int argc, char **argv) {
     }
   }
   wasync_module_free(m);
-  free(data);
+  wasync_cli_close_input(&input);
   return rc;
 }
 

@@ -4,8 +4,11 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 bool wasync_cli_read_file(const char *path, uint8_t **data, size_t *size) {
@@ -55,6 +58,55 @@ bool wasync_cli_read_file(const char *path, uint8_t **data, size_t *size) {
   return true;
 }
 
+bool wasync_cli_open_input(const char *path, WasyncCliInput *in) {
+  memset(in, 0, sizeof *in);
+  if (strcmp(path, "-") != 0) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+      fprintf(stderr, "%s: error: %s\n", path, strerror(errno));
+      return false;
+    }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uint64_t)st.st_size <= SIZE_MAX) {
+      void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p != MAP_FAILED) {
+        close(fd);
+        in->map = p;
+        in->data = p;
+        in->size = (size_t)st.st_size;
+        return true;
+      }
+    }
+    close(fd); /* not mappable (empty, a pipe...): read it */
+  }
+  uint8_t *data;
+  if (!wasync_cli_read_file(path, &data, &in->size)) return false;
+  in->owned = data;
+  in->data = data;
+  return true;
+}
+
+void wasync_cli_close_input(WasyncCliInput *in) {
+  if (in->map) munmap(in->map, in->size);
+  free(in->owned);
+  memset(in, 0, sizeof *in);
+}
+
+/* Writes all of data to fd, retrying short writes. */
+static bool write_all(int fd, const uint8_t *data, size_t size) {
+  while (size > 0) {
+    ssize_t n = write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data += n;
+    size -= (size_t)n;
+  }
+  return true;
+}
+
 bool wasync_cli_write_file(const char *path, const uint8_t *data, size_t size) {
   if (strcmp(path, "-") == 0) {
     if (fwrite(data, 1, size, stdout) != size || fflush(stdout) != 0) {
@@ -70,14 +122,14 @@ bool wasync_cli_write_file(const char *path, const uint8_t *data, size_t size) {
     return false;
   }
   snprintf(tmp, len + 32, "%s.tmp%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+  if (fd < 0) {
     fprintf(stderr, "%s: error: %s\n", path, strerror(errno));
     free(tmp);
     return false;
   }
-  bool ok = fwrite(data, 1, size, f) == size;
-  ok = (fclose(f) == 0) && ok;
+  bool ok = write_all(fd, data, size); /* one write() for the whole file */
+  ok = (close(fd) == 0) && ok;
   if (ok && rename(tmp, path) != 0) ok = false;
   if (!ok) {
     fprintf(stderr, "%s: error: write failed: %s\n", path, strerror(errno));

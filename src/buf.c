@@ -21,7 +21,7 @@ void wasync_buf_release(WasyncBuf *b) {
   b->size = b->cap = 0;
 }
 
-bool wasync_buf_reserve(WasyncBuf *b, size_t extra) {
+bool wasync_buf_grow(WasyncBuf *b, size_t extra) {
   if (b->oom) return false;
   if (b->cap - b->size >= extra) return true;
   if (extra > SIZE_MAX / 2 - b->size) {
@@ -41,12 +41,6 @@ bool wasync_buf_reserve(WasyncBuf *b, size_t extra) {
   return true;
 }
 
-void wasync_buf_byte(WasyncBuf *b, uint8_t v) {
-  if (b->cap == b->size && !wasync_buf_reserve(b, 1)) return;
-  if (b->oom) return;
-  b->data[b->size++] = v;
-}
-
 void wasync_buf_bytes(WasyncBuf *b, const void *p, size_t n) {
   if (n == 0 || !wasync_buf_reserve(b, n)) return;
   memcpy(b->data + b->size, p, n);
@@ -55,6 +49,10 @@ void wasync_buf_bytes(WasyncBuf *b, const void *p, size_t n) {
 
 void wasync_buf_u64(WasyncBuf *b, uint64_t v) {
   if (!wasync_buf_reserve(b, 10)) return;
+  if (v < 0x80) {
+    b->data[b->size++] = (uint8_t)v;
+    return;
+  }
   uint8_t *p = b->data + b->size;
   do {
     uint8_t byte = v & 0x7F;

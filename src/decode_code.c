@@ -29,29 +29,28 @@ static inline size_t short_leb(const uint8_t *p, size_t left, size_t max) {
  * else 0 and the caller decodes it fully (which also reports errors).
  * `end`, `delegate` and block starts are left to the caller. */
 static inline size_t quick_size(const uint8_t *p, size_t left) {
-  uint16_t v = wasync_op_by_code[p[0]];
-  if (v == 0) return 0;
-  WasyncOp op = (WasyncOp)(v - 1);
   size_t n;
-  switch ((WasyncImmKind)wasync_op_info[op].imm) {
-  case WASYNC_IMM_NONE: return op == WASYNC_OP_END ? 0 : 1;
-  case WASYNC_IMM_LOCAL:
-  case WASYNC_IMM_GLOBAL:
-  case WASYNC_IMM_FUNC:
-  case WASYNC_IMM_I32: /* 4 bytes hold 28 bits: any such s32 is fine */
+  switch (wasync_op_shape[p[0]]) {
+  case WASYNC_SHAPE_NONE: return p[0] == 0x0B ? 0 : 1; /* end: the caller's */
+  case WASYNC_SHAPE_IDX:
+    if (p[0] == 0x18) return 0; /* delegate closes a try: the caller's */
+    if (left >= 2 && p[1] < 0x80) return 2;
     n = short_leb(p + 1, left - 1, 4);
     return n ? 1 + n : 0;
-  case WASYNC_IMM_I64: n = short_leb(p + 1, left - 1, 9); return n ? 1 + n : 0;
-  case WASYNC_IMM_LABEL:
-    if (op == WASYNC_OP_DELEGATE) return 0;
+  case WASYNC_SHAPE_I32: /* 4 bytes hold 28 bits: any such s32 is fine */
+    if (left >= 2 && p[1] < 0x80) return 2;
     n = short_leb(p + 1, left - 1, 4);
     return n ? 1 + n : 0;
-  case WASYNC_IMM_MEMARG: /* align < 64 (no memory index), short offset */
+  case WASYNC_SHAPE_I64:
+    n = short_leb(p + 1, left - 1, 9);
+    return n ? 1 + n : 0;
+  case WASYNC_SHAPE_MEMARG: /* align < 64 (no memory index), short offset */
     if (left < 3 || p[1] >= 0x40) return 0;
+    if (p[2] < 0x80) return 3;
     n = short_leb(p + 2, left - 2, 4);
     return n ? 2 + n : 0;
-  case WASYNC_IMM_F32: return left >= 5 ? 5 : 0;
-  case WASYNC_IMM_F64: return left >= 9 ? 9 : 0;
+  case WASYNC_SHAPE_F32: return left >= 5 ? 5 : 0;
+  case WASYNC_SHAPE_F64: return left >= 9 ? 9 : 0;
   default: return 0;
   }
 }
@@ -80,10 +79,35 @@ static bool scan_instrs(WasyncDecoder *d, WasyncReader *r, bool is_body) {
       return wasync_fail(d->err, WASYNC_ERR_MALFORMED, ir->r.pos,
                          "unexpected end of section or function");
     }
-    size_t quick = quick_size(ir->r.base + ir->r.pos, ir->r.end - ir->r.pos);
-    if (quick) {
-      ir->r.pos += quick;
-      continue;
+    {
+      /* Plainly well-formed instructions inline: the quick_size() ones,
+       * block starts with a one-byte block type, and `end`. */
+      const uint8_t *base = ir->r.base;
+      size_t pos = ir->r.pos, end = ir->r.end, quick;
+      for (;;) {
+        const uint8_t *p = base + pos;
+        if ((quick = quick_size(p, end - pos)) == 0) {
+          if (p[0] == 0x0B) {
+            quick = 1;
+            if (depth == 0) {
+              r->pos = ir->r.pos = pos + 1;
+              return true;
+            }
+            depth--;
+          } else if (wasync_op_shape[p[0]] == WASYNC_SHAPE_BLOCK &&
+                     end - pos >= 2 &&
+                     (p[1] == 0x40 || (p[1] >= 0x7B && p[1] <= 0x7F))) {
+            quick = 2;
+            depth++;
+          } else {
+            break;
+          }
+        }
+        pos += quick;
+        if (pos >= end) break;
+      }
+      ir->r.pos = pos;
+      if (quick) continue; /* ran to the end: reported above */
     }
     if (!wasync_instr_decode(ir, &in)) {
       r->pos = ir->r.pos;

@@ -142,7 +142,11 @@ static bool reencode_instrs(Encoder *e, const uint8_t *bytes, size_t size,
   ir->r.err = e->err;
   WasyncInstr in, again;
   WasyncBuf *b = e->b;
-  while (ir->r.pos < size) {
+  /* Runs of common instructions are re-encoded inline (their minimal
+   * encodings are the input bytes); the rest one by one, comparing. */
+  for (;;) {
+    wasync_instrs_copy_minimal(ir, b);
+    if (ir->r.pos >= size || b->oom) break;
     size_t in_at = ir->r.pos;
     if (!wasync_instr_decode(ir, &in)) {
       e->err->offset += offset;

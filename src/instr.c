@@ -236,31 +236,14 @@ static bool read_pair(WasyncReader *r, WasyncInstr *out) {
   return read_idx(r, &out->imm.pair.a) && read_idx(r, &out->imm.pair.b);
 }
 
-bool wasync_instr_decode(WasyncInstrReader *ir, WasyncInstr *out) {
+/* The general path of wasync_instr_decode(): any instruction, and every
+ * error.  Kept out of line so the fast path stays small. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static bool
+decode_general(WasyncInstrReader *ir, WasyncInstr *out) {
   WasyncReader *r = &ir->r;
-  out->offset = r->pos;
-  /* Fast path: a one-byte opcode with no immediate or one one-byte index
-   * (most instructions); everything else takes the general path below. */
-  if (r->end - r->pos >= 2) {
-    const uint8_t *p = r->base + r->pos;
-    uint16_t v = wasync_op_by_code[p[0]];
-    if (v) {
-      WasyncImmKind kind = (WasyncImmKind)wasync_op_info[v - 1].imm;
-      if (kind == WASYNC_IMM_NONE) {
-        out->op = (uint16_t)(v - 1);
-        r->pos++;
-        return true;
-      }
-      if ((kind == WASYNC_IMM_LOCAL || kind == WASYNC_IMM_GLOBAL ||
-           kind == WASYNC_IMM_FUNC || kind == WASYNC_IMM_LABEL) &&
-          p[1] < 0x80) {
-        out->op = (uint16_t)(v - 1);
-        out->imm.index = p[1];
-        r->pos += 2;
-        return true;
-      }
-    }
-  }
   if (r->pos >= r->end)
     return wasync_fail(r->err, WASYNC_ERR_MALFORMED, r->pos, "unexpected end");
   uint8_t b = r->base[r->pos++];
@@ -300,7 +283,7 @@ bool wasync_instr_decode(WasyncInstrReader *ir, WasyncInstr *out) {
                  sizeof *ir->labels))
       return false;
     for (uint32_t i = 0; i < n; i++)
-      if (!wasync_read_u32(r, "label", &ir->labels[i])) return false;
+      if (!read_idx(r, &ir->labels[i])) return false;
     out->imm.br_table.count = n;
     out->imm.br_table.labels = ir->labels;
     return wasync_read_u32(r, "label", &out->imm.br_table.default_label);
@@ -400,6 +383,11 @@ bool wasync_instr_decode(WasyncInstrReader *ir, WasyncInstr *out) {
   }
   }
   return true;
+}
+
+bool wasync_instr_decode(WasyncInstrReader *ir, WasyncInstr *out) {
+  if (wasync_instr_decode_fast(ir, out)) return true;
+  return decode_general(ir, out);
 }
 
 /* ---- encoding ----------------------------------------------------------- */
@@ -515,12 +503,16 @@ void wasync_instr_encode(WasyncBuf *b, const WasyncInstr *in) {
   case WASYNC_IMM_ELEM:
   case WASYNC_IMM_DATA:
   case WASYNC_IMM_MEM: wasync_buf_u32(b, in->imm.index); break;
-  case WASYNC_IMM_BR_TABLE:
-    wasync_buf_u32(b, in->imm.br_table.count);
-    for (uint32_t i = 0; i < in->imm.br_table.count; i++)
-      wasync_buf_u32(b, in->imm.br_table.labels[i]);
-    wasync_buf_u32(b, in->imm.br_table.default_label);
+  case WASYNC_IMM_BR_TABLE: {
+    uint32_t n = in->imm.br_table.count;
+    if (!wasync_buf_reserve(b, ((size_t)n + 2) * 5)) break;
+    uint8_t *p = put_u64(b->data + b->size, n);
+    for (uint32_t i = 0; i < n; i++)
+      p = put_u64(p, in->imm.br_table.labels[i]);
+    p = put_u64(p, in->imm.br_table.default_label);
+    b->size = (size_t)(p - b->data);
     break;
+  }
   case WASYNC_IMM_CALL_INDIRECT:
   case WASYNC_IMM_MEMORY_INIT:
   case WASYNC_IMM_MEMORY_COPY:
@@ -570,5 +562,99 @@ void wasync_instr_encode(WasyncBuf *b, const WasyncInstr *in) {
     }
     break;
   case WASYNC_IMM_FENCE: wasync_buf_byte(b, 0); break;
+  }
+}
+
+/* ---- decode + encode in one loop ---------------------------------------- */
+
+/* Length of the unsigned LEB128 at p if it ends within min(max, left)
+ * bytes and is minimal (no trailing zero byte), else 0.  With max <= 4 the
+ * value fits any integer width of 28 bits or more, so copying the bytes is
+ * writing the value's minimal encoding. */
+static inline size_t min_uleb(const uint8_t *p, size_t left, size_t max) {
+  if (left < max) max = left;
+  for (size_t i = 0; i < max; i++)
+    if (p[i] < 0x80) return i == 0 || p[i] != 0 ? i + 1 : 0;
+  return 0;
+}
+
+/* The same for a signed LEB128: minimal unless the last byte only repeats
+ * the sign of the one before it.  max <= 9 (63 bits) fits an s64. */
+static inline size_t min_sleb(const uint8_t *p, size_t left, size_t max) {
+  if (left < max) max = left;
+  for (size_t i = 0; i < max; i++)
+    if (p[i] < 0x80) {
+      if (i > 0 && ((p[i] == 0 && !(p[i - 1] & 0x40)) ||
+                    (p[i] == 0x7F && (p[i - 1] & 0x40))))
+        return 0;
+      return i + 1;
+    }
+  return 0;
+}
+
+void wasync_instrs_copy_minimal(WasyncInstrReader *ir, WasyncBuf *out) {
+  WasyncReader *r = &ir->r;
+  const uint8_t *base = r->base;
+  size_t end = r->end;
+  for (;;) {
+    if (r->pos >= end || !wasync_buf_reserve(out, 64)) return;
+    size_t pos = r->pos, o = out->size, room = out->cap - 32;
+    uint8_t *d = out->data;
+    while (pos < end && o < room) {
+      const uint8_t *p = base + pos;
+      size_t left = end - pos, n;
+      switch (wasync_op_shape[p[0]]) {
+      case WASYNC_SHAPE_NONE: n = 1; break;
+      case WASYNC_SHAPE_IDX:
+        n = left >= 2 && p[1] < 0x80 ? 1 : min_uleb(p + 1, left - 1, 4);
+        n = n ? n + 1 : 0;
+        break;
+      case WASYNC_SHAPE_I32:
+        n = left >= 2 && p[1] < 0x80 ? 1 : min_sleb(p + 1, left - 1, 4);
+        n = n ? n + 1 : 0;
+        break;
+      case WASYNC_SHAPE_I64:
+        n = min_sleb(p + 1, left - 1, 9);
+        n = n ? n + 1 : 0;
+        break;
+      case WASYNC_SHAPE_MEMARG: /* align < 64 (no memory index) */
+        if (left < 3 || p[1] >= 0x40) {
+          n = 0;
+          break;
+        }
+        n = p[2] < 0x80 ? 1 : min_uleb(p + 2, left - 2, 4);
+        n = n ? n + 2 : 0;
+        break;
+      case WASYNC_SHAPE_F32: n = left >= 5 ? 5 : 0; break;
+      case WASYNC_SHAPE_F64: n = left >= 9 ? 9 : 0; break;
+      case WASYNC_SHAPE_BLOCK: /* empty, or a one-byte numeric type */
+        n = left >= 2 && (p[1] == 0x40 || (p[1] >= 0x7B && p[1] <= 0x7F)) ? 2
+                                                                          : 0;
+        break;
+      default: n = 0; break;
+      }
+      if (n == 0) break;
+      if (left >= 16) { /* one fixed-size move (n <= 10; room has 32) */
+        memcpy(d + o, p, 16);
+      } else {
+        for (size_t i = 0; i < n; i++)
+          d[o + i] = p[i];
+      }
+      o += n;
+      pos += n;
+    }
+    out->size = o;
+    r->pos = pos;
+    if (o < room) return; /* stopped at an instruction the caller decodes */
+  }
+}
+
+bool wasync_instrs_reencode(WasyncInstrReader *ir, WasyncBuf *out) {
+  WasyncInstr in;
+  for (;;) {
+    wasync_instrs_copy_minimal(ir, out);
+    if (ir->r.pos >= ir->r.end || out->oom) return true;
+    if (!wasync_instr_decode(ir, &in)) return false;
+    wasync_instr_encode(out, &in);
   }
 }

@@ -170,14 +170,26 @@ void wasync_instr_reader_release(WasyncInstrReader *ir);
 bool wasync_instr_decode(WasyncInstrReader *ir, WasyncInstr *out);
 /* Writes the instruction in its minimal (canonical) encoding. */
 void wasync_instr_encode(WasyncBuf *out, const WasyncInstr *in);
+/* Decodes every instruction in [ir->r.pos, ir->r.end) and writes each in its
+ * minimal encoding to `out`: wasync_instr_decode() + wasync_instr_encode()
+ * in one loop, with the commonest shapes (a one-byte opcode with no
+ * immediate or with one-byte LEB128 immediates, whose minimal encoding is
+ * the value's own byte) done inline.  Malformed input: false + error. */
+bool wasync_instrs_reencode(WasyncInstrReader *ir, WasyncBuf *out);
+/* The inline part of wasync_instrs_reencode(): re-encodes the run of
+ * common instructions at ir->r.pos whose bytes already are the minimal
+ * encoding of what they decode to (so output == input for the run), and
+ * stops at the end or at the first instruction that needs the general
+ * decoder (which also reports any error); also stops on out-of-memory. */
+void wasync_instrs_copy_minimal(WasyncInstrReader *ir, WasyncBuf *out);
 
 /* Value types and heap types in the binary format. */
 bool wasync_read_valtype(WasyncReader *r, const WasyncModule *m,
                          WasyncValType *out);
 bool wasync_read_reftype(WasyncReader *r, const WasyncModule *m,
                          WasyncValType *out);
-bool wasync_read_heaptype(WasyncReader *r, const WasyncModule *m,
-                          bool nullable, WasyncValType *out);
+bool wasync_read_heaptype(WasyncReader *r, const WasyncModule *m, bool nullable,
+                          WasyncValType *out);
 bool wasync_read_blocktype(WasyncReader *r, const WasyncModule *m,
                            WasyncBlockType *out);
 void wasync_write_valtype(WasyncBuf *b, WasyncValType t);

@@ -37,6 +37,7 @@
  */
 #include <string.h>
 
+#include "opcodes.h"
 #include "reader.h"
 #include "validate.h"
 
@@ -76,6 +77,9 @@ struct WasyncFuncValidator {
    * results as value type codes (SIG_ADDR = the memory's address type). */
   uint8_t sig_np[WASYNC_OP_COUNT], sig_nr[WASYNC_OP_COUNT];
   uint8_t sig[WASYNC_OP_COUNT][6];
+  /* per op: 1 = no immediate to check (none, or a constant), 2 = a memarg
+   * (step_sig's fast path), 0 = other */
+  uint8_t sig_fast[WASYNC_OP_COUNT];
 };
 
 #define SIG_ADDR 0xFFu
@@ -152,6 +156,13 @@ WasyncFuncValidator *wasync_funcv_new(const WasyncModule *m, WasyncError *err) {
       v->sig[op][np + nr++] = sig_code(*s);
     v->sig_np[op] = np;
     v->sig_nr[op] = nr;
+    uint8_t imm = wasync_op_info[op].imm;
+    v->sig_fast[op] = imm == WASYNC_IMM_MEMARG ? 2
+                      : imm == WASYNC_IMM_NONE || imm == WASYNC_IMM_I32 ||
+                              imm == WASYNC_IMM_I64 || imm == WASYNC_IMM_F32 ||
+                              imm == WASYNC_IMM_F64 || imm == WASYNC_IMM_V128
+                          ? 1
+                          : 0;
   }
   return v;
 }
@@ -608,7 +619,45 @@ static WasyncValType check_memarg(WasyncFuncValidator *v, uint16_t op,
 
 /* ---- the generic path: fixed signatures ---- */
 
-static bool step_sig(WasyncFuncValidator *v, const WasyncInstr *in) {
+static bool step_sig_general(WasyncFuncValidator *v, const WasyncInstr *in);
+
+static inline bool step_sig(WasyncFuncValidator *v, const WasyncInstr *in) {
+  uint16_t op = in->op;
+  uint8_t fast = v->sig_fast[op];
+  if (fast) {
+    /* Fast path: the operands on the stack are exactly the signature's
+     * types (no subtyping, no unreachable code), and the results fit in
+     * the stack's capacity.  Otherwise nothing is changed and the general
+     * path below decides. */
+    WasyncValType addr = WASYNC_VT_I32;
+    if (fast == 2 && !(addr = check_memarg(v, op, &in->imm.memarg)))
+      return false;
+    uint32_t np = v->sig_np[op], nr = v->sig_nr[op], n = v->nvals;
+    const uint8_t *sg = v->sig[op];
+    if (v->vals && n - v->ctrls[v->nctrls - 1].pub.height >= np &&
+        v->vals_cap - (n - np) >= nr) {
+      WasyncValType *vals = v->vals + (n - np);
+      uint32_t i = 0;
+      for (; i < np; i++)
+        if (vals[i] != (sg[i] == SIG_ADDR ? addr : (WasyncValType)sg[i])) break;
+      if (i == np) {
+        for (uint32_t k = 0; k < nr; k++)
+          vals[k] = sg[np + k] == SIG_ADDR ? addr : (WasyncValType)sg[np + k];
+        v->nvals = n - np + nr;
+        return true;
+      }
+    }
+  }
+  return step_sig_general(v, in);
+}
+
+/* The general path of step_sig(): subtyping, unreachable code, growth,
+ * immediates other than a memarg, and every error. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static bool
+step_sig_general(WasyncFuncValidator *v, const WasyncInstr *in) {
   WasyncValType addr = WASYNC_VT_I32;
   switch (wasync_op_info[in->op].imm) {
   case WASYNC_IMM_MEMARG:
@@ -727,16 +776,15 @@ static bool elem_fits_array(WasyncFuncValidator *v, const WasyncElem *e,
 
 /* ---- the step ---- */
 
-bool wasync_funcv_step(WasyncFuncValidator *v, const WasyncInstr *in) {
+/* Everything that is typed by hand (no fixed signature).  Out of line, so
+ * that wasync_funcv_step()'s path to step_sig() stays cheap. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static bool
+step_other(WasyncFuncValidator *v, const WasyncInstr *in) {
   const WasyncModule *m = v->m;
   uint16_t op = in->op;
-  v->at = in->offset;
-  if (v->bad) return false;
-  if (v->done || v->nctrls == 0)
-    return fail(v, "operators remaining after end of function");
-  if (op >= WASYNC_OP_COUNT) return fail(v, "illegal opcode");
-  if (wasync_op_info[op].signature) return step_sig(v, in);
-
   switch (op) {
   /* ---- control ---- */
   case WASYNC_OP_UNREACHABLE: set_unreachable(v); break;
@@ -1376,6 +1424,49 @@ bool wasync_funcv_step(WasyncFuncValidator *v, const WasyncInstr *in) {
   return !v->bad;
 }
 
+static inline bool funcv_step(WasyncFuncValidator *v, const WasyncInstr *in) {
+  uint16_t op = in->op;
+  v->at = in->offset;
+  if (v->bad) return false;
+  if (v->done || v->nctrls == 0)
+    return fail(v, "operators remaining after end of function");
+  if (op >= WASYNC_OP_COUNT) return fail(v, "illegal opcode");
+  if (wasync_op_info[op].signature) return step_sig(v, in);
+  /* Fast paths for the commonest variable instructions when nothing can go
+   * wrong (index in range, local set, exact type on the stack, room to
+   * push); anything else is left unchanged for step_other(). */
+  uint32_t x = in->imm.index;
+  switch (op) {
+  case WASYNC_OP_LOCAL_GET:
+    if (x < v->nlocals && v->local_set[x] && v->nvals < v->vals_cap) {
+      v->vals[v->nvals++] = v->locals[x];
+      return true;
+    }
+    break;
+  case WASYNC_OP_LOCAL_SET:
+  case WASYNC_OP_LOCAL_TEE:
+    if (x < v->nlocals && v->local_set[x] &&
+        v->nvals > v->ctrls[v->nctrls - 1].pub.height &&
+        v->vals[v->nvals - 1] == v->locals[x]) {
+      if (op == WASYNC_OP_LOCAL_SET) v->nvals--;
+      return true;
+    }
+    break;
+  case WASYNC_OP_GLOBAL_GET:
+    if (x < v->m->nglobals && v->nvals < v->vals_cap) {
+      v->vals[v->nvals++] = v->m->globals[x].type;
+      return true;
+    }
+    break;
+  default: break;
+  }
+  return step_other(v, in);
+}
+
+bool wasync_funcv_step(WasyncFuncValidator *v, const WasyncInstr *in) {
+  return funcv_step(v, in);
+}
+
 /* ---- functions and expressions ---- */
 
 static bool reset(WasyncFuncValidator *v) {
@@ -1509,11 +1600,12 @@ bool wasync_func_validate(WasyncFuncValidator *v, uint32_t func) {
       return wasync_fail(v->err, WASYNC_ERR_MALFORMED, v->ir.r.pos,
                          "unexpected end of section or function");
     }
-    if (!wasync_instr_decode(&v->ir, &in)) {
+    if (!wasync_instr_decode_fast(&v->ir, &in) &&
+        !wasync_instr_decode(&v->ir, &in)) {
       v->bad = true;
       return false;
     }
-    if (!wasync_funcv_step(v, &in)) return false;
+    if (!funcv_step(v, &in)) return false;
   }
   if (v->ir.r.pos != v->ir.r.end) {
     v->bad = true;
