@@ -48,8 +48,8 @@ typedef enum WasyncErrorCode {
 
 typedef struct WasyncError {
   WasyncErrorCode code;
-  uint64_t offset;     /* absolute byte offset in the input module */
-  char message[256];   /* the spec's wording, e.g. "unexpected end" */
+  uint64_t offset;   /* absolute byte offset in the input module */
+  char message[256]; /* the spec's wording, e.g. "unexpected end" */
 } WasyncError;
 
 /* ---- allocation -------------------------------------------------------- */
@@ -106,26 +106,26 @@ typedef enum WasyncExternKind {
 } WasyncExternKind;
 
 typedef struct WasyncModuleCounts {
-  uint32_t types, imports, funcs, func_imports, tables, table_imports,
-      memories, memory_imports, globals, global_imports, tags, tag_imports,
-      exports, elems, datas, customs, sections;
+  uint32_t types, imports, funcs, func_imports, tables, table_imports, memories,
+      memory_imports, globals, global_imports, tags, tag_imports, exports,
+      elems, datas, customs, sections;
   bool has_start;
   uint32_t start;
 } WasyncModuleCounts;
 
 typedef struct WasyncSectionInfo {
-  uint8_t id;               /* 0 = custom */
-  const char *name;         /* the section's name ("type", or a custom name) */
+  uint8_t id;       /* 0 = custom */
+  const char *name; /* the section's name ("type", or a custom name) */
   size_t name_len;
-  uint64_t offset;          /* offset of the section id byte */
-  uint64_t size;            /* payload size */
+  uint64_t offset; /* offset of the section id byte */
+  uint64_t size;   /* payload size */
 } WasyncSectionInfo;
 
 typedef struct WasyncImportInfo {
   const char *module, *field; /* not NUL-terminated */
   size_t module_len, field_len;
   WasyncExternKind kind;
-  uint32_t index;             /* index in its kind's index space */
+  uint32_t index; /* index in its kind's index space */
 } WasyncImportInfo;
 
 typedef struct WasyncExportInfo {
@@ -138,7 +138,7 @@ typedef struct WasyncExportInfo {
 typedef struct WasyncFuncInfo {
   const char *name; /* from the name section, or NULL */
   size_t name_len;
-  uint32_t type;    /* type index */
+  uint32_t type; /* type index */
   bool imported;
   uint64_t body_offset, body_size; /* 0 for imports */
 } WasyncFuncInfo;
@@ -168,10 +168,10 @@ typedef struct WasyncAsyncifyOptions {
   bool ignore_imports;  /* no import unwinds (except asyncify.*) */
   bool ignore_indirect; /* no indirect call (call_indirect/call_ref) unwinds */
   WasyncNameList add_list, remove_list, only_list; /* function names */
-  bool propagate_add;   /* callers of add-listed functions are instrumented */
-  bool asserts;         /* trap when a non-instrumented call changes state */
-  bool import_globals;  /* import env.__asyncify_state / env.__asyncify_data */
-  bool export_globals;  /* export __asyncify_state / __asyncify_data */
+  bool propagate_add;  /* callers of add-listed functions are instrumented */
+  bool asserts;        /* trap when a non-instrumented call changes state */
+  bool import_globals; /* import env.__asyncify_state / env.__asyncify_data */
+  bool export_globals; /* export __asyncify_state / __asyncify_data */
   /* The memory holding the asyncify data: an index ("1") or the name of a
    * memory export; NULL: memory 0. */
   const char *memory;

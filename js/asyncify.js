@@ -75,6 +75,8 @@ export class AsyncifyRunner {
         if (!r.ok) throw r.value;
         return r.value;
       }
+      // an aborted call runs no further imports (see jspi.js)
+      if (call !== null && call.settled) throw call.abortReason ?? new Error('wasync: the call has already settled');
       const r = fn.apply(ctxFor(call), args);
       if (!isThenable(r)) return r;
       if (call === null)

@@ -109,7 +109,11 @@ export interface WasyncInstance {
   /** The WebAssembly.Instance (JSPI and Asyncify modes). */
   readonly instance?: WebAssembly.Instance;
   call(name: string, args?: WasmValue[], options?: CallOptions): Promise<any>;
-  /** Worker mode: stops the worker. */
+  /**
+   * Ends the instance: pending calls are aborted (they reject with an
+   * AbortError, their imports' signal fires), later calls reject, and in
+   * worker mode the worker is stopped.
+   */
   terminate(): void;
 }
 

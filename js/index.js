@@ -174,6 +174,8 @@ export class WasyncInstance {
   #runner;
   #fns;
   #timeout;
+  #pending = new Set();
+  #dead = null;
 
   /**
    * Calls export `name` with `args`. options: {signal, timeout}. Returns a
@@ -183,13 +185,27 @@ export class WasyncInstance {
     const fn = this.#fns[name];
     if (fn === undefined) return Promise.reject(new TypeError(`wasync: no exported function '${name}'`));
     if (signal?.aborted) return Promise.reject(signal.reason ?? abortError());
+    if (this.#dead) return Promise.reject(this.#dead);
     const call = new Call(name, fn, args, { signal, timeout });
+    const pending = this.#pending;
+    pending.add(call);
+    const forget = () => pending.delete(call);
+    call.promise.then(forget, forget);
     this.#runner.start(call);
     return call.promise;
   }
 
-  /** Worker mode: stops the worker. Other modes: no-op. */
+  /**
+   * Ends the instance: every pending call is aborted (its promise rejects,
+   * its imports' `signal` fires, a suspended guest is unwound or dropped),
+   * later calls reject, and in worker mode the worker is stopped.
+   */
   terminate() {
+    if (!this.#dead) {
+      this.#dead = abortError('the instance was terminated');
+      for (const call of [...this.#pending]) call.abort(this.#dead);
+      this.#pending.clear();
+    }
     this.#runner.terminate?.();
   }
 }

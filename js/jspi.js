@@ -40,6 +40,9 @@ export class JspiRunner {
     const runner = this;
     return new WebAssembly.Suspending(function wasyncJspiImport(...args) {
       const call = runner.running;
+      // an aborted call runs no further imports: they would get an
+      // already-aborted signal and might never settle; unwind the guest now
+      if (call !== null && call.settled) throw call.abortReason ?? new Error('wasync: the call has already settled');
       const r = fn.apply(ctxFor(call), args);
       if (!isThenable(r) || call === null) return r;
       runner.stack.save(call);

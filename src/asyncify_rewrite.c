@@ -14,6 +14,17 @@
  *   3. liveness (asyncify_liveness.c) over `out[]` gives the locals live
  *      after each call site; sites with equal sets share a frame layout;
  *      then prologue (restore), body and save blocks are encoded.
+ *
+ * Known engine cliff (measured, not yet solved): V8 11 (Node 20) compiles
+ * a function with more than roughly 9,700 virtual registers with its
+ * mid-tier register allocator, which gives every value its own spill slot.
+ * QuickJS's interpreter function JS_CallInternal is at 8,400 before the
+ * rewrite, ~19,600 after it (the dispatch's merges at each piece start
+ * cost ~8,700, the save block ~2,000, the state checks ~450), so its
+ * optimized frame grows from 1.5 KB to 51 KB (664 bytes with
+ * --no-turbo-use-mid-tier-regalloc-for-huge-functions).  Node 26 has no
+ * such fallback.  Per-site saves (inline stores or a save function taking
+ * the live locals as arguments) were tried: they cost as many registers.
  */
 #include <string.h>
 
@@ -107,7 +118,13 @@ typedef struct RW {
   Site *sites;
   uint32_t nsites, sites_cap;
 
-  uint32_t ci, p;      /* the call-index local and the pointer scratch local */
+  uint32_t ci, p; /* the call-index local and the pointer scratch local */
+  /* Deferred arguments: in[defer_lo, defer_hi) are local.gets/constants
+   * producing the last arguments of the direct call at in[defer_hi]; they
+   * are emitted after the call's piece starts instead of going through
+   * temps (see defer_args).  ndef of them are on the validator's stack but
+   * not yet on the output's; scan_end: no deferral scan below it. */
+  uint32_t defer_lo, defer_hi, ndef, scan_end;
   uint32_t *pieces_at; /* per in[] opener/else: hot pieces of its sequence */
   uint32_t pieces_cap, fn_pieces;
   uint32_t *pfirst; /* per piece: the first site number in it */
@@ -337,7 +354,7 @@ static void open_cold(RW *rw) {
 static void close_cold(RW *rw) {
   OFrame *f = &rw->fr[rw->nfr - 1];
   if (rw->guard_open && !f->dead)
-    spill(rw, frame_base(rw), wasync_funcv_stack_height(rw->v));
+    spill(rw, frame_base(rw), wasync_funcv_stack_height(rw->v) - rw->ndef);
   rw->guard_open = false;
 }
 
@@ -537,7 +554,15 @@ static void hot_call(RW *rw, const WasyncInstr *in) {
     rw->path[rw->npath++] = temp_for(rw, h, t);
     site->path_count++;
   }
-  reload(rw, H - nargs, H);
+  if (rw->ndef && rw->defer_hi != (uint32_t)(in - rw->in)) {
+    rw->bad = true; /* cannot happen: a deferred run ends at its call */
+    return;
+  }
+  reload(rw, H - nargs, H - rw->ndef);
+  for (uint32_t k = rw->defer_lo; k < rw->defer_lo + rw->ndef; k++)
+    emit_copy(rw, &rw->in[k]);
+  rw->ndef = 0;
+  rw->defer_lo = rw->defer_hi = 0;
   WasyncInstr *call = emit(rw, in->op);
   if (!call) return;
   *call = *in;
@@ -567,6 +592,10 @@ static void hot_call(RW *rw, const WasyncInstr *in) {
   if (tail) {
     emit(rw, WASYNC_OP_RETURN);
     rw->fr[rw->nfr - 1].dead = true;
+  } else if (H - nargs == frame_base(rw)) {
+    /* Nothing below the arguments: the results stay on the stack as the
+     * start of the next cold run (no spill and reload). */
+    rw->guard_open = true;
   } else {
     uint32_t H2 = wasync_funcv_stack_height(rw->v);
     spill(rw, H - nargs, H2);
@@ -663,12 +692,46 @@ static void hot_term(RW *rw, const WasyncInstr *in) {
   spill(rw, H - nres, H);
 }
 
+/* A local.get of a numeric local or a numeric constant: no side effect,
+ * no trap, one value, and its value does not matter on a rewind (the
+ * callee restores its own locals). */
+static bool simple_arg(RW *rw, const WasyncInstr *in) {
+  switch (in->op) {
+  case WASYNC_OP_I32_CONST:
+  case WASYNC_OP_I64_CONST:
+  case WASYNC_OP_F32_CONST:
+  case WASYNC_OP_F64_CONST: return true;
+  case WASYNC_OP_LOCAL_GET:
+    return in->imm.index < rw->norig_locals &&
+           !wasync_vt_is_ref(rw->ltypes[in->imm.index]);
+  default: return false;
+  }
+}
+
+/* At cold instruction i: if it starts a run of simple_args that ends in a
+ * hot direct call, the last of them (at most the call's arguments) are
+ * deferred: emitted right before the call, after its piece starts, so they
+ * need no temps (spill before the piece block's end, reload after it). */
+static void defer_args(RW *rw, uint32_t i) {
+  uint32_t k = i;
+  while (k < rw->nin && !rw->hot[k] && simple_arg(rw, &rw->in[k]))
+    k++;
+  rw->scan_end = k > i ? k : i + 1;
+  if (k == i || k >= rw->nin || !rw->hot[k]) return;
+  uint16_t op = rw->in[k].op;
+  if (op != WASYNC_OP_CALL && op != WASYNC_OP_RETURN_CALL) return;
+  uint32_t n = call_nargs(rw, &rw->in[k]);
+  rw->defer_lo = k - i > n ? k - n : i;
+  rw->defer_hi = k;
+}
+
 static bool generate(RW *rw) {
   rw->nout = 0;
   rw->out_height = 0;
   rw->nfr = 0;
   rw->guard_open = false;
   rw->nconds = 0;
+  rw->defer_lo = rw->defer_hi = rw->ndef = rw->scan_end = 0;
   /* block $unwind; block (result R*) $body */
   emit_block(rw, WASYNC_OP_BLOCK);
   WasyncInstr *body = emit(rw, WASYNC_OP_BLOCK);
@@ -752,6 +815,12 @@ static bool generate(RW *rw) {
       continue;
     }
     /* A cold instruction in a hot sequence. */
+    if (i >= rw->scan_end) defer_args(rw, i);
+    if (i >= rw->defer_lo && i < rw->defer_hi) {
+      step(rw, in);
+      rw->ndef++;
+      continue;
+    }
     open_cold(rw);
     emit_copy(rw, in);
     step(rw, in);
@@ -1468,8 +1537,12 @@ static void put_zero(WasyncBuf *b, WasyncValType t) {
 
 /* At most this many frame layouts per function: each layout costs save and
  * restore code for its locals, so beyond it layouts are merged (unions of
- * their live sets, most similar first). */
-#define LAYOUT_MAX 8
+ * their live sets, most similar first).  One: a merged layout only costs
+ * unwind-buffer bytes, while separate layouts cost code (QuickJS with
+ * 8: 2.0x its size, with 1: 1.64x), and V8's frames measured the same
+ * (QuickJS's interpreter loop keeps nearly every local live at every
+ * call site anyway). */
+#define LAYOUT_MAX 1
 
 static uint32_t popcount_andnot(const uint64_t *a, const uint64_t *b,
                                 size_t W) {
@@ -1558,6 +1631,45 @@ static void rw_free(RW *rw) {
   al->free(al->ctx, rw->sites);
 }
 
+/* Encodes a dispatch br_table (on the stack: ci - base) as a chain of
+ * compares when that is smaller: its labels form a few runs of equal
+ * depth over the site range (one run per piece), while the table costs a
+ * byte or two per site of every enclosed sequence.  From the highest run
+ * down: if (ci >= run start) br run label; finally br default. */
+static void put_dispatch_table(RW *rw, WasyncBuf *b, const WasyncInstr *in,
+                               int32_t base) {
+  const uint32_t *lab = in->imm.br_table.labels;
+  uint32_t n = in->imm.br_table.count, def = in->imm.br_table.default_label;
+  uint32_t runs = 0;
+  size_t table = 4;
+  for (uint32_t j = 0; j < n; j++) {
+    if (j == 0 || lab[j] != lab[j - 1]) runs++;
+    table += lab[j] < 128 ? 1 : 2;
+  }
+  if ((size_t)runs * 9 + 12 >= table) {
+    put(b, in);
+    return;
+  }
+  put_op(b, WASYNC_OP_DROP);
+  /* Above the range: the default. */
+  put_idx(b, WASYNC_OP_LOCAL_GET, rw->ci);
+  put_i32(b, base + (int32_t)n);
+  put_op(b, WASYNC_OP_I32_GE_U);
+  put_idx(b, WASYNC_OP_BR_IF, def);
+  for (uint32_t j = n; j > 0;) {
+    uint32_t hi = j, lo = j - 1;
+    while (lo > 0 && lab[lo - 1] == lab[hi - 1])
+      lo--;
+    j = lo;
+    if (lo == 0 && lab[0] == def) break; /* falls through to the default */
+    put_idx(b, WASYNC_OP_LOCAL_GET, rw->ci);
+    put_i32(b, base + (int32_t)lo);
+    put_op(b, WASYNC_OP_I32_GE_U);
+    put_idx(b, WASYNC_OP_BR_IF, lab[hi - 1]);
+  }
+  put_idx(b, WASYNC_OP_BR, def);
+}
+
 static bool finish(RW *rw) {
   WasyncModule *m = rw->m;
   WasyncAsyncifyCtx *c = rw->c;
@@ -1568,14 +1680,21 @@ static bool finish(RW *rw) {
       al->alloc(al->ctx, ((size_t)rw->nsites + 1 + LAYOUT_MAX) * W * 8);
   Layout *lay =
       al->alloc(al->ctx, ((size_t)rw->nsites + 1 + LAYOUT_MAX) * sizeof *lay);
+  uint8_t *disp_mark = al->alloc(al->ctx, (size_t)rw->nout + 1);
   WasyncBuf b;
   wasync_buf_init(&b, al);
   bool ok = false;
-  if (!bits || !lay) {
+  if (!bits || !lay || !disp_mark) {
     rw->oom = true;
     goto out;
   }
   memset(bits, 0, ((size_t)rw->nsites + 1 + LAYOUT_MAX) * W * 8);
+  memset(disp_mark, 0, (size_t)rw->nout + 1);
+  for (uint32_t q = 0; q < rw->nseqs; q++) {
+    const Seq *sq = &rw->seqs[q];
+    if (sq->disp != UINT32_MAX && sq->disp >= 2 && sq->base_at == sq->disp - 2)
+      disp_mark[sq->disp] = 1; /* local.get ci; i32.const base; i32.sub */
+  }
   if (!wasync_asyncify_liveness(rw->out, rw->nout, PSEUDO_SITE, rw->nlocals,
                                 rw->nsites, bits, al)) {
     rw->oom = true;
@@ -1686,6 +1805,10 @@ static bool finish(RW *rw) {
               in->imm.pair.b + rw->sites[in->imm.pair.a].layout);
       continue;
     }
+    if (in->op == WASYNC_OP_BR_TABLE && disp_mark && disp_mark[i]) {
+      put_dispatch_table(rw, &b, in, rw->out[i - 2].imm.i32);
+      continue;
+    }
     if (in->op < WASYNC_OP_COUNT) put(&b, in);
   }
   const WasyncSubType *ft = wasync_func_type(m, rw->func);
@@ -1720,6 +1843,7 @@ out:
   wasync_buf_release(&b);
   al->free(al->ctx, bits);
   al->free(al->ctx, lay);
+  al->free(al->ctx, disp_mark);
   return ok;
 }
 

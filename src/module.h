@@ -69,7 +69,9 @@ static inline WasyncValType wasync_vt_ref_index(bool nullable, uint32_t idx) {
   return WASYNC_VT_REF | (nullable ? WASYNC_VT_NULLABLE : 0) |
          WASYNC_VT_INDEXED | (idx << 10);
 }
-static inline uint8_t wasync_vt_code(WasyncValType t) { return (uint8_t)t; }
+static inline uint8_t wasync_vt_code(WasyncValType t) {
+  return (uint8_t)t;
+}
 static inline bool wasync_vt_is_ref(WasyncValType t) {
   return (t & 0xFFu) == WASYNC_VT_REF;
 }
@@ -80,7 +82,9 @@ static inline bool wasync_vt_indexed(WasyncValType t) {
   return (t & WASYNC_VT_INDEXED) != 0;
 }
 /* The type index (indexed) or abstract heap type code (otherwise). */
-static inline uint32_t wasync_vt_heap(WasyncValType t) { return t >> 10; }
+static inline uint32_t wasync_vt_heap(WasyncValType t) {
+  return t >> 10;
+}
 
 /* ---- types --------------------------------------------------------------- */
 
@@ -97,9 +101,9 @@ enum {
 
 /* How a subtype was written, so it re-encodes the same way. */
 enum {
-  WASYNC_SUB_BARE = 0,     /* just the composite type (final, no supers) */
-  WASYNC_SUB_OPEN = 0x50,  /* sub supers* comptype */
-  WASYNC_SUB_FINAL = 0x4F  /* sub final supers* comptype */
+  WASYNC_SUB_BARE = 0,    /* just the composite type (final, no supers) */
+  WASYNC_SUB_OPEN = 0x50, /* sub supers* comptype */
+  WASYNC_SUB_FINAL = 0x4F /* sub final supers* comptype */
 };
 
 typedef struct WasyncSubType {
@@ -142,9 +146,9 @@ typedef struct WasyncExpr {
 typedef struct WasyncTable {
   WasyncValType type; /* reference type */
   WasyncLimits limits;
-  bool has_init;      /* written as 0x40 0x00 reftype limits expr */
+  bool has_init; /* written as 0x40 0x00 reftype limits expr */
   WasyncExpr init;
-  uint32_t import;    /* index into imports[], or UINT32_MAX */
+  uint32_t import; /* index into imports[], or UINT32_MAX */
 } WasyncTable;
 
 typedef struct WasyncMemory {
@@ -171,14 +175,14 @@ typedef struct WasyncLocalGroup {
 } WasyncLocalGroup;
 
 typedef struct WasyncCode {
-  const uint8_t *body;  /* the code entry's contents: locals, then the expr */
-  uint32_t size;        /* its size in bytes */
-  uint64_t offset;      /* absolute offset of body[0] (input), for errors */
-  uint32_t expr_start;  /* offset of the first instruction within body */
+  const uint8_t *body; /* the code entry's contents: locals, then the expr */
+  uint32_t size;       /* its size in bytes */
+  uint64_t offset;     /* absolute offset of body[0] (input), for errors */
+  uint32_t expr_start; /* offset of the first instruction within body */
   uint32_t nlocal_groups;
   WasyncLocalGroup *local_groups;
-  uint64_t nlocals;     /* declared locals, not counting parameters */
-  bool replaced;        /* a pass rewrote it: body points into the arena */
+  uint64_t nlocals; /* declared locals, not counting parameters */
+  bool replaced;    /* a pass rewrote it: body points into the arena */
 } WasyncCode;
 
 typedef struct WasyncFunc {
@@ -201,17 +205,21 @@ typedef struct WasyncExport {
   uint64_t offset;
 } WasyncExport;
 
-enum { WASYNC_SEG_ACTIVE = 0, WASYNC_SEG_PASSIVE = 1, WASYNC_SEG_DECLARATIVE = 2 };
+enum {
+  WASYNC_SEG_ACTIVE = 0,
+  WASYNC_SEG_PASSIVE = 1,
+  WASYNC_SEG_DECLARATIVE = 2
+};
 
 typedef struct WasyncElem {
-  uint8_t flags;      /* 0..7 as encoded */
-  uint8_t mode;       /* WASYNC_SEG_* */
+  uint8_t flags; /* 0..7 as encoded */
+  uint8_t mode;  /* WASYNC_SEG_* */
   uint32_t table;
   WasyncExpr offset_expr; /* active only */
   WasyncValType type;     /* element reference type */
   uint32_t count;
-  uint32_t *funcs;        /* flags bit 2 clear: function indices */
-  WasyncExpr *exprs;      /* flags bit 2 set: one expression per element */
+  uint32_t *funcs;   /* flags bit 2 clear: function indices */
+  WasyncExpr *exprs; /* flags bit 2 set: one expression per element */
   uint64_t offset;
 } WasyncElem;
 
@@ -229,7 +237,7 @@ typedef struct WasyncCustom {
   WasyncName name;
   const uint8_t *payload; /* after the name */
   uint32_t size;
-  uint64_t offset;        /* offset of the section id byte */
+  uint64_t offset; /* offset of the section id byte */
 } WasyncCustom;
 
 /* Section ids. */
@@ -253,10 +261,10 @@ enum {
 /* One section as it stood in the input, in order. */
 typedef struct WasyncSection {
   uint8_t id;
-  uint32_t custom;  /* for id 0: index into customs[] */
-  uint64_t offset;  /* of the id byte */
+  uint32_t custom; /* for id 0: index into customs[] */
+  uint64_t offset; /* of the id byte */
   uint64_t payload_offset;
-  uint64_t size;    /* payload size */
+  uint64_t size;       /* payload size */
   uint64_t canon_hash; /* hash of the section as the encoder would write it
                           right after decoding (0: none); equal at encode
                           time = unchanged, so the input's bytes are kept */

@@ -44,7 +44,8 @@ bool wasync_read_bytes(WasyncReader *r, const char *what, size_t n,
 /* A vector count: also fails unless count*min_item_size bytes remain. */
 bool wasync_read_count(WasyncReader *r, const char *what, size_t min_item_size,
                        uint32_t *out);
-/* A name: a byte vector that must be valid UTF-8 ("malformed UTF-8 encoding"). */
+/* A name: a byte vector that must be valid UTF-8 ("malformed UTF-8 encoding").
+ */
 bool wasync_read_name(WasyncReader *r, const char *what, const uint8_t **bytes,
                       uint32_t *len);
 

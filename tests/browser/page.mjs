@@ -3,10 +3,24 @@
 // responsive while a call is suspended, and -- on a page served without the
 // COOP/COEP headers -- that worker mode fails with the clear error and that
 // 'auto' falls back. Results go to window.__results for the driver.
-import { instantiate, supportedModes } from '/js/index.js';
-import { scenarios, modOf, appImports, expectedCompute, eq, check } from '/tests/js/scenarios.mjs';
+//
+// Every scenario is bounded (SCENARIO_MS): one that does not settle is
+// recorded as failed with a message, and the instances it made are
+// terminated (pending calls aborted, workers stopped) before the next one.
+// Progress goes to the console ('[wasync-test] start NAME' / 'end NAME') and
+// window.__partial / window.__running, so the driver can say what hung.
+import { instantiate as wasyncInstantiate, supportedModes } from '/js/index.js';
+import { scenarios, modOf, appImports, expectedCompute, eq, check, within } from '/tests/js/scenarios.mjs';
 
+const SCENARIO_MS = 20000;
 const results = [];
+window.__partial = results;
+let live = [];
+const instantiate = async (...args) => {
+  const inst = await wasyncInstantiate(...args);
+  live.push(inst);
+  return inst;
+};
 const list = document.getElementById('results');
 let frames = 0;
 (function tick() {
@@ -32,12 +46,19 @@ function load(name) {
 async function record(name, fn) {
   const li = document.createElement('li');
   let entry;
+  window.__running = name;
+  console.log(`[wasync-test] start ${name}`);
   try {
-    const r = await fn();
+    const r = await within(Promise.resolve().then(fn), SCENARIO_MS, name);
     entry = { name, ok: true, skipped: r === 'skip' };
   } catch (e) {
     entry = { name, ok: false, error: `${e?.name}: ${e?.message}` };
+  } finally {
+    for (const inst of live) inst.terminate();
+    live = [];
+    window.__running = null;
   }
+  console.log(`[wasync-test] end ${name}: ${entry.ok ? 'ok' : entry.error}`);
   results.push(entry);
   li.className = entry.ok ? (entry.skipped ? 'skip' : 'pass') : 'fail';
   li.textContent = `${entry.ok ? (entry.skipped ? 'SKIP' : 'PASS') : 'FAIL'} ${name}`;

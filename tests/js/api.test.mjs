@@ -1,13 +1,30 @@
 // node --test: instantiate()'s inputs, mode selection and its errors, the
 // memory API in every mode, import errors, and wasync-serve's headers.
-import { test } from 'node:test';
+//
+// Every test is bounded (TIMEOUT) and every instance a test makes is
+// terminated after it, pass or fail, so that a failing or hanging call can
+// neither hang the file nor keep a worker alive.
+import { test as nodeTest, afterEach } from 'node:test';
 import http from 'node:http';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { instantiate, supportedModes } from '../../js/index.js';
+import { instantiate as wasyncInstantiate, supportedModes } from '../../js/index.js';
 import { serve } from '../../js/serve.js';
 import { appImports, expectedCompute } from './scenarios.mjs';
+
+const TIMEOUT = 30000;
+const test = (name, fn) => nodeTest(name, { timeout: TIMEOUT }, fn);
+const live = new Set();
+const instantiate = async (...args) => {
+  const inst = await wasyncInstantiate(...args);
+  live.add(inst);
+  return inst;
+};
+afterEach(() => {
+  for (const inst of live) inst.terminate();
+  live.clear();
+});
 
 const dir = fileURLToPath(new URL('../../build/js-fixtures/', import.meta.url));
 const bytes = (n) => readFileSync(dir + n);
@@ -137,19 +154,55 @@ for (const mode of allModes) {
       };
       return base;
     };
+    // the instance-wide default timeout (50 ms) applies to every call; a
+    // loaded machine may take longer than that for plain calls, so those
+    // override it per call (timeout: Infinity) -- which is tested too
     const inst = await instantiate(bytes(file(mode)), imports, { mode, timeout: 50 });
-    await assert.rejects(inst.exports.sum_sync(10), /sync failure/);
-    assert.equal(await inst.exports.sum_sync(3), 6);
+    const noLimit = { timeout: Infinity };
+    await assert.rejects(inst.call('sum_sync', [10], noLimit), /sync failure/);
+    assert.equal(await inst.call('sum_sync', [3], noLimit), 6);
     await assert.rejects(inst.call('nope'), /no exported function 'nope'/);
+    // the import sleeps 60 s; the default timeout must end the call long before
     const t0 = Date.now();
-    await assert.rejects(inst.exports.compute(0, 1, 5000), (e) => e.name === 'TimeoutError');
-    assert.ok(Date.now() - t0 < 1000);
-    assert.equal(await inst.call('compute', [0, 1, 100], { timeout: 2000 }), expectedCompute(0, 1, 100));
+    await assert.rejects(inst.exports.compute(0, 1, 60000), (e) => e.name === 'TimeoutError');
+    assert.ok(Date.now() - t0 < 10000, `timed out after ${Date.now() - t0} ms`);
+    // and leave the instance usable: a per-call timeout overrides the default
+    assert.equal(await inst.call('compute', [0, 1, 100], { timeout: 20000 }), expectedCompute(0, 1, 100));
     inst.terminate();
+    await assert.rejects(inst.call('noop', [1]), /the instance was terminated/);
     await assert.rejects(
       instantiate(bytes(file(mode)), { env: {} }, { mode }),
       /import env\.sleep_ms must be a function/,
     );
+  });
+}
+
+for (const mode of allModes) {
+  test(`${mode}: terminate() aborts pending calls and their imports' signal`, async (t) => {
+    let signal;
+    let timer;
+    const imports = (ctx) => {
+      const base = appImports(ctx, []);
+      base.env.sleep_ms = function (ms) {
+        signal = this.signal;
+        // ignores the signal: terminate must not wait for it
+        return new Promise((resolve) => (timer = setTimeout(resolve, 60000, ms)));
+      };
+      return base;
+    };
+    t.after(() => clearTimeout(timer)); // do not keep the process alive for the 60 s
+    const inst = await instantiate(bytes(file(mode)), imports, { mode });
+    const p = inst.exports.compute(1, 1, 1);
+    const queued = inst.exports.noop(1); // worker mode: waits behind p; others: runs beside it
+    if (mode !== 'worker') assert.equal(await queued, 2);
+    while (signal === undefined) await new Promise((r) => setTimeout(r, 5));
+    const t0 = Date.now();
+    inst.terminate();
+    await assert.rejects(p, (e) => e.name === 'AbortError' && /terminated/.test(e.message));
+    assert.ok(Date.now() - t0 < 10000, 'prompt');
+    assert.ok(signal.aborted, "the import's signal fired");
+    if (mode === 'worker') await assert.rejects(queued, /terminated/);
+    await assert.rejects(inst.exports.noop(1), /terminated/);
   });
 }
 
@@ -170,22 +223,36 @@ test('wasync-serve: isolation headers, wasm type, 127.0.0.1, no escape', async (
   const root = fileURLToPath(new URL('../../', import.meta.url));
   for (const isolation of [true, false]) {
     const { server, url, port } = await serve({ root, port: 0, isolation });
+    // every response body is read to the end (and every connection closed
+    // below), so closing the server cannot wait on a half-read response
+    const get = async (path) => {
+      const r = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(10000) });
+      return { r, body: new Uint8Array(await r.arrayBuffer()) };
+    };
     try {
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
       assert.ok(port > 0);
-      const r = await fetch(`${url}build/js-fixtures/app.wasm`);
+      const { r, body } = await get('build/js-fixtures/app.wasm');
       assert.equal(r.status, 200);
       assert.equal(r.headers.get('content-type'), 'application/wasm');
       assert.equal(r.headers.get('cross-origin-opener-policy'), isolation ? 'same-origin' : null);
       assert.equal(r.headers.get('cross-origin-embedder-policy'), isolation ? 'require-corp' : null);
-      assert.equal((await fetch(`${url}js/index.js`)).headers.get('content-type'), 'text/javascript; charset=utf-8');
-      assert.equal((await fetch(`${url}no/such/file`)).status, 404);
+      assert.deepEqual(body, new Uint8Array(bytes('app.wasm')));
+      assert.equal((await get('js/index.js')).r.headers.get('content-type'), 'text/javascript; charset=utf-8');
+      assert.equal((await get('no/such/file')).r.status, 404);
       const status = await new Promise((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port, path: '/../../etc/passwd' }, (res) => resolve(res.statusCode)).on('error', reject);
+        const req = http.get({ host: '127.0.0.1', port, path: '/../../etc/passwd', agent: false, timeout: 10000 }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode));
+          res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new Error('wasync-serve did not answer within 10 s')));
+        req.on('error', reject);
       });
       assert.ok(status === 403 || status === 404, `status ${status}`); // never the file outside root
     } finally {
-      server.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   }
 });

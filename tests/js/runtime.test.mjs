@@ -11,13 +11,29 @@ const fixtures = fileURLToPath(new URL('../../build/js-fixtures/', import.meta.u
 if (!existsSync(`${fixtures}app.wasm`)) throw new Error('fixtures missing: run scripts/test-js.sh --build-only');
 const load = (name) => readFileSync(fixtures + name);
 
+// Each scenario is bounded by TIMEOUT, and every instance it made is
+// terminated after it, pass, fail or timeout: its pending calls are aborted
+// and its worker stopped, so nothing of it keeps the process alive.
+const TIMEOUT = 20000;
+function tracked(t, inst0) {
+  const live = [];
+  t.after(() => {
+    for (const inst of live) inst.terminate();
+  });
+  return async (...args) => {
+    const inst = await inst0(...args);
+    live.push(inst);
+    return inst;
+  };
+}
+
 const { modes, why } = supportedModes(null);
 for (const mode of ['jspi', 'asyncify', 'worker']) {
   // asyncify needs an instrumented module, which every fixture has in its .async.wasm
   const skip = mode !== 'asyncify' && !modes.includes(mode) ? why[mode] : false;
   for (const [name, run] of Object.entries(scenarios)) {
-    test(`${mode}: ${name}`, { skip, timeout: 20000 }, async (t) => {
-      const r = await run({ instantiate, mode, load });
+    test(`${mode}: ${name}`, { skip, timeout: TIMEOUT }, async (t) => {
+      const r = await run({ instantiate: tracked(t, instantiate), mode, load });
       if (r === 'skip') t.skip('not applicable in this mode');
     });
   }
@@ -27,8 +43,8 @@ for (const mode of ['jspi', 'asyncify', 'worker']) {
 if (modes.includes('worker')) {
   const slow = (src, imps, opts) => instantiate(src, imps, { ...opts, worker: { ...opts?.worker, fast: false } });
   for (const [name, run] of Object.entries(scenarios)) {
-    test(`worker (postMessage path): ${name}`, { timeout: 20000 }, async (t) => {
-      const r = await run({ instantiate: slow, mode: 'worker', load });
+    test(`worker (postMessage path): ${name}`, { timeout: TIMEOUT }, async (t) => {
+      const r = await run({ instantiate: tracked(t, slow), mode: 'worker', load });
       if (r === 'skip') t.skip('not applicable in this mode');
     });
   }

@@ -200,6 +200,16 @@ static void test_transform(void) {
   CHECK(!m->funcs[5].code.replaced);
   CHECK(m->funcs[2].code.replaced);
   CHECK(m->funcs[7].code.replaced);
+  /* sleeper's argument (local.get 0) is emitted right before its call, not
+   * passed through a temp local: local.get 0; call 0. */
+  {
+    static const uint8_t pat[] = {0x20, 0x00, 0x10, 0x00};
+    const WasyncCode *c = &m->funcs[2].code;
+    bool direct = false;
+    for (uint32_t i = 0; i + sizeof pat <= c->size && !direct; i++)
+      direct = memcmp(c->body + i, pat, sizeof pat) == 0;
+    CHECK(direct);
+  }
   uint8_t *out = NULL;
   size_t size = 0;
   CHECK(wasync_module_encode(m, NULL, &out, &size, &err));
