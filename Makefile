@@ -84,8 +84,11 @@ test-truncate: all $(BUILD)/tools/truncate
 test-realworld: all
 	node tests/realworld/run.mjs
 
+# Own end-to-end tests, then the spec differential: every valid spec module
+# asyncified (all imports async) must pass exactly the original's assertions.
 test-asyncify: all
 	node tests/asyncify/run.mjs
+	node tests/spec/run.mjs --transform=asyncify
 
 test-js: all
 	scripts/test-js.sh

@@ -206,6 +206,40 @@ for (const mode of allModes) {
   });
 }
 
+for (const mode of allModes) {
+  // Regression: in worker mode a call aborted before the worker reached its
+  // import used to run that import anyway, with an already-aborted signal --
+  // whose 'abort' event never fires again -- so the worker, and every call
+  // queued behind it, waited for the import's full 60 s.
+  test(`${mode}: a call aborted before reaching its import does not block the next call`, async (t) => {
+    const timers = new Set();
+    t.after(() => timers.forEach(clearTimeout));
+    const imports = (ctx) => {
+      const base = appImports(ctx, []);
+      base.env.sleep_ms = function (ms) {
+        const signal = this.signal; // only listens for a *future* abort
+        return new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, 60000, ms);
+          timers.add(timer);
+          signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          });
+        });
+      };
+      return base;
+    };
+    const inst = await instantiate(bytes(file(mode)), imports, { mode });
+    const ac = new AbortController();
+    const p = inst.call('compute', [2, 1, 1], { signal: ac.signal });
+    ac.abort(); // synchronously: the worker has not reached sleep_ms yet
+    await assert.rejects(p, (e) => e.name === 'AbortError');
+    const t0 = Date.now();
+    assert.equal(await inst.call('noop', [1], { timeout: 10000 }), 2);
+    assert.ok(Date.now() - t0 < 10000);
+  });
+}
+
 test('asyncify: dataAddress needs dataSize; no room names the option', async () => {
   await assert.rejects(
     instantiate(bytes('app.async.wasm'), (ctx) => appImports(ctx, []), { mode: 'asyncify', asyncify: { dataAddress: 8 } }),
