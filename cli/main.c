@@ -50,7 +50,8 @@ static int check_file(const char *path) {
   WasyncCliInput input;
   if (!wasync_cli_open_input(path, &input)) return 1;
   WasyncError err = {0};
-  WasyncModule *m = wasync_module_decode(input.data, input.size, NULL, &err);
+  WasyncDecodeOptions dopt = {.defer_body_checks = true}; /* validated next */
+  WasyncModule *m = wasync_module_decode(input.data, input.size, &dopt, &err);
   int rc = 0;
   if (!m || !wasync_module_validate(m, &err)) {
     wasync_cli_error(path, &err);
@@ -229,7 +230,8 @@ int wasync_cli_roundtrip(int argc, char **argv) {
   WasyncCliInput input;
   if (!wasync_cli_open_input(in, &input)) return 1;
   WasyncError err = {0};
-  WasyncModule *m = wasync_module_decode(input.data, input.size, NULL, &err);
+  WasyncDecodeOptions dopt = {.defer_body_checks = true}; /* validated next */
+  WasyncModule *m = wasync_module_decode(input.data, input.size, &dopt, &err);
   int rc = 1;
   if (!m || !wasync_module_validate(m, &err)) {
     wasync_cli_error(in, &err);

@@ -69,6 +69,13 @@ typedef struct WasyncModule WasyncModule;
 typedef struct WasyncDecodeOptions {
   const WasyncAllocator *allocator; /* NULL: malloc/realloc/free */
   bool copy_input;                  /* false: bytes must outlive the module */
+  /* true: function bodies are not scanned at decode time; their
+   * instructions are checked by wasync_module_validate() instead, which
+   * then reports exactly the error a full decode would have (a malformed
+   * body still wins over a validation error).  Saves one pass over the
+   * code when the module is validated next; until it is, its bodies must
+   * not be trusted. */
+  bool defer_body_checks;
 } WasyncDecodeOptions;
 
 /* Decodes a binary module.  Returns NULL and fills *err on failure. */

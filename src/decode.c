@@ -237,6 +237,7 @@ WasyncModule *wasync_module_decode(const uint8_t *bytes, size_t size,
     return NULL;
   }
   m->arena = arena;
+  const uint8_t *caller_bytes = bytes;
   if (options && options->copy_input && size) {
     uint8_t *copy = wasync_arena_alloc(&m->arena, size);
     if (!copy) {
@@ -256,6 +257,7 @@ WasyncModule *wasync_module_decode(const uint8_t *bytes, size_t size,
   d.err = err;
   d.bytes = bytes;
   d.size = size;
+  d.defer_bodies = options && options->defer_body_checks;
   wasync_instr_reader_init(&d.ir, m, bytes, 0, size, err);
   bool ok = decode_module(&d);
   wasync_instr_reader_release(&d.ir);
@@ -263,8 +265,21 @@ WasyncModule *wasync_module_decode(const uint8_t *bytes, size_t size,
   if (!ok) {
     WasyncArena tmp = m->arena;
     wasync_arena_free(&tmp);
+    if (d.defer_bodies && err->code != WASYNC_ERR_NOMEM) {
+      /* An unscanned body may hold an earlier error: decode fully. */
+      WasyncDecodeOptions full = *options;
+      full.defer_body_checks = false;
+      full.copy_input = false; /* only for this check */
+      WasyncModule *again =
+          wasync_module_decode(caller_bytes, size, &full, err);
+      if (again) { /* cannot happen: a full decode checks more */
+        wasync_module_free(again);
+        wasync_fail(err, WASYNC_ERR_MALFORMED, 0, "internal decode mismatch");
+      }
+    }
     return NULL;
   }
+  m->bodies_unchecked = d.defer_bodies;
   return m;
 }
 

@@ -43,6 +43,7 @@ typedef struct WasyncDecoder {
                                reference interpreter */
   bool has_data_section;
   uint32_t sections_cap, customs_cap;
+  bool defer_bodies;   /* skip scanning function bodies (see wasync.h) */
   bool lenient_bounds; /* function bodies may be read past their size (only
                           to reproduce the reference interpreter's error
                           message, see decode.c) */

@@ -9,6 +9,13 @@
  * immediates and bodies that run past their size at decode time, which is
  * where the spec puts those errors.  Constant expressions are scanned the
  * same way and kept as raw bytes.
+ *
+ * With the defer_body_checks option (used when validation follows, as in
+ * the CLI) the body scan is skipped: the validator decodes every
+ * instruction anyway and makes the same checks; only the error order
+ * differs, so on any failure wasync_module_validate() (and, if the rest
+ * of the module is malformed, wasync_module_decode()) decodes the module
+ * again in full and a decode error found that way wins.
  */
 #include "decode.h"
 
@@ -201,6 +208,10 @@ static bool decode_code(WasyncDecoder *d, WasyncReader *r, WasyncCode *c) {
     return false;
   }
   c->expr_start = (uint32_t)(body.pos - c->offset);
+  if (d->defer_bodies) { /* the validator's (see wasync.h) */
+    r->pos = body.end;
+    return true;
+  }
   if (!scan_instrs(d, &body, true)) return false;
   if (body.pos != body.end)
     return wasync_fail(d->err, WASYNC_ERR_MALFORMED, body.pos,

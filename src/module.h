@@ -309,6 +309,9 @@ struct WasyncModule {
   WasyncName *func_names;
   bool func_names_done;
   bool validated;
+  /* Decoded with defer_body_checks: bodies were not scanned; validation
+   * checks them (and on failure re-decodes fully for the decode error). */
+  bool bodies_unchecked;
   /* types.c: canonical type id per type index (iso-recursive equivalence:
    * equal ids <=> equivalent types); NULL until wasync_types_prepare(). */
   uint32_t *type_canon;

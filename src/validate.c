@@ -407,5 +407,19 @@ bool wasync_module_validate(WasyncModule *m, WasyncError *err) {
   wasync_funcv_free(c.v);
   if (c.declared) c.al->free(c.al->ctx, c.declared);
   if (ok) m->validated = true;
+  if (ok) m->bodies_unchecked = false;
+  if (!ok && m->bodies_unchecked && err->code != WASYNC_ERR_NOMEM) {
+    /* Decoded without scanning the bodies (defer_body_checks): a decode
+     * error anywhere in them comes before any validation error. */
+    WasyncError verr = *err;
+    WasyncDecodeOptions full = {.allocator = m->arena.allocator};
+    WasyncModule *again = wasync_module_decode(m->bytes, m->size, &full, err);
+    if (again) {
+      wasync_module_free(again);
+      *err = verr;
+    } else if (err->code == WASYNC_ERR_NOMEM) {
+      *err = verr;
+    }
+  }
   return ok;
 }

@@ -294,7 +294,7 @@ static void alloc_failures(const uint8_t *bytes, size_t size) {
   for (n = 1; n < 100000; n++) {
     TestAlloc t = {0, n, 0, 0};
     WasyncAllocator a = TEST_ALLOCATOR(&t);
-    WasyncDecodeOptions opts = {&a, n % 2 == 0};
+    WasyncDecodeOptions opts = {.allocator = &a, .copy_input = n % 2 == 0};
     WasyncError err;
     WasyncModule *m = wasync_module_decode(bytes, size, &opts, &err);
     if (m) {
@@ -318,7 +318,7 @@ static void test_alloc_failures(void) {
 static void test_copy_input(void) {
   uint8_t *copy = malloc(sizeof test_rich_wasm);
   memcpy(copy, test_rich_wasm, sizeof test_rich_wasm);
-  WasyncDecodeOptions opts = {NULL, true};
+  WasyncDecodeOptions opts = {.copy_input = true};
   WasyncError err;
   WasyncModule *m =
       wasync_module_decode(copy, sizeof test_rich_wasm, &opts, &err);

@@ -306,7 +306,7 @@ static void test_encode_alloc_failures(void) {
     for (n = 1; n < 10000; n++) {
       TestAlloc t = {0, 0, 0, 0};
       WasyncAllocator a = TEST_ALLOCATOR(&t);
-      WasyncDecodeOptions dopts = {&a, false};
+      WasyncDecodeOptions dopts = {.allocator = &a};
       WasyncError err;
       WasyncModule *m = wasync_module_decode(
           test_rich_wasm, sizeof test_rich_wasm, &dopts, &err);

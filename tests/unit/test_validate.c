@@ -499,7 +499,7 @@ static void alloc_failures(const uint8_t *bytes, size_t size) {
   for (n = 1; n < 10000; n++) {
     TestAlloc t = {0, 0, 0, 0};
     WasyncAllocator a = TEST_ALLOCATOR(&t);
-    WasyncDecodeOptions opts = {&a, false};
+    WasyncDecodeOptions opts = {.allocator = &a, .defer_body_checks = n % 2};
     WasyncError err;
     memset(&err, 0, sizeof err);
     WasyncModule *m = wasync_module_decode(bytes, size, &opts, &err);
@@ -519,6 +519,94 @@ static void alloc_failures(const uint8_t *bytes, size_t size) {
   CHECK(n > 1);
 }
 
+/* ---- defer_body_checks: the same verdict as a full decode ---- */
+
+/* Two functions of type 0 with the given code entries. */
+static void code2(Bytes *o, const uint8_t *e1, size_t n1, const uint8_t *e2,
+                  size_t n2) {
+  Bytes c = {.n = 0};
+  put_u32(&c, 2);
+  put_u32(&c, (uint32_t)n1);
+  put(&c, e1, n1);
+  put_u32(&c, (uint32_t)n2);
+  put(&c, e2, n2);
+  section(o, 10, c.b, c.n);
+}
+
+/* Decodes + validates both ways; checks that code, offset and message
+ * agree and returns the message ("" when valid). */
+static const char *run_deferred(const Bytes *o) {
+  const char *full = run(o);
+  WasyncError want = last, got;
+  memset(&got, 0, sizeof got);
+  WasyncDecodeOptions opt = {.defer_body_checks = true};
+  WasyncModule *m = wasync_module_decode(o->b, o->n, &opt, &got);
+  bool ok = m && wasync_module_validate(m, &got);
+  wasync_module_free(m);
+  CHECK_EQ(ok, full[0] == 0);
+  CHECK_EQ(got.code, want.code);
+  CHECK_EQ_U64(got.offset, want.offset);
+  CHECK_STR(got.message, want.message);
+  return full;
+}
+
+static void test_deferred_bodies(void) {
+  static const uint8_t ok1[] = {0, 0x0B};
+  static const uint8_t bad_type[] = {0, 0x41, 1, 0x0B};  /* i32.const 1 */
+  static const uint8_t bad_op[] = {0, 0x01, 0xFF, 0x0B}; /* illegal opcode */
+  static const uint8_t trailing[] = {0, 0x0B, 0x01};     /* after the end */
+  static const uint8_t cut[] = {0, 0x01, 0x01};          /* no end */
+  static const uint8_t data_drop[] = {0, 0xFC, 0x09, 0, 0x0B};
+  Bytes o;
+
+  header(&o); /* valid */
+  SEC(&o, 1, TYPE_V_V);
+  SEC(&o, 3, 2, 0, 0);
+  code2(&o, ok1, sizeof ok1, ok1, sizeof ok1);
+  CHECK(starts(run_deferred(&o), ""));
+
+  /* an invalid body before a malformed one: the malformed one wins */
+  header(&o);
+  SEC(&o, 1, TYPE_V_V);
+  SEC(&o, 3, 2, 0, 0);
+  code2(&o, bad_type, sizeof bad_type, bad_op, sizeof bad_op);
+  CHECK(starts(run_deferred(&o), "illegal opcode"));
+
+  header(&o);
+  SEC(&o, 1, TYPE_V_V);
+  SEC(&o, 3, 2, 0, 0);
+  code2(&o, bad_type, sizeof bad_type, ok1, sizeof ok1);
+  CHECK(starts(run_deferred(&o), "type mismatch"));
+
+  header(&o);
+  SEC(&o, 1, TYPE_V_V);
+  SEC(&o, 3, 2, 0, 0);
+  code2(&o, ok1, sizeof ok1, trailing, sizeof trailing);
+  CHECK(starts(run_deferred(&o), "section size mismatch"));
+
+  header(&o);
+  SEC(&o, 1, TYPE_V_V);
+  SEC(&o, 3, 2, 0, 0);
+  code2(&o, bad_type, sizeof bad_type, cut, sizeof cut);
+  CHECK(run_deferred(&o)[0] != 0);
+
+  /* a malformed body before a malformed data section: the body's error */
+  header(&o);
+  SEC(&o, 1, TYPE_V_V);
+  SEC(&o, 3, 2, 0, 0);
+  SEC(&o, 5, 1, 0, 1);
+  code2(&o, ok1, sizeof ok1, bad_op, sizeof bad_op);
+  SEC(&o, 11, 1, 7);
+  CHECK(starts(run_deferred(&o), "illegal opcode"));
+
+  /* data.drop without a data count section, data index out of range */
+  header(&o);
+  SEC(&o, 1, TYPE_V_V);
+  SEC(&o, 3, 2, 0, 0);
+  code2(&o, ok1, sizeof ok1, data_drop, sizeof data_drop);
+  CHECK(starts(run_deferred(&o), "data count section required"));
+}
+
 static void test_alloc_failures(void) {
   alloc_failures(test_rich_wasm, sizeof test_rich_wasm);
   alloc_failures(test_gc_wasm, sizeof test_gc_wasm);
@@ -533,6 +621,7 @@ int main(void) {
   RUN(test_types);
   RUN(test_stack_api);
   RUN(test_sample_modules);
+  RUN(test_deferred_bodies);
   RUN(test_alloc_failures);
   return TEST_REPORT();
 }
