@@ -251,7 +251,8 @@ static void pop_vals(WasyncFuncValidator *v, const WasyncValType *ts,
 
 static void push_vals(WasyncFuncValidator *v, const WasyncValType *ts,
                       uint32_t n) {
-  if (!grow(v, (void **)&v->vals, &v->vals_cap, sizeof *v->vals, v->nvals + n))
+  if (v->vals_cap - v->nvals < n &&
+      !grow(v, (void **)&v->vals, &v->vals_cap, sizeof *v->vals, v->nvals + n))
     return;
   if (n) memcpy(v->vals + v->nvals, ts, (size_t)n * sizeof *ts);
   v->nvals += n;
@@ -1424,7 +1425,11 @@ step_other(WasyncFuncValidator *v, const WasyncInstr *in) {
   return !v->bad;
 }
 
-static inline bool funcv_step(WasyncFuncValidator *v, const WasyncInstr *in) {
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline bool
+funcv_step(WasyncFuncValidator *v, const WasyncInstr *in) {
   uint16_t op = in->op;
   v->at = in->offset;
   if (v->bad) return false;
