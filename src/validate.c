@@ -159,6 +159,31 @@ static bool const_expr(Ctx *c, const WasyncExpr *e, WasyncValType type,
     pos = (size_t)e->offset;
     end = pos + e->size;
   }
+  /* The commonest expressions in one step: `ref.func x` (element
+   * segments), `i32.const n` and `i64.const n`, each with a short LEB128
+   * (valid for its width) and the right type; everything else, including
+   * every error, takes the general path below. */
+  if (end - pos >= 3) {
+    const uint8_t *p = base + pos;
+    size_t n = end - pos, k = 1, max = p[0] == 0x42 ? 9 : 4;
+    while (k < n && k <= max && p[k] >= 0x80)
+      k++;
+    if (k + 2 == n && k <= max && p[k + 1] == 0x0B) {
+      if (p[0] == 0x41 && type == WASYNC_VT_I32) return true;
+      if (p[0] == 0x42 && type == WASYNC_VT_I64) return true;
+      if (p[0] == 0xD2) {
+        uint32_t x = 0;
+        for (size_t i = k + 1; i-- > 1;)
+          x = (x << 7) | (p[i] & 0x7Fu);
+        if (x < m->nfuncs &&
+            wasync_valtype_sub(m, wasync_vt_ref_index(false, m->funcs[x].type),
+                               type)) {
+          declare(c, x);
+          return true;
+        }
+      }
+    }
+  }
   if (c->ir_live) {
     c->ir.r.base = base; /* reuse the scratch arrays */
     c->ir.r.pos = pos;

@@ -607,6 +607,39 @@ static void test_deferred_bodies(void) {
   CHECK(starts(run_deferred(&o), "data count section required"));
 }
 
+/* Constant expressions: the one-instruction fast path and its fallback. */
+static void test_const_exprs(void) {
+  static const uint8_t ok1[] = {0, 0x0B};
+  Bytes o;
+#define GLOBAL_MODULE(...)                                                     \
+  do {                                                                         \
+    header(&o);                                                                \
+    SEC(&o, 1, TYPE_V_V);                                                      \
+    SEC(&o, 3, 2, 0, 0);                                                       \
+    SEC(&o, 6, 1, __VA_ARGS__);                                                \
+    code2(&o, ok1, sizeof ok1, ok1, sizeof ok1);                               \
+  } while (0)
+  GLOBAL_MODULE(0x7F, 0, 0x41, 0x81, 0x00, 0x0B); /* i32 = i32.const 1 */
+  CHECK(starts(run_deferred(&o), ""));
+  GLOBAL_MODULE(0x7E, 0, 0x41, 1, 0x0B); /* i64 = i32.const 1 */
+  CHECK(starts(run_deferred(&o), "type mismatch"));
+  GLOBAL_MODULE(0x7E, 0, 0x42, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                0x00, 0x0B); /* i64 = i64.const 0, 9 bytes */
+  CHECK(starts(run_deferred(&o), ""));
+  GLOBAL_MODULE(0x7F, 0, 0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00,
+                0x0B); /* 6 bytes: too long */
+  CHECK(run_deferred(&o)[0] != 0);
+  GLOBAL_MODULE(0x70, 0, 0xD2, 0x81, 0x00, 0x0B); /* funcref = ref.func 1 */
+  CHECK(starts(run_deferred(&o), ""));
+  GLOBAL_MODULE(0x70, 0, 0xD2, 0x82, 0x00, 0x0B); /* ref.func 2 */
+  CHECK(starts(run_deferred(&o), "unknown function 2"));
+  GLOBAL_MODULE(0x7F, 0, 0xD2, 0x00, 0x0B); /* i32 = ref.func 0 */
+  CHECK(starts(run_deferred(&o), "type mismatch"));
+  GLOBAL_MODULE(0x7F, 0, 0x41, 0x00, 0x0B, 0x0B); /* trailing end */
+  CHECK(run_deferred(&o)[0] != 0);
+#undef GLOBAL_MODULE
+}
+
 static void test_alloc_failures(void) {
   alloc_failures(test_rich_wasm, sizeof test_rich_wasm);
   alloc_failures(test_gc_wasm, sizeof test_gc_wasm);
@@ -622,6 +655,7 @@ int main(void) {
   RUN(test_stack_api);
   RUN(test_sample_modules);
   RUN(test_deferred_bodies);
+  RUN(test_const_exprs);
   RUN(test_alloc_failures);
   return TEST_REPORT();
 }
