@@ -521,6 +521,36 @@ static bool remap_expr(WasyncModule *m, WasyncExpr *x, const uint32_t *map,
   return ok;
 }
 
+/* Rewrites the function and global indices of every defined body below
+ * `nfuncs` through fmap/gmap (either may be NULL); only bodies that change
+ * are replaced. */
+static bool remap_bodies(WasyncModule *m, uint32_t nfuncs, const uint32_t *fmap,
+                         const uint32_t *gmap, WasyncError *err) {
+  for (uint32_t f = m->nfunc_imports; f < nfuncs; f++) {
+    WasyncCode *c = &m->funcs[f].code;
+    WasyncBuf b;
+    wasync_buf_init(&b, m->arena.allocator);
+    wasync_buf_bytes(&b, c->body, c->expr_start);
+    bool changed;
+    bool ok = remap_code(m, c->body + c->expr_start, c->size - c->expr_start,
+                         fmap, gmap, &b, &changed, err);
+    if (ok && changed) {
+      uint8_t *nb = wasync_arena_alloc(&m->arena, b.size);
+      if (!nb || b.oom)
+        ok = wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+      else {
+        memcpy(nb, b.data, b.size);
+        c->body = nb;
+        c->size = (uint32_t)b.size;
+        c->replaced = true;
+      }
+    }
+    wasync_buf_release(&b);
+    if (!ok) return false;
+  }
+  return true;
+}
+
 static bool remove_runtime_imports(WasyncModule *m,
                                    const WasyncAsyncifyAnalysis *a,
                                    const uint32_t rt[ART_COUNT],
@@ -540,28 +570,7 @@ static bool remove_runtime_imports(WasyncModule *m,
   for (uint32_t f = 0; f < m->nfunc_imports; f++)
     if (a->runtime[f]) map[f] = map[rt[a->runtime[f]]];
   /* Bodies. */
-  for (uint32_t f = m->nfunc_imports; f < nf; f++) {
-    WasyncCode *c = &m->funcs[f].code;
-    WasyncBuf b;
-    wasync_buf_init(&b, m->arena.allocator);
-    wasync_buf_bytes(&b, c->body, c->expr_start);
-    bool changed;
-    bool ok = remap_code(m, c->body + c->expr_start, c->size - c->expr_start,
-                         map, NULL, &b, &changed, err);
-    if (ok && changed) {
-      uint8_t *nb = wasync_arena_alloc(&m->arena, b.size);
-      if (!nb || b.oom)
-        ok = wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
-      else {
-        memcpy(nb, b.data, b.size);
-        c->body = nb;
-        c->size = (uint32_t)b.size;
-        c->replaced = true;
-      }
-    }
-    wasync_buf_release(&b);
-    if (!ok) return false;
-  }
+  if (!remap_bodies(m, nf, map, NULL, err)) return false;
   /* Constant expressions, segments, exports, start. */
   for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
     if (!remap_expr(m, &m->globals[i].init, map, NULL, err)) return false;
@@ -682,28 +691,7 @@ static bool import_state_globals(WasyncModule *m, uint32_t g_state,
     if (m->imports[i].kind == WASYNC_EXTERN_GLOBAL)
       m->imports[i].index =
           i < m->nimports - 2 ? gmap[m->imports[i].index] : m->imports[i].index;
-  for (uint32_t f = m->nfunc_imports; f < m->nfuncs; f++) {
-    WasyncCode *c = &m->funcs[f].code;
-    WasyncBuf b;
-    wasync_buf_init(&b, m->arena.allocator);
-    wasync_buf_bytes(&b, c->body, c->expr_start);
-    bool changed;
-    bool ok = remap_code(m, c->body + c->expr_start, c->size - c->expr_start,
-                         NULL, gmap, &b, &changed, err);
-    if (ok && changed) {
-      uint8_t *nb = wasync_arena_alloc(&m->arena, b.size);
-      if (!nb || b.oom)
-        ok = wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
-      else {
-        memcpy(nb, b.data, b.size);
-        c->body = nb;
-        c->size = (uint32_t)b.size;
-        c->replaced = true;
-      }
-    }
-    wasync_buf_release(&b);
-    if (!ok) return false;
-  }
+  if (!remap_bodies(m, m->nfuncs, NULL, gmap, err)) return false;
   for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
     if (!remap_expr(m, &m->globals[i].init, NULL, gmap, err)) return false;
   for (uint32_t i = 0; i < m->ntables; i++)
