@@ -97,8 +97,9 @@
  *
  * Options (WasyncAsyncifyOptions, Binaryen's --pass-arg spellings in the
  * CLI): import list, ignore-imports, ignore-indirect, add/remove/only lists
- * (+ propagate-add), asserts (in instrumented functions, a call assumed not
- * to unwind traps if it changed the state), import/export of the globals
+ * (+ propagate-add), asserts (a call assumed not to unwind traps if it
+ * changed the state: in instrumented functions, and in every other function
+ * through asyncify_asserts.c), import/export of the globals
  * (relocatable: env.__asyncify_state / env.__asyncify_data), which memory.
  */
 #include <stdarg.h>
@@ -786,7 +787,10 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
   if (!v) return false;
   bool ok = true;
   for (uint32_t f = m->nfunc_imports; f < nf && ok; f++)
-    if (a.flags[f] & AFN_INSTRUMENT) ok = wasync_asyncify_function(&c, f, v);
+    if (a.flags[f] & AFN_INSTRUMENT)
+      ok = wasync_asyncify_function(&c, f, v);
+    else if (o->asserts)
+      ok = wasync_asyncify_assert_function(&c, f);
   wasync_funcv_free(v);
   if (!ok) return false;
 

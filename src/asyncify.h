@@ -91,6 +91,9 @@ typedef struct WasyncAsyncifyCtx {
 /* Rewrites one instrumented defined function in place (code.replaced). */
 bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,
                               WasyncFuncValidator *v);
+/* asyncify-asserts for a function that is not instrumented: every call
+ * traps if it changed the state (asyncify_asserts.c). */
+bool wasync_asyncify_assert_function(WasyncAsyncifyCtx *c, uint32_t func);
 /* Live locals after each PSEUDO_SITE marker (site_op) of a structured
  * instruction array: site_bits gets nsites bitsets of (nlocals+63)/64
  * words.  false: out of memory. */

@@ -242,6 +242,45 @@ if (opts.tool === 'wasync' && !opts.only && existsSync(wasync)) {
   writeFileSync(inv, Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7f, 3, 2, 1, 0, 10, 4, 1, 2, 0, 0x0b]));
   r = run(wasync, ['asyncify', inv, '-o', badOut]);
   check('invalid input is rejected without output', typeof r.status === 'number' && r.status > 0 && !existsSync(badOut) && /type mismatch|invalid|error/i.test(r.out), `exit ${r.status}: ${r.out}`);
+  // --asserts: a function the analysis left alone (it only calls env.other,
+  // not in the list) must trap when that import unwinds anyway, instead of
+  // returning normally with the state left at "unwinding".
+  {
+    const wat = join(work, 'asserts.wat'), wasm = join(work, 'asserts.wasm');
+    writeFileSync(wat, `(module
+      (import "env" "sleep" (func $sleep))
+      (import "env" "other" (func $other (result i32)))
+      (memory (export "memory") 1)
+      (func (export "a") (call $sleep))
+      (func (export "b") (result i32) (i32.add (call $other) (i32.const 1))))`);
+    const outs = {};
+    let ok = run('wat2wasm', [wat, '-o', wasm]).ok;
+    for (const [k, extra] of [['plain', []], ['asserts', ['--asserts']]]) {
+      const o = join(work, `asserts.${k}.wasm`);
+      ok = ok && run(wasync, ['asyncify', '--imports', 'env.sleep', ...extra, wasm, '-o', o]).ok;
+      outs[k] = o;
+    }
+    const behave = async (file, unwinds) => {
+      let inst;
+      const env = {
+        sleep() {},
+        other() {
+          if (unwinds) {
+            new Int32Array(inst.exports.memory.buffer).set([24, 1024], 4);
+            inst.exports.asyncify_start_unwind(16);
+          }
+          return 41;
+        },
+      };
+      inst = (await WebAssembly.instantiate(readFileSync(file), { env })).instance;
+      new Int32Array(inst.exports.memory.buffer).set([24, 1024], 4);
+      try { return `returned ${inst.exports.b()}, state ${inst.exports.asyncify_get_state()}`; } catch (e) { return `threw ${e.constructor.name}`; }
+    };
+    const got = ok ? [await behave(outs.asserts, true), await behave(outs.asserts, false), await behave(outs.plain, true)] : [];
+    check('--asserts: a call that unwinds where the analysis said it cannot traps (and only then)',
+      ok && got[0] === 'threw RuntimeError' && got[1] === 'returned 42, state 0' && got[2] === 'returned 42, state 1',
+      ok ? got.join('; ') : 'wat2wasm or asyncify failed');
+  }
   if (existsSync(src)) {
     r = run(wasync, ['asyncify', '--why', 'async_caller', src, '-o', join(work, 'why.wasm')]);
     check('--why prints the call chain to the import', r.ok && /async_caller/.test(r.out) && /sleeper/.test(r.out) && /env\.sleep/.test(r.out), r.out);
