@@ -94,7 +94,22 @@ export interface InstantiateOptions {
     /** Use Atomics.waitAsync for worker requests when available (default true). */
     fast?: boolean;
   };
+  /**
+   * Apply tuneEngine() first (default true): on Node 18/20 (V8 < 11.6) it turns
+   * off V8's mid-tier register allocator for huge functions, whose large
+   * frames make instrumented interpreter loops overflow the native stack.
+   */
+  tuneEngine?: boolean;
 }
+
+/** What tuneEngine() did: the V8 flags it set, or why it set none. */
+export interface EngineTuning {
+  applied: string[];
+  reason: string;
+}
+
+/** Applies wasync's engine settings once per process (Node only; see js/engine.js). */
+export declare function tuneEngine(): Promise<EngineTuning>;
 
 export interface CallOptions {
   signal?: AbortSignal;

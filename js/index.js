@@ -37,8 +37,9 @@ import { JspiRunner } from './jspi.js';
 import { AsyncifyRunner, isAsyncified } from './asyncify.js';
 import { WorkerRunner, workerAvailable, workerUnavailableReason } from './worker-host.js';
 import { readImportSignatures } from './sig.js';
+import { tuneEngine } from './engine.js';
 
-export { GuestMemory, isAsyncified };
+export { GuestMemory, isAsyncified, tuneEngine };
 
 const MODES = ['jspi', 'asyncify', 'worker'];
 
@@ -219,9 +220,11 @@ export class WasyncInstance {
  * options: {mode: 'auto'|'jspi'|'asyncify'|'worker', modes (auto's order),
  *           timeout (ms, default for every call), stackSize (per-call C stack,
  *           default 65536), asyncify: {dataSize, dataAddress},
- *           worker: {dataSize, url, fast}}
+ *           worker: {dataSize, url, fast}, tuneEngine (default true:
+ *           engine.js's settings for Node 18/20))
  */
 export async function instantiate(source, imports = {}, options = {}) {
+  if (options.tuneEngine !== false) await tuneEngine();
   const { module, bytes } = await compile(source);
   const mode = chooseMode(options.mode ?? 'auto', module, options);
   const sigs = bytes ? readImportSignatures(bytes) : null;

@@ -28,6 +28,7 @@ import { readFileSync } from "node:fs";
 import { randomFillSync } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { tuneEngine } from "../../js/engine.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const defaultWasm = path.resolve(here, "../../build/quickjs/qjs.wasm");
@@ -134,6 +135,10 @@ const ASYNCIFY_DATA_SIZE = 1 << 20; // room for the unwound frames
 const NORMAL = 0, UNWINDING = 1, REWINDING = 2;
 
 export async function instantiateQuickJS({ wasm = defaultWasm, hostCall, write, async = false } = {}) {
+  // wasync's engine settings (js/engine.js): on Node 18/20 the interpreter
+  // loop of an instrumented QuickJS would otherwise get V8's mid-tier
+  // register allocator and overflow the native stack on deep recursion.
+  await tuneEngine();
   hostCall ??= async ? delayedHostCall(10) : defaultHostCall;
   const bytes = typeof wasm === "string" ? readFileSync(wasm) : wasm;
   let instance;
