@@ -98,6 +98,12 @@ static const char usage[] =
     "  --remove-list LIST    never instrument these functions\n"
     "  --only-list LIST      instrument only these functions\n"
     "  --asserts             trap when a call assumed not to unwind does\n"
+    "  --split-rewind auto|N|never\n"
+    "                        give functions with many call sites that may\n"
+    "                        unwind a rewind-only copy (faster normal path,\n"
+    "                        larger output); auto (default): the one with\n"
+    "                        the most, if >= 256 sites and <= 8% of the code;\n"
+    "                        N: every function with >= N sites\n"
     "  --import-globals      import env.__asyncify_state/__asyncify_data\n"
     "  --export-globals      export __asyncify_state/__asyncify_data\n"
     "  --memory N|NAME       memory index or exported memory name for the "
@@ -202,6 +208,22 @@ int wasync_cli_asyncify(int argc, char **argv) {
     } else if (!strcmp(a, "--memory") || !strcmp(a, "asyncify-memory")) {
       NEEDS_VALUE();
       o.memory = val;
+    } else if (!strcmp(a, "--split-rewind")) {
+      NEEDS_VALUE();
+      char *end = NULL;
+      unsigned long n = strtoul(val, &end, 10);
+      if (!strcmp(val, "never")) {
+        o.split_min_sites = UINT32_MAX;
+      } else if (!strcmp(val, "auto")) {
+        o.split_min_sites = 0;
+      } else if (!end || *end || !*val || n == 0 || n >= UINT32_MAX) {
+        rc = wasync_cli_usage_error(
+            "asyncify",
+            "--split-rewind needs auto, never or a number of call sites >= 1");
+        goto done;
+      } else {
+        o.split_min_sites = (uint32_t)n;
+      }
     } else if (!strcmp(a, "--verbose") || !strcmp(a, "asyncify-verbose")) {
       o.verbose = true;
     } else if (!strcmp(a, "--why")) {

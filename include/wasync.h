@@ -167,6 +167,10 @@ typedef struct WasyncNameList {
   size_t count;
 } WasyncNameList;
 
+#define WASYNC_ASYNCIFY_SPLIT_AUTO_SITES 256u
+#define WASYNC_ASYNCIFY_SPLIT_AUTO_PERCENT 8u
+#define WASYNC_ASYNCIFY_SPLIT_AUTO_COUNT 1u
+
 typedef struct WasyncAsyncifyOptions {
   /* Imports that may unwind, as "module.field" patterns.  imports_given
    * false: every import may unwind (Binaryen's default). */
@@ -182,6 +186,15 @@ typedef struct WasyncAsyncifyOptions {
   /* The memory holding the asyncify data: an index ("1") or the name of a
    * memory export; NULL: memory 0. */
   const char *memory;
+  /* Split rewind path: an instrumented function may get a second,
+   * rewind-only copy, so that its normal path carries no rewind merges
+   * (much faster in engines; larger output).  split_min_sites 0 (default):
+   * the WASYNC_ASYNCIFY_SPLIT_AUTO_COUNT function(s) with the most call
+   * sites that may unwind (an interpreter loop, typically), if they have at
+   * least WASYNC_ASYNCIFY_SPLIT_AUTO_SITES and their bodies add up to at
+   * most WASYNC_ASYNCIFY_SPLIT_AUTO_PERCENT of the code section; N: every
+   * function with at least N such sites; UINT32_MAX: none. */
+  uint32_t split_min_sites;
   /* Diagnostics (the library never prints): each line of --verbose output
    * (instrumented functions) and of `why` (the call chain that makes the
    * function `why` instrumented) goes to log(log_ctx, line). */

@@ -69,6 +69,13 @@
  * A dispatch whose table would be larger than a chain of compares (one per
  * piece) is encoded as that chain.
  *
+ * Split rewind path: a function with hundreds of unwinding call sites (an
+ * interpreter loop) pays for the dispatch's merges on every call.  The one
+ * with the most (by default; split_min_sites) is emitted twice: itself
+ * without the dispatches, whose prologue hands a rewind over to a new
+ * function holding the full rewrite (same frame layout, same call-site
+ * numbers), which then finishes that activation.  See asyncify_rewrite.c.
+ *
  * Frame layout (private to the module; drivers only touch {pos, end}):
  * frames grow upward from pos.  A frame is the values of the locals that are
  * live across its call site (liveness over the rewritten body,
@@ -232,8 +239,8 @@ static bool add_export(WasyncModule *m, const char *name, uint8_t kind,
 
 /* Adds a defined function with the given body (expression bytes, without
  * locals). */
-static bool add_func(WasyncModule *m, uint32_t type, const uint8_t *expr,
-                     size_t size, uint32_t *out) {
+bool wasync_asyncify_add_func(WasyncModule *m, uint32_t type,
+                              const uint8_t *expr, size_t size, uint32_t *out) {
   uint32_t n = m->nfuncs;
   if (!grow_array(m, (void **)&m->funcs, n, 1, sizeof *m->funcs)) return false;
   WasyncFunc *f = &m->funcs[n];
@@ -325,7 +332,8 @@ static bool add_runtime(WasyncAsyncifyCtx *c, uint32_t rt[ART_COUNT]) {
     uint32_t type = k == ART_GET_STATE                                 ? t_get
                     : (k == ART_START_UNWIND || k == ART_START_REWIND) ? t_ptr
                                                                        : t_void;
-    bool ok = !b.oom && add_func(m, type, b.data, b.size, &rt[k]);
+    bool ok =
+        !b.oom && wasync_asyncify_add_func(m, type, b.data, b.size, &rt[k]);
     wasync_buf_release(&b);
     if (!ok) return false;
   }
@@ -718,6 +726,99 @@ static bool import_state_globals(WasyncModule *m, uint32_t g_state,
   return true;
 }
 
+/* ---- split rewind paths ---------------------------------------------------
+ * Which instrumented functions get a rewind-only copy (split_min_sites in
+ * wasync.h).  The rewind dispatch joins the restored locals into the normal
+ * path at every piece, which engines pay for on every call, rewinding or
+ * not; a function with hundreds of unwinding call sites (an interpreter
+ * loop) pays most.  Counting the sites needs a decode of each candidate
+ * body; a body shorter than 3 bytes per site cannot qualify. */
+
+static uint32_t count_sites(WasyncAsyncifyCtx *c, uint32_t f) {
+  WasyncModule *m = c->m;
+  const WasyncCode *code = &m->funcs[f].code;
+  WasyncInstrReader ir;
+  wasync_instr_reader_init(&ir, m, m->bytes, 0, 0, c->err);
+  ir.r.base = code->body;
+  ir.r.pos = code->expr_start;
+  ir.r.end = code->size;
+  WasyncInstr in;
+  uint32_t n = 0;
+  while (ir.r.pos < ir.r.end && wasync_instr_decode(&ir, &in))
+    if ((in.op == WASYNC_OP_CALL || in.op == WASYNC_OP_CALL_INDIRECT ||
+         in.op == WASYNC_OP_CALL_REF || in.op == WASYNC_OP_RETURN_CALL ||
+         in.op == WASYNC_OP_RETURN_CALL_INDIRECT ||
+         in.op == WASYNC_OP_RETURN_CALL_REF) &&
+        wasync_asyncify_call_unwinds(m, c->a, f, &in))
+      n++;
+  wasync_instr_reader_release(&ir);
+  return n;
+}
+
+typedef struct SplitCand {
+  uint32_t func, sites;
+} SplitCand;
+
+/* Most sites first; ties by function index (a total order: qsort is not
+ * stable). */
+static int by_sites(const void *pa, const void *pb) {
+  const SplitCand *a = pa, *b = pb;
+  if (a->sites != b->sites) return a->sites > b->sites ? -1 : 1;
+  return a->func < b->func ? -1 : a->func > b->func;
+}
+
+static bool choose_splits(WasyncAsyncifyCtx *c) {
+  WasyncModule *m = c->m;
+  uint32_t nf = m->nfuncs, min = c->o->split_min_sites;
+  bool automatic = min == 0;
+  if (min == UINT32_MAX) return true;
+  if (automatic) min = WASYNC_ASYNCIFY_SPLIT_AUTO_SITES;
+  c->split = wasync_arena_array(&m->arena, nf + 1, 1);
+  uint32_t *sites = wasync_arena_array(&m->arena, nf + 1, 4);
+  if (!c->split || !sites)
+    return wasync_fail(c->err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  memset(c->split, 0, nf + 1);
+  uint64_t code_bytes = 0;
+  for (uint32_t f = m->nfunc_imports; f < nf; f++) {
+    code_bytes += m->funcs[f].code.size;
+    sites[f] = 0;
+    if ((c->a->flags[f] & AFN_INSTRUMENT) &&
+        m->funcs[f].code.size >= 3 * (uint64_t)min)
+      sites[f] = count_sites(c, f);
+    if (!automatic && sites[f] >= min) c->split[f] = 1;
+  }
+  /* Largest site counts first, within the count and size budgets. */
+  uint64_t budget = code_bytes * WASYNC_ASYNCIFY_SPLIT_AUTO_PERCENT / 100;
+  uint32_t ncand = 0;
+  SplitCand *cand =
+      automatic ? wasync_arena_array(&m->arena, nf + 1, sizeof *cand) : NULL;
+  if (automatic && !cand)
+    return wasync_fail(c->err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  for (uint32_t f = m->nfunc_imports; f < nf && automatic; f++)
+    if (sites[f] >= min) {
+      cand[ncand].func = f;
+      cand[ncand].sites = sites[f];
+      ncand++;
+    }
+  if (ncand) qsort(cand, ncand, sizeof *cand, by_sites);
+  for (uint32_t k = 0; k < ncand && k < WASYNC_ASYNCIFY_SPLIT_AUTO_COUNT; k++) {
+    uint32_t size = m->funcs[cand[k].func].code.size;
+    if (size > budget) continue;
+    c->split[cand[k].func] = 1;
+    budget -= size;
+  }
+  if (c->o->verbose) {
+    char buf[512];
+    for (uint32_t f = m->nfunc_imports; f < nf; f++)
+      if (c->split[f]) {
+        fname(m, f, buf, sizeof buf);
+        logf_(c->o, "split rewind path: %s (%u call sites may unwind)", buf,
+              sites[f]);
+      }
+  }
+  return true;
+}
+
 bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
                      WasyncError *err) {
   WasyncAsyncifyOptions defaults;
@@ -783,6 +884,7 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
         return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
     }
   }
+  if (!choose_splits(&c)) return false;
   WasyncFuncValidator *v = wasync_funcv_new(m, err);
   if (!v) return false;
   bool ok = true;

@@ -86,11 +86,17 @@ typedef struct WasyncAsyncifyCtx {
   uint32_t *results_type; /* per function: a type [] -> its results (only
                              for multi-result instrumented functions) */
   uint32_t nref_new;      /* reference stacks created so far */
+  uint8_t *split;         /* per function: gets a rewind-only copy */
 } WasyncAsyncifyCtx;
 
 /* Rewrites one instrumented defined function in place (code.replaced). */
 bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,
                               WasyncFuncValidator *v);
+/* Appends a defined function of type `type` whose body is `expr` (no
+ * locals); its index in *out.  false: out of memory. */
+bool wasync_asyncify_add_func(WasyncModule *m, uint32_t type,
+                              const uint8_t *expr, size_t size, uint32_t *out);
+
 /* asyncify-asserts for a function that is not instrumented: every call
  * traps if it changed the state (asyncify_asserts.c). */
 bool wasync_asyncify_assert_function(WasyncAsyncifyCtx *c, uint32_t func);

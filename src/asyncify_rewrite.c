@@ -15,16 +15,21 @@
  *      after each call site; sites with equal sets share a frame layout;
  *      then prologue (restore), body and save blocks are encoded.
  *
- * Known engine cliff (measured, not yet solved): V8 11 (Node 20) compiles
- * a function with more than roughly 9,700 virtual registers with its
- * mid-tier register allocator, which gives every value its own spill slot.
- * QuickJS's interpreter function JS_CallInternal is at 8,400 before the
- * rewrite, ~19,600 after it (the dispatch's merges at each piece start
- * cost ~8,700, the save block ~2,000, the state checks ~450), so its
- * optimized frame grows from 1.5 KB to 51 KB (664 bytes with
- * --no-turbo-use-mid-tier-regalloc-for-huge-functions).  Node 26 has no
- * such fallback.  Per-site saves (inline stores or a save function taking
- * the live locals as arguments) were tried: they cost as many registers.
+ * Split rewind path (finish, chosen in asyncify.c): the rewind dispatch
+ * joins the restored locals into the normal path at every piece start, and
+ * engines pay for those merges on every call: in V8 each live local that
+ * differs becomes a phi, so QuickJS's interpreter function JS_CallInternal
+ * goes from 8,410 virtual registers to 17,452 (measured with --trace-turbo;
+ * ~6,700 of them from the dispatch merges, ~2,000 from the save branches),
+ * and a CPU-bound script runs ~2x slower than un-instrumented.  A split
+ * function keeps everything but the dispatches (10,651 virtual registers;
+ * the script then runs ~1.2x slower) and, while rewinding, calls a copy
+ * with the full rewrite, which restores the same frame layout and carries
+ * on to the end of that activation.  Both variants are encoded from the
+ * same out[], so call-site numbers and layouts agree by construction.
+ * V8 before 11.6 also gives functions above ~9,700 virtual registers a
+ * mid-tier register allocator with much larger frames; js/engine.js turns
+ * that off (Binaryen-style guards instead of jumps were tried: 18,280).
  */
 #include <string.h>
 
@@ -70,7 +75,8 @@ typedef struct Seq {
   uint32_t lo, end;         /* sites [lo, end) lie in the sequence */
   uint32_t disp, base_at;   /* out[] index of its br_table / its base const */
   uint32_t disp_height;     /* output control height at the br_table */
-  uint32_t delegate;        /* the sequence whose dispatch serves this one */
+  uint32_t disp_start, disp_end; /* out[] range of the whole `if` */
+  uint32_t delegate; /* the sequence whose dispatch serves this one */
 } Seq;
 
 typedef struct Layout {
@@ -87,6 +93,7 @@ typedef struct RW {
   const WasyncAllocator *al;
   uint32_t func;
   bool oom, bad;
+  bool split; /* give the function a rewind-only copy (finish) */
 
   WasyncInstr *in;
   uint8_t *hot;
@@ -400,6 +407,7 @@ static void emit_dispatch(RW *rw) {
   if (!f->pending) return;
   f->pending = false;
   Seq *q = &rw->seqs[f->seq];
+  q->disp_start = rw->nout;
   emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
   emit_i32(rw, 2);
   emit(rw, WASYNC_OP_I32_EQ);
@@ -413,6 +421,7 @@ static void emit_dispatch(RW *rw) {
   WasyncInstr *bt = emit(rw, WASYNC_OP_BR_TABLE);
   if (bt) bt->imm.br_table.default_label = 1;
   emit_end(rw);
+  q->disp_end = rw->nout;
 }
 
 /* Before the first instruction of a sequence: a hot block/loop/try opener
@@ -1681,6 +1690,8 @@ static bool finish(RW *rw) {
   Layout *lay =
       al->alloc(al->ctx, ((size_t)rw->nsites + 1 + LAYOUT_MAX) * sizeof *lay);
   uint8_t *disp_mark = al->alloc(al->ctx, (size_t)rw->nout + 1);
+  uint8_t *skip = NULL;         /* split: out[] not in the function */
+  uint32_t rewind = UINT32_MAX; /* split: the rewind-only copy */
   WasyncBuf b;
   wasync_buf_init(&b, al);
   bool ok = false;
@@ -1736,114 +1747,152 @@ static bool finish(RW *rw) {
     goto out;
   }
 
-  /* Locals. */
-  uint32_t ngroups = 0;
-  for (uint32_t x = rw->nparams; x < rw->nlocals; x++)
-    if (x == rw->nparams || rw->ltypes[x] != rw->ltypes[x - 1]) ngroups++;
-  wasync_buf_u32(&b, ngroups);
-  WasyncLocalGroup *groups =
-      wasync_arena_array(&m->arena, ngroups + 1, sizeof *groups);
-  if (!groups) {
-    rw->oom = true;
-    goto out;
+  /* The split rewind path (see split_min_sites): the full body goes to a
+   * new function, `rewind`; the function itself keeps the body without the
+   * sequences' dispatches and, while rewinding, hands over to the copy. */
+  if (rw->split) {
+    static const uint8_t end_only[] = {0x0B};
+    skip = al->alloc(al->ctx, (size_t)rw->nout + 1);
+    if (!skip || !wasync_asyncify_add_func(m, m->funcs[rw->func].type, end_only,
+                                           1, &rewind)) {
+      rw->oom = true;
+      goto out;
+    }
+    memset(skip, 0, (size_t)rw->nout + 1);
+    for (uint32_t q = 0; q < rw->nseqs; q++) {
+      const Seq *sq = &rw->seqs[q];
+      if (sq->disp == UINT32_MAX) continue;
+      for (uint32_t i = sq->disp_start; i < sq->disp_end && i < rw->nout; i++)
+        skip[i] = 1;
+    }
   }
-  uint32_t g = 0;
-  for (uint32_t x = rw->nparams; x < rw->nlocals;) {
-    uint32_t y = x;
-    while (y < rw->nlocals && rw->ltypes[y] == rw->ltypes[x])
-      y++;
-    wasync_buf_u32(&b, y - x);
-    wasync_write_valtype(&b, rw->ltypes[x]);
-    groups[g].count = y - x;
-    groups[g].type = rw->ltypes[x];
-    g++;
-    x = y;
-  }
-  uint32_t expr_start = (uint32_t)b.size;
+  for (uint32_t variant = 0; variant < (rw->split ? 2u : 1u); variant++) {
+    bool normal = rw->split && variant == 1; /* the function, split */
+    uint32_t target = rw->split && variant == 0 ? rewind : rw->func;
+    b.size = 0;
+    /* Locals. */
+    uint32_t ngroups = 0;
+    for (uint32_t x = rw->nparams; x < rw->nlocals; x++)
+      if (x == rw->nparams || rw->ltypes[x] != rw->ltypes[x - 1]) ngroups++;
+    wasync_buf_u32(&b, ngroups);
+    WasyncLocalGroup *groups =
+        wasync_arena_array(&m->arena, ngroups + 1, sizeof *groups);
+    if (!groups) {
+      rw->oom = true;
+      goto out;
+    }
+    uint32_t g = 0;
+    for (uint32_t x = rw->nparams; x < rw->nlocals;) {
+      uint32_t y = x;
+      while (y < rw->nlocals && rw->ltypes[y] == rw->ltypes[x])
+        y++;
+      wasync_buf_u32(&b, y - x);
+      wasync_write_valtype(&b, rw->ltypes[x]);
+      groups[g].count = y - x;
+      groups[g].type = rw->ltypes[x];
+      g++;
+      x = y;
+    }
+    uint32_t expr_start = (uint32_t)b.size;
 
-  /* Prologue. */
-  bool m64 = c->mem64;
-  if (rw->nsites > 0) {
-    put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_state);
-    put_i32(&b, 2);
-    put_op(&b, WASYNC_OP_I32_EQ);
-    put_block(&b, WASYNC_OP_IF);
-    put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
-    put_mem(&b, c, m64 ? WASYNC_OP_I64_LOAD : WASYNC_OP_I32_LOAD, 0);
-    put_ptr(&b, m64, 4);
-    put_op(&b, m64 ? WASYNC_OP_I64_SUB : WASYNC_OP_I32_SUB);
-    put_idx(&b, WASYNC_OP_LOCAL_TEE, rw->p);
-    put_mem(&b, c, WASYNC_OP_I32_LOAD, 0);
-    put_idx(&b, WASYNC_OP_LOCAL_SET, rw->ci);
-    put_dispatch(rw, &b, lay, nlay, bits, W, false);
-    put_op(&b, WASYNC_OP_END);
-  }
-  /* Body.  out[0] (block $unwind) stands for: block $exit, then one block
-   * per layout, $L(nlay-1) outermost; a site branches straight to its
-   * layout's save code, so an engine sees only that layout's locals live
-   * at the branch (a shared epilogue would keep every saved local of every
-   * site alive everywhere).  The final `end` closes them in turn:
-   *   end $L0  save0  br $exit  ...  end $L(nlay-1)  save(nlay-1)  end $exit */
-  for (uint32_t i = 0; i < rw->nout; i++) {
-    const WasyncInstr *in = &rw->out[i];
-    if (i == 0) {
-      for (uint32_t k = 0; k <= nlay; k++)
-        put_block(&b, WASYNC_OP_BLOCK);
-      continue;
-    }
-    if (i + 1 == rw->nout) { /* the end of $unwind */
-      for (uint32_t k = 0; k < nlay; k++) {
-        put_op(&b, WASYNC_OP_END);
-        put_save(rw, &b, bits + (size_t)lay[k].bits * W, lay[k].size);
-        if (k + 1 < nlay) put_idx(&b, WASYNC_OP_BR, nlay - 1 - k);
-      }
+    /* Prologue. */
+    bool m64 = c->mem64;
+    const WasyncSubType *ft = wasync_func_type(m, rw->func);
+    if (normal && rw->nsites > 0) {
+      /* Rewinding: the copy restores the frame and carries on. */
+      put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_state);
+      put_i32(&b, 2);
+      put_op(&b, WASYNC_OP_I32_EQ);
+      put_block(&b, WASYNC_OP_IF);
+      for (uint32_t x = 0; x < ft->nparams; x++)
+        put_idx(&b, WASYNC_OP_LOCAL_GET, x);
+      put_idx(&b, WASYNC_OP_CALL, rewind);
+      put_op(&b, WASYNC_OP_RETURN);
       put_op(&b, WASYNC_OP_END);
-      continue;
+    } else if (rw->nsites > 0) {
+      put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_state);
+      put_i32(&b, 2);
+      put_op(&b, WASYNC_OP_I32_EQ);
+      put_block(&b, WASYNC_OP_IF);
+      put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+      put_mem(&b, c, m64 ? WASYNC_OP_I64_LOAD : WASYNC_OP_I32_LOAD, 0);
+      put_ptr(&b, m64, 4);
+      put_op(&b, m64 ? WASYNC_OP_I64_SUB : WASYNC_OP_I32_SUB);
+      put_idx(&b, WASYNC_OP_LOCAL_TEE, rw->p);
+      put_mem(&b, c, WASYNC_OP_I32_LOAD, 0);
+      put_idx(&b, WASYNC_OP_LOCAL_SET, rw->ci);
+      put_dispatch(rw, &b, lay, nlay, bits, W, false);
+      put_op(&b, WASYNC_OP_END);
     }
-    if (in->op == PSEUDO_BR_UNWIND) {
-      put_idx(&b, WASYNC_OP_BR_IF,
-              in->imm.pair.b + rw->sites[in->imm.pair.a].layout);
-      continue;
+    /* Body.  out[0] (block $unwind) stands for: block $exit, then one block
+     * per layout, $L(nlay-1) outermost; a site branches straight to its
+     * layout's save code, so an engine sees only that layout's locals live
+     * at the branch (a shared epilogue would keep every saved local of every
+     * site alive everywhere).  The final `end` closes them in turn:
+     *   end $L0  save0  br $exit  ...  end $L(nlay-1)  save(nlay-1)  end $exit
+     */
+    for (uint32_t i = 0; i < rw->nout; i++) {
+      const WasyncInstr *in = &rw->out[i];
+      if (i == 0) {
+        for (uint32_t k = 0; k <= nlay; k++)
+          put_block(&b, WASYNC_OP_BLOCK);
+        continue;
+      }
+      if (i + 1 == rw->nout) { /* the end of $unwind */
+        for (uint32_t k = 0; k < nlay; k++) {
+          put_op(&b, WASYNC_OP_END);
+          put_save(rw, &b, bits + (size_t)lay[k].bits * W, lay[k].size);
+          if (k + 1 < nlay) put_idx(&b, WASYNC_OP_BR, nlay - 1 - k);
+        }
+        put_op(&b, WASYNC_OP_END);
+        continue;
+      }
+      if (normal && skip[i]) continue;
+      if (in->op == PSEUDO_BR_UNWIND) {
+        put_idx(&b, WASYNC_OP_BR_IF,
+                in->imm.pair.b + rw->sites[in->imm.pair.a].layout);
+        continue;
+      }
+      if (in->op == WASYNC_OP_BR_TABLE && disp_mark && disp_mark[i]) {
+        put_dispatch_table(rw, &b, in, rw->out[i - 2].imm.i32);
+        continue;
+      }
+      if (in->op < WASYNC_OP_COUNT) put(&b, in);
     }
-    if (in->op == WASYNC_OP_BR_TABLE && disp_mark && disp_mark[i]) {
-      put_dispatch_table(rw, &b, in, rw->out[i - 2].imm.i32);
-      continue;
+    for (uint32_t r = 0; r < ft->nresults; r++)
+      put_zero(&b, ft->results[r]);
+    put_op(&b, WASYNC_OP_END);
+    if (b.oom || rw->oom) {
+      rw->oom = true;
+      goto out;
     }
-    if (in->op < WASYNC_OP_COUNT) put(&b, in);
+    if (b.size > UINT32_MAX) {
+      wasync_fail(rw->err, WASYNC_ERR_LIMIT, m->funcs[rw->func].code.offset,
+                  "function too large after asyncify");
+      goto out;
+    }
+    uint8_t *body = wasync_arena_alloc(&m->arena, b.size ? b.size : 1);
+    if (!body) {
+      rw->oom = true;
+      goto out;
+    }
+    memcpy(body, b.data, b.size);
+    WasyncCode *code = &m->funcs[target].code;
+    code->body = body;
+    code->size = (uint32_t)b.size;
+    code->expr_start = expr_start;
+    code->nlocal_groups = ngroups;
+    code->local_groups = groups;
+    code->nlocals = rw->nlocals - rw->nparams;
+    code->replaced = true;
   }
-  const WasyncSubType *ft = wasync_func_type(m, rw->func);
-  for (uint32_t r = 0; r < ft->nresults; r++)
-    put_zero(&b, ft->results[r]);
-  put_op(&b, WASYNC_OP_END);
-  if (b.oom || rw->oom) {
-    rw->oom = true;
-    goto out;
-  }
-  if (b.size > UINT32_MAX) {
-    wasync_fail(rw->err, WASYNC_ERR_LIMIT, m->funcs[rw->func].code.offset,
-                "function too large after asyncify");
-    goto out;
-  }
-  uint8_t *body = wasync_arena_alloc(&m->arena, b.size ? b.size : 1);
-  if (!body) {
-    rw->oom = true;
-    goto out;
-  }
-  memcpy(body, b.data, b.size);
-  WasyncCode *code = &m->funcs[rw->func].code;
-  code->body = body;
-  code->size = (uint32_t)b.size;
-  code->expr_start = expr_start;
-  code->nlocal_groups = ngroups;
-  code->local_groups = groups;
-  code->nlocals = rw->nlocals - rw->nparams;
-  code->replaced = true;
   ok = true;
 out:
   wasync_buf_release(&b);
   al->free(al->ctx, bits);
   al->free(al->ctx, lay);
   al->free(al->ctx, disp_mark);
+  al->free(al->ctx, skip);
   return ok;
 }
 
@@ -1907,6 +1956,7 @@ bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,
   rw.p = add_local(&rw, c->mem64 ? WASYNC_VT_I64 : WASYNC_VT_I32);
   if (rw.oom) goto out;
   if (!generate(&rw)) goto out;
+  rw.split = c->split && c->split[func];
   ok = finish(&rw);
 out:
   if (rw.oom)

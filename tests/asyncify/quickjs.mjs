@@ -15,6 +15,7 @@
 // the stack once.  Runs on Node 20 and Node 26.
 //
 // Usage: node tests/asyncify/quickjs.mjs [--tool=binaryen] [--node=PATH]...
+//        [--wasync-arg=ARG]... (extra `wasync asyncify` arguments)
 // Prints `asyncify-quickjs: N passed, N failed` (one test = script x Node).
 
 import { spawnSync } from 'node:child_process';
@@ -222,10 +223,11 @@ if (process.argv[2] === '--child') {
 }
 
 // ---------------------------------------------------------------------------
-const opts = { tool: 'wasync', nodes: [] };
+const opts = { tool: 'wasync', nodes: [], wasyncArgs: [] };
 for (const a of process.argv.slice(2)) {
   if (a.startsWith('--tool=')) opts.tool = a.slice(7);
   else if (a.startsWith('--node=')) opts.nodes.push(a.slice(7));
+  else if (a.startsWith('--wasync-arg=')) opts.wasyncArgs.push(a.slice(13));
   else { console.error(`unknown argument ${a}`); process.exit(2); }
 }
 if (!opts.nodes.length) {
@@ -244,7 +246,7 @@ const out = join(work, 'qjs.async.wasm');
 const t0 = performance.now();
 const tr = opts.tool === 'binaryen'
   ? spawnSync(process.env.BINARYEN || 'wasm-opt', ['--asyncify', '--pass-arg=asyncify-imports@env.host_call', QJS, '-o', out], { encoding: 'utf8' })
-  : spawnSync(process.env.WASYNC || join(root, 'build/wasync'), ['asyncify', '--imports', 'env.host_call', QJS, '-o', out], { encoding: 'utf8' });
+  : spawnSync(process.env.WASYNC || join(root, 'build/wasync'), ['asyncify', '--imports', 'env.host_call', ...opts.wasyncArgs, QJS, '-o', out], { encoding: 'utf8' });
 const trMs = performance.now() - t0;
 if (tr.status !== 0 || !existsSync(out)) {
   console.log(`FAIL ${opts.tool} asyncify exited ${tr.status}: ${tr.stdout}${tr.stderr}`);

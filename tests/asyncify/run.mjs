@@ -37,6 +37,8 @@
 // Usage: node tests/asyncify/run.mjs [--tool=wasync|binaryen] [--only=SUBSTR]
 //                                    [--node=PATH]... [--keep] [--no-quickjs]
 //                                    [--random=N]   (random programs, default 10)
+//                                    [--wasync-arg=ARG]... (extra asyncify args,
+//                                    also given to quickjs.mjs)
 // Without --only it also runs quickjs.mjs (QuickJS under asyncify) and
 // includes its results in the totals.
 // --tool=binaryen runs the same tests on `wasm-opt --asyncify` (apt v108): it
@@ -66,7 +68,7 @@ if (process.argv[2] === '--child') {
 
 // ---------------------------------------------------------------------------
 // parent mode
-const opts = { tool: 'wasync', only: null, nodes: [], keep: false, random: 10 };
+const opts = { tool: 'wasync', only: null, nodes: [], keep: false, random: 10, wasyncArgs: [] };
 for (const a of process.argv.slice(2)) {
   if (a.startsWith('--tool=')) opts.tool = a.slice(7);
   else if (a.startsWith('--only=')) opts.only = a.slice(7);
@@ -74,6 +76,7 @@ for (const a of process.argv.slice(2)) {
   else if (a === '--keep') opts.keep = true;
   else if (a === '--no-quickjs') opts.noQuickjs = true;
   else if (a.startsWith('--random=')) opts.random = Number(a.slice(9));
+  else if (a.startsWith('--wasync-arg=')) opts.wasyncArgs.push(a.slice(13));
   else {
     console.error(`unknown argument ${a}`);
     process.exit(2);
@@ -146,7 +149,7 @@ function asyncify(d, input, output, extra = []) {
     }
     return run(process.env.BINARYEN || 'wasm-opt', ['--asyncify', ...BINARYEN_FEATURES, ...args, ...d.binaryenArgs, input, '-o', output]);
   }
-  return run(wasync, ['asyncify', ...d.asyncifyArgs, ...extra, input, '-o', output]);
+  return run(wasync, ['asyncify', ...d.asyncifyArgs, ...opts.wasyncArgs, ...extra, input, '-o', output]);
 }
 
 const BINARYEN_FEATURES = ['--enable-multivalue', '--enable-simd', '--enable-reference-types', '--enable-tail-call',
@@ -353,7 +356,7 @@ else console.log(`kept ${work}`);
 
 // The real program (QuickJS) -- its own script, counted in the same totals.
 if (!opts.only && !opts.noQuickjs) {
-  const args = [join(here, 'quickjs.mjs'), `--tool=${opts.tool}`, ...opts.nodes.map((n) => `--node=${n}`)];
+  const args = [join(here, 'quickjs.mjs'), `--tool=${opts.tool}`, ...opts.nodes.map((n) => `--node=${n}`), ...opts.wasyncArgs.map((a) => `--wasync-arg=${a}`)];
   const q = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
   process.stdout.write(q.stdout);
   if (q.stderr) process.stdout.write(q.stderr);

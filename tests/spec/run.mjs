@@ -2,6 +2,7 @@
 // test suites (../shared/spec-testsuite and ../shared/spec-testsuite-2.0).
 //
 //   node tests/spec/run.mjs [--transform=roundtrip|asyncify] [--jobs=N]
+//                           [--asyncify-args='ARGS for wasync asyncify']
 //        [--timeout=SECONDS] [--filter=SUBSTR,...] [--suite=NAME]
 //        [--wasync=PATH] [--verbose]
 //
@@ -45,6 +46,8 @@ const filter = opt('filter', null) ? String(opt('filter')).split(',') : null;
 const suitesOpt = opt('suite', null) ? String(opt('suite')).split(',') : null;
 const wasync = path.resolve(opt('wasync', process.env.WASYNC || path.join(ROOT, 'build/wasync')));
 const verbose = !!opt('verbose', false);
+// --asyncify-args='--split-rewind=1 ...': extra `wasync asyncify` arguments
+const asyncifyArgs = opt('asyncify-args', '') ? String(opt('asyncify-args')).split(/\s+/).filter(Boolean) : [];
 const LIMIT = verbose ? Infinity : 40;
 
 if (!['roundtrip', 'asyncify'].includes(transform)) {
@@ -174,7 +177,7 @@ await new Promise((resolve) => {
         w.child.kill('SIGKILL');
       }
     }, timeoutMs);
-    w.child.stdin.write(`${JSON.stringify({ script: s, wasync, transform, wabt })}\n`);
+    w.child.stdin.write(`${JSON.stringify({ script: s, wasync, transform, wabt, asyncifyArgs })}\n`);
   };
   const n = Math.min(jobs, queue.length);
   live = n;
@@ -301,7 +304,7 @@ const list = (title, items) => {
   if (items.length > LIMIT) console.log(`  ... ${items.length - LIMIT} more (--verbose shows all; full list in the JSON report)`);
 };
 
-console.log(`spec: transform=${transform}, wasync=${path.relative(ROOT, wasync) || wasync}, ${jobs} worker(s)`);
+console.log(`spec: transform=${transform}${asyncifyArgs.length ? ` (${asyncifyArgs.join(' ')})` : ''}, wasync=${path.relative(ROOT, wasync) || wasync}, ${jobs} worker(s)`);
 list('scripts that could not be run by any route', unrunnable.map((s) => `${s.id}: ${s.why}`));
 if (unrunnable.length === 0) console.log(`scripts that could not be run by any route: none (of ${scripts.length})`);
 list('valid modules V8 rejects (informational)', info.v8Rejects);

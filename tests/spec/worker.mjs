@@ -97,7 +97,7 @@ function firstDiff(a, b) {
 }
 
 function checkScript(job) {
-  const { script, wasync, transform, wabt } = job;
+  const { script, wasync, transform, wabt, asyncifyArgs = [] } = job;
   const commands = loadCommands(script);
   const scriptName = path.basename(script.rel);
   const xdir = path.join(OUT, script.suite, `${script.rel}.${transform}`);
@@ -152,7 +152,7 @@ function checkScript(job) {
       fs.unlinkSync(outPath);
     } catch {}
     if (w.verdict === 'ok') {
-      const args = transform === 'asyncify' ? ['asyncify', inPath, '-o', outPath]
+      const args = transform === 'asyncify' ? ['asyncify', ...asyncifyArgs, inPath, '-o', outPath]
         : ['roundtrip', '--reencode', inPath, '-o', outPath];
       const r = spawn(wasync, args, 60000);
       if (r.bad || r.status !== 0 || !fs.existsSync(outPath)) {

@@ -245,6 +245,59 @@ static void test_transform(void) {
   wasync_module_free(m);
 }
 
+/* Functions after asyncify with split_min_sites = `min`; *valid: the
+ * output encodes, decodes and validates. */
+static uint32_t split_funcs(uint32_t min, Log *log, bool *valid) {
+  WasyncModule *m = load();
+  *valid = false;
+  if (!m) return 0;
+  WasyncAsyncifyOptions o;
+  memset(&o, 0, sizeof o);
+  o.split_min_sites = min;
+  o.verbose = true;
+  o.log = collect;
+  o.log_ctx = log;
+  WasyncError err = {0};
+  CHECK(wasync_asyncify(m, &o, &err));
+  uint32_t n = m->nfuncs;
+  uint8_t *out = NULL;
+  size_t size = 0;
+  if (wasync_module_encode(m, NULL, &out, &size, &err)) {
+    WasyncError err2 = {0};
+    WasyncModule *m2 = wasync_module_decode(out, size, NULL, &err2);
+    *valid = m2 && wasync_module_validate(m2, &err2);
+    wasync_module_free(m2);
+    wasync_buffer_free(m, out);
+  }
+  wasync_module_free(m);
+  return n;
+}
+
+static void test_split_rewind(void) {
+  Log log;
+  bool valid;
+  memset(&log, 0, sizeof log);
+  uint32_t none = split_funcs(UINT32_MAX, &log, &valid);
+  CHECK(valid);
+  CHECK(strstr(log.text, "split rewind path") == NULL);
+  /* Default: nothing here has 256 call sites. */
+  memset(&log, 0, sizeof log);
+  CHECK_EQ(split_funcs(0, &log, &valid), none);
+  CHECK(valid);
+  /* One site is enough: sleeper, ind_unary, logger (every import may
+   * unwind) and main get a copy each. */
+  memset(&log, 0, sizeof log);
+  CHECK_EQ(split_funcs(1, &log, &valid), none + 4);
+  CHECK(valid);
+  CHECK(strstr(log.text, "split rewind path: sleeper (1 call sites") != NULL);
+  CHECK(strstr(log.text, "split rewind path: main (2 call sites") != NULL);
+  /* main calls logger and ind_unary (ind_binary reaches only add): with
+   * two sites required, main alone. */
+  memset(&log, 0, sizeof log);
+  CHECK_EQ(split_funcs(2, &log, &valid), none + 1);
+  CHECK(valid);
+}
+
 static void test_bad_memory(void) {
   WasyncModule *m = load();
   if (!m) return;
@@ -262,6 +315,7 @@ int main(void) {
   RUN(test_split);
   RUN(test_analysis);
   RUN(test_transform);
+  RUN(test_split_rewind);
   RUN(test_bad_memory);
   return TEST_REPORT();
 }
