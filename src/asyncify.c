@@ -34,12 +34,13 @@
  *
  *   prologue:  if (state == 2) { p = data.pos - 4; ci = load(p);
  *                                switch layout(ci): pop frame, restore }
- *   block $exit  block $L(n-1) ... block $L0      (one per frame layout)
- *     block $body (result R*)
+ *   block $exit  block $L(n-1) (result i32) ... block $L0 (result i32)
+ *     block $body (result R*)               (one $L per frame layout)
  *       ... the body ...
  *     end
  *     return
- *   end $L0: save layout 0; br $exit  ...  end $L(n-1): save layout n-1
+ *   end $L0: ci = the call index; save layout 0; br $exit  ...
+ *   end $L(n-1): ci = ...; save layout n-1
  *   end $exit: return zeros
  *
  * In the body, every nesting level (a "sequence") that contains an
@@ -51,8 +52,10 @@
  *   block $p(k-1) ... block $p0
  *     if (state == 2) br_table[ci - base] -> $p(piece holding site ci)
  *     cold code...            end $p0
- *     piece 0 (a call site):  args...; call; ci = i; br_if $L(layout i)
- *                             (state != 0 after the call: unwinding)
+ *     piece 0 (a call site):  args...; call; i32.const i;
+ *                             br_if $L(layout i) (state); drop
+ *                             (state != 0 after the call: unwinding; the
+ *                             call index travels as the branch value)
  *     cold code...            end $p1
  *     piece 1 (say a loop, whose body is a sequence of its own) ...
  *

@@ -583,11 +583,11 @@ static void hot_call(RW *rw, const WasyncInstr *in) {
   else if (in->op == WASYNC_OP_RETURN_CALL_REF)
     call->op = WASYNC_OP_CALL_REF, tail = true;
   emit_idx(rw, PSEUDO_SITE, s);
-  /* ci = s; if (state) br $unwind.  ci only matters while unwinding or
-   * rewinding, so it is set unconditionally; after a call returns the
-   * state is 0 (normal) or 1 (unwinding). */
+  /* i32.const s; br_if $save (state); drop.  After a call returns the
+   * state is 0 (normal) or 1 (unwinding); the branch carries the call
+   * index to the save block, which stores it, so the normal path assigns
+   * no local (an engine would otherwise merge ci at every join). */
   emit_i32(rw, (int32_t)s);
-  emit_idx(rw, WASYNC_OP_LOCAL_SET, rw->ci);
   emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
   {
     WasyncInstr *bu = emit(rw, PSEUDO_BR_UNWIND);
@@ -596,6 +596,7 @@ static void hot_call(RW *rw, const WasyncInstr *in) {
       bu->imm.pair.b = rw->out_height - 1; /* the save blocks */
     }
   }
+  emit(rw, WASYNC_OP_DROP);
   step(rw, in);
   if (rw->bad) return;
   if (tail) {
@@ -1834,13 +1835,21 @@ static bool finish(RW *rw) {
     for (uint32_t i = 0; i < rw->nout; i++) {
       const WasyncInstr *in = &rw->out[i];
       if (i == 0) {
-        for (uint32_t k = 0; k <= nlay; k++)
-          put_block(&b, WASYNC_OP_BLOCK);
+        put_block(&b, WASYNC_OP_BLOCK); /* $exit */
+        for (uint32_t k = 0; k < nlay; k++) {
+          WasyncInstr blk; /* $L(k): the call index arrives as its value */
+          memset(&blk, 0, sizeof blk);
+          blk.op = WASYNC_OP_BLOCK;
+          blk.imm.block.kind = WASYNC_BLOCK_VALUE;
+          blk.imm.block.value = WASYNC_VT_I32;
+          put(&b, &blk);
+        }
         continue;
       }
       if (i + 1 == rw->nout) { /* the end of $unwind */
         for (uint32_t k = 0; k < nlay; k++) {
           put_op(&b, WASYNC_OP_END);
+          put_idx(&b, WASYNC_OP_LOCAL_SET, rw->ci);
           put_save(rw, &b, bits + (size_t)lay[k].bits * W, lay[k].size);
           if (k + 1 < nlay) put_idx(&b, WASYNC_OP_BR, nlay - 1 - k);
         }
