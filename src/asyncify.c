@@ -50,7 +50,8 @@
  * rewind can jump straight to it:
  *
  *   block $p(k-1) ... block $p0
- *     if (state == 2) br_table[ci - base] -> $p(piece holding site ci)
+ *     if (state) br_table[ci - base] -> $p(piece holding site ci)
+ *                 (inside the body the state is 0 or 2 here)
  *     cold code...            end $p0
  *     piece 0 (a call site):  args...; call; i32.const i;
  *                             br_if $L(layout i) (state); drop

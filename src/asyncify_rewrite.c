@@ -76,6 +76,7 @@ typedef struct Seq {
   uint32_t disp, base_at;   /* out[] index of its br_table / its base const */
   uint32_t disp_height;     /* output control height at the br_table */
   uint32_t disp_start, disp_end; /* out[] range of the whole `if` */
+  uint32_t p0_open, p0_close;    /* out[] of piece 0's block and end */
   uint32_t delegate; /* the sequence whose dispatch serves this one */
 } Seq;
 
@@ -367,7 +368,7 @@ static void close_cold(RW *rw) {
 
 /* Opens a hot sequence of `count` pieces:
  *   block $p(count-1) ... block $p0
- *   if (state == 2) br_table[ci - base] -> $p(piece holding site ci)
+ *   if (state) br_table[ci - base] -> $p(piece holding site ci)
  * The dispatch is emitted lazily (emit_dispatch): when the sequence starts
  * with a hot block/loop/try, that construct's own dispatch also serves this
  * sequence (a br can leave it), so nested switch-like blocks cost one
@@ -395,6 +396,8 @@ static void begin_seq(RW *rw, uint32_t count) {
   for (uint32_t k = 0; k < count; k++)
     rw->pfirst[rw->npfirst + k] = UINT32_MAX;
   rw->npfirst += count;
+  q->p0_open = rw->nout + count - 1;
+  q->p0_close = UINT32_MAX;
   f->seq = rw->nseqs++;
   f->pending = true;
   for (uint32_t k = 0; k < count; k++)
@@ -408,9 +411,9 @@ static void emit_dispatch(RW *rw) {
   f->pending = false;
   Seq *q = &rw->seqs[f->seq];
   q->disp_start = rw->nout;
+  /* Inside the body the state is 0 or 2 here (a call that leaves it at 1
+   * branches to its save block at once), so `if (state)` tests rewinding. */
   emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
-  emit_i32(rw, 2);
-  emit(rw, WASYNC_OP_I32_EQ);
   emit_block(rw, WASYNC_OP_IF);
   emit_idx(rw, WASYNC_OP_LOCAL_GET, rw->ci);
   q->base_at = rw->nout;
@@ -447,6 +450,7 @@ static void piece_start(RW *rw) {
     return;
   }
   rw->pfirst[rw->seqs[f->seq].pstart + f->nclosed] = rw->nsites;
+  if (f->nclosed == 0) rw->seqs[f->seq].p0_close = rw->nout;
   f->nclosed++;
   emit_end(rw);
 }
@@ -461,7 +465,9 @@ static void end_seq(RW *rw) {
     emit_end(rw);
     closed_late = true;
   }
-  if (closed_late || f->dead) emit(rw, WASYNC_OP_UNREACHABLE);
+  /* After dead code the stack is already polymorphic; blocks closed
+   * after it make the rest reachable again (by the dispatch). */
+  if (closed_late) emit(rw, WASYNC_OP_UNREACHABLE);
   if (f->seq != UINT32_MAX) rw->seqs[f->seq].end = rw->nsites;
   f->npieces = f->nclosed = 0;
   f->seq = UINT32_MAX;
@@ -1692,6 +1698,7 @@ static bool finish(RW *rw) {
       al->alloc(al->ctx, ((size_t)rw->nsites + 1 + LAYOUT_MAX) * sizeof *lay);
   uint8_t *disp_mark = al->alloc(al->ctx, (size_t)rw->nout + 1);
   uint8_t *skip = NULL;         /* split: out[] not in the function */
+  uint8_t *elide = NULL;        /* out[] left out of both variants */
   uint32_t rewind = UINT32_MAX; /* split: the rewind-only copy */
   WasyncBuf b;
   wasync_buf_init(&b, al);
@@ -1746,6 +1753,41 @@ static bool finish(RW *rw) {
   if (nlay > LAYOUT_MAX && !cluster_layouts(rw, bits, W, lay, &nlay)) {
     rw->oom = true;
     goto out;
+  }
+
+  /* A dispatch that can only land on piece 0 right after itself does
+   * nothing: it goes, with piece 0's block (nothing else is inside it). */
+  elide = al->alloc(al->ctx, (size_t)rw->nout + 1);
+  if (!elide) {
+    rw->oom = true;
+    goto out;
+  }
+  memset(elide, 0, (size_t)rw->nout + 1);
+  /* One with a single target whatever the call index needs no table:
+   * global.get state; br_if target. */
+  for (uint32_t q = 0; q < rw->nseqs; q++) {
+    const Seq *sq = &rw->seqs[q];
+    if (sq->disp == UINT32_MAX) continue;
+    const WasyncInstr *bt = &rw->out[sq->disp];
+    uint32_t target = bt->imm.br_table.default_label;
+    bool single = target >= 1;
+    for (uint32_t j = 0; j < bt->imm.br_table.count && single; j++)
+      single = bt->imm.br_table.labels[j] == target;
+    if (!single) continue;
+    if (target == 1 && sq->p0_close == sq->disp_end &&
+        sq->p0_open + 1 == sq->disp_start) {
+      elide[sq->p0_open] = elide[sq->p0_close] = 1;
+      for (uint32_t i = sq->disp_start; i < sq->disp_end; i++)
+        elide[i] = 1;
+      continue;
+    }
+    /* out[disp_start] is the global.get; its `if` becomes the br_if. */
+    WasyncInstr *br = &rw->out[sq->disp_start + 1];
+    memset(br, 0, sizeof *br);
+    br->op = WASYNC_OP_BR_IF;
+    br->imm.index = target - 1;
+    for (uint32_t i = sq->disp_start + 2; i < sq->disp_end; i++)
+      elide[i] = 1;
   }
 
   /* The split rewind path (see split_min_sites): the full body goes to a
@@ -1856,7 +1898,7 @@ static bool finish(RW *rw) {
         put_op(&b, WASYNC_OP_END);
         continue;
       }
-      if (normal && skip[i]) continue;
+      if (elide[i] || (normal && skip[i])) continue;
       if (in->op == PSEUDO_BR_UNWIND) {
         put_idx(&b, WASYNC_OP_BR_IF,
                 in->imm.pair.b + rw->sites[in->imm.pair.a].layout);
@@ -1902,6 +1944,7 @@ out:
   al->free(al->ctx, lay);
   al->free(al->ctx, disp_mark);
   al->free(al->ctx, skip);
+  al->free(al->ctx, elide);
   return ok;
 }
 
