@@ -75,16 +75,21 @@
  *
  * Split rewind path: a function with hundreds of unwinding call sites (an
  * interpreter loop) pays for the dispatch's merges on every call.  The one
- * with the most (by default; split_min_sites) is emitted twice: itself
- * without the dispatches, whose prologue hands a rewind over to a new
- * function holding the full rewrite (same frame layout, same call-site
- * numbers), which then finishes that activation.  See asyncify_rewrite.c.
+ * with the most (by default; split_min_sites) is emitted twice, as two new
+ * functions -- `fast`, without the dispatches, and `rewind`, the full
+ * rewrite (same frame layout, same call-site numbers) -- and becomes a
+ * trampoline: if (state == 2) return rewind(args); return fast(args).  A
+ * rewound activation finishes in `rewind`.  See asyncify_rewrite.c.
+ *
+ * Frames are written and read by shared functions, one pair per count of
+ * locals of each class (asyncify_frames.c); small frames stay inline.
  *
  * Frame layout (private to the module; drivers only touch {pos, end}):
  * frames grow upward from pos.  A frame is the values of the locals that are
  * live across its call site (liveness over the rewritten body,
- * asyncify_liveness.c) -- i32/f32 4 bytes, i64/f64 8, v128 16, in local
- * order -- followed by the i32 call index.  A function has one layout, the
+ * asyncify_liveness.c) -- i32/f32 4 bytes, i64/f64 8, v128 16; every i32,
+ * then i64, f32, f64, v128, each class in local order -- followed by the
+ * i32 call index.  A function has one layout, the
  * union of its sites' live sets (LAYOUT_MAX in asyncify_rewrite.c: extra
  * layouts cost save and restore code, a bigger frame only buffer bytes).
  * Rewinding reads the call index at pos-4, pops the frame
@@ -160,8 +165,9 @@ static bool grow_array(WasyncModule *m, void **arr, uint32_t n, uint32_t add,
 }
 
 /* A function type params -> results (an existing plain one, or added). */
-static bool functype(WasyncModule *m, const WasyncValType *params, uint32_t np,
-                     const WasyncValType *results, uint32_t nr, uint32_t *out) {
+bool wasync_asyncify_functype(WasyncModule *m, const WasyncValType *params,
+                              uint32_t np, const WasyncValType *results,
+                              uint32_t nr, uint32_t *out) {
   for (uint32_t t = 0; t < m->ntypes; t++) {
     const WasyncSubType *st = &m->types[t];
     if (st->form != WASYNC_COMP_FUNC || st->nparams != np ||
@@ -299,9 +305,9 @@ static bool add_runtime(WasyncAsyncifyCtx *c, uint32_t rt[ART_COUNT]) {
   WasyncValType ptr = c->mem64 ? WASYNC_VT_I64 : WASYNC_VT_I32;
   WasyncValType i32 = WASYNC_VT_I32;
   uint32_t t_ptr, t_void, t_get;
-  if (!functype(m, &ptr, 1, NULL, 0, &t_ptr) ||
-      !functype(m, NULL, 0, NULL, 0, &t_void) ||
-      !functype(m, NULL, 0, &i32, 1, &t_get))
+  if (!wasync_asyncify_functype(m, &ptr, 1, NULL, 0, &t_ptr) ||
+      !wasync_asyncify_functype(m, NULL, 0, NULL, 0, &t_void) ||
+      !wasync_asyncify_functype(m, NULL, 0, &i32, 1, &t_get))
     return false;
   static const int states[ART_COUNT] = {0, 1, 0, 2, 0, 0};
   for (int k = ART_START_UNWIND; k < ART_COUNT; k++) {
@@ -884,7 +890,7 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
     if ((a.flags[f] & AFN_INSTRUMENT) && st->nresults > 1) {
       WasyncValType *res = st->results;
       uint32_t nr = st->nresults;
-      if (!functype(m, NULL, 0, res, nr, &c.results_type[f]))
+      if (!wasync_asyncify_functype(m, NULL, 0, res, nr, &c.results_type[f]))
         return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
     }
   }

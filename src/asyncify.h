@@ -70,6 +70,14 @@ bool wasync_asyncify_call_unwinds(const WasyncModule *m,
 
 /* ---- rewrite (asyncify_rewrite.c) ---------------------------------------- */
 
+/* Frame layout classes (asyncify_frames.c): i32, i64, f32, f64, v128. */
+#define WASYNC_FRAME_CLASSES 5
+
+typedef struct WasyncFrameCodec {
+  uint32_t counts[WASYNC_FRAME_CLASSES];
+  uint32_t save, restore; /* function indices */
+} WasyncFrameCodec;
+
 typedef struct WasyncAsyncifyCtx {
   WasyncModule *m;
   const WasyncAsyncifyOptions *o;
@@ -83,10 +91,12 @@ typedef struct WasyncAsyncifyCtx {
   bool ref_used[4];
   uint32_t ref_table[4], ref_sp[4];
   uint32_t ntables_before, nglobals_before;
-  uint32_t *results_type; /* per function: a type [] -> its results (only
-                             for multi-result instrumented functions) */
-  uint32_t nref_new;      /* reference stacks created so far */
-  uint8_t *split;         /* per function: gets a rewind-only copy */
+  uint32_t *results_type;   /* per function: a type [] -> its results (only
+                               for multi-result instrumented functions) */
+  uint32_t nref_new;        /* reference stacks created so far */
+  uint8_t *split;           /* per function: gets a rewind-only copy */
+  WasyncFrameCodec *codecs; /* shared save/restore functions */
+  uint32_t ncodecs, codecs_cap;
 } WasyncAsyncifyCtx;
 
 /* Rewrites one instrumented defined function in place (code.replaced). */
@@ -96,6 +106,17 @@ bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,
  * locals); its index in *out.  false: out of memory. */
 bool wasync_asyncify_add_func(WasyncModule *m, uint32_t type,
                               const uint8_t *expr, size_t size, uint32_t *out);
+
+/* A plain function type params -> results: an existing one or added. */
+bool wasync_asyncify_functype(WasyncModule *m, const WasyncValType *params,
+                              uint32_t np, const WasyncValType *results,
+                              uint32_t nr, uint32_t *out);
+/* The frame class (0..4) of a numeric type, -1 for references. */
+int wasync_asyncify_frame_class(WasyncValType t);
+/* The shared save/restore functions for frames holding counts[k] values of
+ * each class (asyncify_frames.c); created on first use. */
+bool wasync_asyncify_frame_codec(WasyncAsyncifyCtx *c, const uint32_t *counts,
+                                 uint32_t *save, uint32_t *restore);
 
 /* asyncify-asserts for a function that is not instrumented: every call
  * traps if it changed the state (asyncify_asserts.c). */

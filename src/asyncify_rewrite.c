@@ -22,10 +22,12 @@
  * goes from 8,410 virtual registers to 17,452 (measured with --trace-turbo;
  * ~6,700 of them from the dispatch merges, ~2,000 from the save branches),
  * and a CPU-bound script runs ~2x slower than un-instrumented.  A split
- * function keeps everything but the dispatches (10,651 virtual registers;
- * the script then runs ~1.2x slower) and, while rewinding, calls a copy
- * with the full rewrite, which restores the same frame layout and carries
- * on to the end of that activation.  Both variants are encoded from the
+ * function's body goes to two new functions: `fast`, everything but the
+ * dispatches (10,651 virtual registers; the script then runs ~1.2x
+ * slower), and `rewind`, the full rewrite, which restores the same frame
+ * layout and carries on to the end of that activation; the function itself
+ * becomes a trampoline to one or the other by the state (a few bytes of
+ * native stack, no tail call needed).  Both variants are encoded from the
  * same out[], so call-site numbers and layouts agree by construction.
  * V8 before 11.6 also gives functions above ~9,700 virtual registers a
  * mid-tier register allocator with much larger frames; js/engine.js turns
@@ -109,6 +111,7 @@ typedef struct RW {
 
   Temp *temps;
   uint32_t ntemps, temps_cap;
+  uint32_t *order;     /* finish: a layout's numeric locals in frame order */
   uint32_t *temp_head; /* per height */
   uint32_t temp_head_cap;
 
@@ -1345,6 +1348,28 @@ static uint16_t store_op(WasyncValType t) {
 
 #define BIT(bits, i) (((bits)[(i) / 64] >> ((i) % 64)) & 1u)
 
+/* Frames hold numeric locals by class (asyncify_frames.c): every i32, then
+ * i64, f32, f64, v128, each class in local order.  Fills order[] (numeric
+ * locals of the layout, in frame order) and counts[]; returns how many. */
+static uint32_t frame_order(RW *rw, const uint64_t *bits, uint32_t *order,
+                            uint32_t *counts) {
+  uint32_t n = 0;
+  for (int k = 0; k < WASYNC_FRAME_CLASSES; k++) {
+    counts[k] = 0;
+    for (uint32_t x = 0; x < rw->nlocals; x++)
+      if (BIT(bits, x) && wasync_asyncify_frame_class(rw->ltypes[x]) == k) {
+        order[n++] = x;
+        counts[k]++;
+      }
+  }
+  return n;
+}
+
+/* Frames with this many numeric locals or more use the shared functions;
+ * fewer are written inline (a call costs about as much as two stores). */
+#define CODEC_MIN 2
+#define CODEC_MAX 16
+
 /* Restore code for one layout (p = address of the call index). */
 static void put_restore(RW *rw, WasyncBuf *b, const uint64_t *bits,
                         uint32_t size) {
@@ -1357,16 +1382,23 @@ static void put_restore(RW *rw, WasyncBuf *b, const uint64_t *bits,
   put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
   put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
   put_mem(b, c, m64 ? WASYNC_OP_I64_STORE : WASYNC_OP_I32_STORE, 0);
-  uint32_t off = 0;
-  for (uint32_t x = 0; x < rw->nlocals; x++) {
-    if (!BIT(bits, x)) continue;
-    WasyncValType t = rw->ltypes[x];
-    uint32_t sz = vt_bytes(t);
-    if (!sz) continue;
+  uint32_t counts[WASYNC_FRAME_CLASSES], sv, rs;
+  uint32_t n = frame_order(rw, bits, rw->order, counts);
+  if (n >= CODEC_MIN && n <= CODEC_MAX &&
+      wasync_asyncify_frame_codec(c, counts, &sv, &rs)) {
     put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
-    put_mem(b, c, load_op(t), off);
-    put_idx(b, WASYNC_OP_LOCAL_SET, x);
-    off += sz;
+    put_idx(b, WASYNC_OP_CALL, rs);
+    for (uint32_t k = n; k-- > 0;)
+      put_idx(b, WASYNC_OP_LOCAL_SET, rw->order[k]);
+  } else {
+    uint32_t off = 0;
+    for (uint32_t k = 0; k < n; k++) {
+      WasyncValType t = rw->ltypes[rw->order[k]];
+      put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+      put_mem(b, c, load_op(t), off);
+      put_idx(b, WASYNC_OP_LOCAL_SET, rw->order[k]);
+      off += vt_bytes(t);
+    }
   }
   /* References, in reverse push order. */
   for (uint32_t x = rw->nlocals; x-- > 0;) {
@@ -1425,16 +1457,23 @@ static void put_save(RW *rw, WasyncBuf *b, const uint64_t *bits,
   put_op(b, geu);
   put_op(b, WASYNC_OP_I32_AND);
   put_block(b, WASYNC_OP_IF);
-  uint32_t off = 0;
-  for (uint32_t x = 0; x < rw->nlocals; x++) {
-    if (!BIT(bits, x)) continue;
-    WasyncValType t = rw->ltypes[x];
-    uint32_t sz = vt_bytes(t);
-    if (!sz) continue;
+  uint32_t counts[WASYNC_FRAME_CLASSES], sv, rs;
+  uint32_t n = frame_order(rw, bits, rw->order, counts);
+  if (n >= CODEC_MIN && n <= CODEC_MAX &&
+      wasync_asyncify_frame_codec(c, counts, &sv, &rs)) {
     put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
-    put_idx(b, WASYNC_OP_LOCAL_GET, x);
-    put_mem(b, c, store_op(t), off);
-    off += sz;
+    for (uint32_t k = 0; k < n; k++)
+      put_idx(b, WASYNC_OP_LOCAL_GET, rw->order[k]);
+    put_idx(b, WASYNC_OP_CALL, sv);
+  } else {
+    uint32_t off = 0;
+    for (uint32_t k = 0; k < n; k++) {
+      WasyncValType t = rw->ltypes[rw->order[k]];
+      put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+      put_idx(b, WASYNC_OP_LOCAL_GET, rw->order[k]);
+      put_mem(b, c, store_op(t), off);
+      off += vt_bytes(t);
+    }
   }
   put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
   put_idx(b, WASYNC_OP_LOCAL_GET, rw->ci);
@@ -1630,6 +1669,7 @@ static bool cluster_layouts(RW *rw, uint64_t *bits, size_t W, Layout *lay,
 
 static void rw_free(RW *rw) {
   const WasyncAllocator *al = rw->al;
+  al->free(al->ctx, rw->order);
   al->free(al->ctx, rw->in);
   al->free(al->ctx, rw->hot);
   al->free(al->ctx, rw->out);
@@ -1686,6 +1726,58 @@ static void put_dispatch_table(RW *rw, WasyncBuf *b, const WasyncInstr *in,
   put_idx(b, WASYNC_OP_BR, def);
 }
 
+/* Writes the declarations of locals nparams..upto-1 (grouped by type);
+ * returns the groups (NULL: out of memory, rw->oom set). */
+static WasyncLocalGroup *put_locals(RW *rw, WasyncBuf *b, uint32_t upto,
+                                    uint32_t *ngroups) {
+  uint32_t n = 0;
+  for (uint32_t x = rw->nparams; x < upto; x++)
+    if (x == rw->nparams || rw->ltypes[x] != rw->ltypes[x - 1]) n++;
+  WasyncLocalGroup *groups =
+      wasync_arena_array(&rw->m->arena, n + 1, sizeof *groups);
+  if (!groups) {
+    rw->oom = true;
+    return NULL;
+  }
+  wasync_buf_u32(b, n);
+  uint32_t g = 0;
+  for (uint32_t x = rw->nparams; x < upto;) {
+    uint32_t y = x;
+    while (y < upto && rw->ltypes[y] == rw->ltypes[x])
+      y++;
+    wasync_buf_u32(b, y - x);
+    wasync_write_valtype(b, rw->ltypes[x]);
+    groups[g].count = y - x;
+    groups[g].type = rw->ltypes[x];
+    g++;
+    x = y;
+  }
+  *ngroups = n;
+  return groups;
+}
+
+/* Makes b (locals + expr) the body of function `target`. */
+static bool set_code(RW *rw, uint32_t target, const WasyncBuf *b,
+                     uint32_t expr_start, WasyncLocalGroup *groups,
+                     uint32_t ngroups, uint32_t nlocals) {
+  uint8_t *body =
+      b->oom ? NULL : wasync_arena_alloc(&rw->m->arena, b->size ? b->size : 1);
+  if (!body) {
+    rw->oom = true;
+    return false;
+  }
+  memcpy(body, b->data, b->size);
+  WasyncCode *code = &rw->m->funcs[target].code;
+  code->body = body;
+  code->size = (uint32_t)b->size;
+  code->expr_start = expr_start;
+  code->nlocal_groups = ngroups;
+  code->local_groups = groups;
+  code->nlocals = nlocals;
+  code->replaced = true;
+  return true;
+}
+
 static bool finish(RW *rw) {
   WasyncModule *m = rw->m;
   WasyncAsyncifyCtx *c = rw->c;
@@ -1697,13 +1789,14 @@ static bool finish(RW *rw) {
   Layout *lay =
       al->alloc(al->ctx, ((size_t)rw->nsites + 1 + LAYOUT_MAX) * sizeof *lay);
   uint8_t *disp_mark = al->alloc(al->ctx, (size_t)rw->nout + 1);
+  rw->order = al->alloc(al->ctx, ((size_t)rw->nlocals + 1) * 4);
   uint8_t *skip = NULL;         /* split: out[] not in the function */
   uint8_t *elide = NULL;        /* out[] left out of both variants */
   uint32_t rewind = UINT32_MAX; /* split: the rewind-only copy */
   WasyncBuf b;
   wasync_buf_init(&b, al);
   bool ok = false;
-  if (!bits || !lay || !disp_mark) {
+  if (!bits || !lay || !disp_mark || !rw->order) {
     rw->oom = true;
     goto out;
   }
@@ -1791,13 +1884,19 @@ static bool finish(RW *rw) {
   }
 
   /* The split rewind path (see split_min_sites): the full body goes to a
-   * new function, `rewind`; the function itself keeps the body without the
-   * sequences' dispatches and, while rewinding, hands over to the copy. */
+   * new function, `rewind`, the body without the sequences' dispatches to
+   * another, `fast`; the function itself becomes a trampoline to one or the
+   * other (a frame of a few bytes: a rewound activation costs no more
+   * native stack than a normal one, and no tail call is needed). */
+  uint32_t fast = UINT32_MAX;
   if (rw->split) {
     static const uint8_t end_only[] = {0x0B};
     skip = al->alloc(al->ctx, (size_t)rw->nout + 1);
-    if (!skip || !wasync_asyncify_add_func(m, m->funcs[rw->func].type, end_only,
-                                           1, &rewind)) {
+    if (!skip ||
+        !wasync_asyncify_add_func(m, m->funcs[rw->func].type, end_only, 1,
+                                  &rewind) ||
+        !wasync_asyncify_add_func(m, m->funcs[rw->func].type, end_only, 1,
+                                  &fast)) {
       rw->oom = true;
       goto out;
     }
@@ -1810,49 +1909,19 @@ static bool finish(RW *rw) {
     }
   }
   for (uint32_t variant = 0; variant < (rw->split ? 2u : 1u); variant++) {
-    bool normal = rw->split && variant == 1; /* the function, split */
-    uint32_t target = rw->split && variant == 0 ? rewind : rw->func;
+    bool normal = rw->split && variant == 1; /* `fast` */
+    uint32_t target = !rw->split ? rw->func : normal ? fast : rewind;
     b.size = 0;
     /* Locals. */
-    uint32_t ngroups = 0;
-    for (uint32_t x = rw->nparams; x < rw->nlocals; x++)
-      if (x == rw->nparams || rw->ltypes[x] != rw->ltypes[x - 1]) ngroups++;
-    wasync_buf_u32(&b, ngroups);
-    WasyncLocalGroup *groups =
-        wasync_arena_array(&m->arena, ngroups + 1, sizeof *groups);
-    if (!groups) {
-      rw->oom = true;
-      goto out;
-    }
-    uint32_t g = 0;
-    for (uint32_t x = rw->nparams; x < rw->nlocals;) {
-      uint32_t y = x;
-      while (y < rw->nlocals && rw->ltypes[y] == rw->ltypes[x])
-        y++;
-      wasync_buf_u32(&b, y - x);
-      wasync_write_valtype(&b, rw->ltypes[x]);
-      groups[g].count = y - x;
-      groups[g].type = rw->ltypes[x];
-      g++;
-      x = y;
-    }
+    uint32_t ngroups;
+    WasyncLocalGroup *groups = put_locals(rw, &b, rw->nlocals, &ngroups);
+    if (!groups) goto out;
     uint32_t expr_start = (uint32_t)b.size;
 
     /* Prologue. */
     bool m64 = c->mem64;
     const WasyncSubType *ft = wasync_func_type(m, rw->func);
-    if (normal && rw->nsites > 0) {
-      /* Rewinding: the copy restores the frame and carries on. */
-      put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_state);
-      put_i32(&b, 2);
-      put_op(&b, WASYNC_OP_I32_EQ);
-      put_block(&b, WASYNC_OP_IF);
-      for (uint32_t x = 0; x < ft->nparams; x++)
-        put_idx(&b, WASYNC_OP_LOCAL_GET, x);
-      put_idx(&b, WASYNC_OP_CALL, rewind);
-      put_op(&b, WASYNC_OP_RETURN);
-      put_op(&b, WASYNC_OP_END);
-    } else if (rw->nsites > 0) {
+    if (!normal && rw->nsites > 0) {
       put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_state);
       put_i32(&b, 2);
       put_op(&b, WASYNC_OP_I32_EQ);
@@ -1922,20 +1991,36 @@ static bool finish(RW *rw) {
                   "function too large after asyncify");
       goto out;
     }
-    uint8_t *body = wasync_arena_alloc(&m->arena, b.size ? b.size : 1);
-    if (!body) {
-      rw->oom = true;
+    if (!set_code(rw, target, &b, expr_start, groups, ngroups,
+                  rw->nlocals - rw->nparams))
       goto out;
-    }
-    memcpy(body, b.data, b.size);
-    WasyncCode *code = &m->funcs[target].code;
-    code->body = body;
-    code->size = (uint32_t)b.size;
-    code->expr_start = expr_start;
-    code->nlocal_groups = ngroups;
-    code->local_groups = groups;
-    code->nlocals = rw->nlocals - rw->nparams;
-    code->replaced = true;
+  }
+  if (rw->split) {
+    /* The trampoline: if (state == 2) return rewind(params); fast(params).
+     * It declares the function's original locals, unused, so that a name
+     * section naming them stays valid. */
+    const WasyncSubType *ft = wasync_func_type(m, rw->func);
+    b.size = 0;
+    uint32_t ngroups;
+    WasyncLocalGroup *groups = put_locals(rw, &b, rw->norig_locals, &ngroups);
+    if (!groups) goto out;
+    uint32_t expr_start = (uint32_t)b.size;
+    put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_state);
+    put_i32(&b, 2);
+    put_op(&b, WASYNC_OP_I32_EQ);
+    put_block(&b, WASYNC_OP_IF);
+    for (uint32_t x = 0; x < ft->nparams; x++)
+      put_idx(&b, WASYNC_OP_LOCAL_GET, x);
+    put_idx(&b, WASYNC_OP_CALL, rewind);
+    put_op(&b, WASYNC_OP_RETURN);
+    put_op(&b, WASYNC_OP_END);
+    for (uint32_t x = 0; x < ft->nparams; x++)
+      put_idx(&b, WASYNC_OP_LOCAL_GET, x);
+    put_idx(&b, WASYNC_OP_CALL, fast);
+    put_op(&b, WASYNC_OP_END);
+    if (!set_code(rw, rw->func, &b, expr_start, groups, ngroups,
+                  rw->norig_locals - rw->nparams))
+      goto out;
   }
   ok = true;
 out:
