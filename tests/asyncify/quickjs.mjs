@@ -211,6 +211,26 @@ async function child(origFile, asyncFile) {
       results.push({ name, ok: false, error: msg });
     }
   }
+  // Native stack parity: the deepest recursion the original module runs
+  // (with a synchronous host; QuickJS's own stack limit or V8's, whichever
+  // comes first) must also run asyncified with an unwind and a rewind of
+  // the whole stack at the bottom.
+  try {
+    const probe = (n) => `function down(n) { if (n === 0) return host(0); return 1 + down(n - 1); } down(${n});`;
+    const runs = async (bytes, asyncMode, n) => {
+      const q = await load(bytes, asyncMode);
+      try { return (await q.evaluate(probe(n))).startsWith('ok:'); } catch { return false; }
+    };
+    let lo = 1, hi = 4096;
+    if (!(await runs(origBytes, false, lo))) throw new Error('the probe fails un-instrumented');
+    while (hi - lo > 1) { const mid = (lo + hi) >> 1; if (await runs(origBytes, false, mid)) lo = mid; else hi = mid; }
+    const ok = await runs(asyncBytes, true, lo);
+    results.push(ok
+      ? { name: 'stack-parity', ok: true, note: `the original recurses ${lo} deep; so does the asyncified module, unwinding and rewinding all ${lo} levels` }
+      : { name: 'stack-parity', ok: false, error: `the original recurses ${lo} deep, the asyncified module (unwinding at the bottom) does not` });
+  } catch (e) {
+    results.push({ name: 'stack-parity', ok: false, error: String(e && e.message || e) });
+  }
   return results;
 }
 
