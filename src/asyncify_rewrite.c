@@ -1778,6 +1778,38 @@ static bool set_code(RW *rw, uint32_t target, const WasyncBuf *b,
   return true;
 }
 
+/* Marks in drop[] every plain block left with nothing inside once the
+ * instructions already marked are gone (piece blocks nothing targets, as
+ * piece 0 of a sequence whose first construct's dispatch serves it, or
+ * blocks emptied by an elided dispatch): nothing can branch to a block with
+ * nothing inside.  stk: scratch of rw->nout entries. */
+static void drop_empty_blocks(RW *rw, uint8_t *drop, uint32_t *stk) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < rw->nout; i++) {
+    if (drop[i]) continue;
+    uint16_t op = rw->out[i].op;
+    if (op == WASYNC_OP_BLOCK || op == WASYNC_OP_LOOP || op == WASYNC_OP_IF ||
+        op == WASYNC_OP_TRY || op == WASYNC_OP_TRY_TABLE) {
+      stk[n++] = i << 1; /* low bit: has content */
+      continue;
+    }
+    if ((op == WASYNC_OP_END || op == WASYNC_OP_DELEGATE) && n > 0) {
+      uint32_t top = stk[--n];
+      uint32_t o = top >> 1;
+      bool empty = !(top & 1) && op == WASYNC_OP_END &&
+                   rw->out[o].op == WASYNC_OP_BLOCK &&
+                   rw->out[o].imm.block.kind == WASYNC_BLOCK_EMPTY;
+      if (empty && o > 0) {
+        drop[o] = drop[i] = 1;
+        continue;
+      }
+      if (n > 0) stk[n - 1] |= 1;
+      continue;
+    }
+    if (n > 0) stk[n - 1] |= 1;
+  }
+}
+
 static bool finish(RW *rw) {
   WasyncModule *m = rw->m;
   WasyncAsyncifyCtx *c = rw->c;
@@ -1790,8 +1822,10 @@ static bool finish(RW *rw) {
       al->alloc(al->ctx, ((size_t)rw->nsites + 1 + LAYOUT_MAX) * sizeof *lay);
   uint8_t *disp_mark = al->alloc(al->ctx, (size_t)rw->nout + 1);
   rw->order = al->alloc(al->ctx, ((size_t)rw->nlocals + 1) * 4);
-  uint8_t *skip = NULL;         /* split: out[] not in the function */
-  uint8_t *elide = NULL;        /* out[] left out of both variants */
+  uint8_t *skip = NULL;  /* split: out[] not in the function */
+  uint8_t *elide = NULL; /* out[] left out of both variants */
+  uint8_t *vdrop = NULL; /* out[] left out of the variant at hand */
+  uint32_t *vstk = NULL;
   uint32_t rewind = UINT32_MAX; /* split: the rewind-only copy */
   WasyncBuf b;
   wasync_buf_init(&b, al);
@@ -1908,8 +1942,17 @@ static bool finish(RW *rw) {
         skip[i] = 1;
     }
   }
+  vdrop = al->alloc(al->ctx, (size_t)rw->nout + 1);
+  vstk = al->alloc(al->ctx, ((size_t)rw->nout + 1) * 4);
+  if (!vdrop || !vstk) {
+    rw->oom = true;
+    goto out;
+  }
   for (uint32_t variant = 0; variant < (rw->split ? 2u : 1u); variant++) {
     bool normal = rw->split && variant == 1; /* `fast` */
+    for (uint32_t i = 0; i < rw->nout; i++)
+      vdrop[i] = elide[i] | (normal ? skip[i] : 0);
+    drop_empty_blocks(rw, vdrop, vstk);
     uint32_t target = !rw->split ? rw->func : normal ? fast : rewind;
     b.size = 0;
     /* Locals. */
@@ -1967,7 +2010,7 @@ static bool finish(RW *rw) {
         put_op(&b, WASYNC_OP_END);
         continue;
       }
-      if (elide[i] || (normal && skip[i])) continue;
+      if (vdrop[i]) continue;
       if (in->op == PSEUDO_BR_UNWIND) {
         put_idx(&b, WASYNC_OP_BR_IF,
                 in->imm.pair.b + rw->sites[in->imm.pair.a].layout);
@@ -2030,6 +2073,8 @@ out:
   al->free(al->ctx, disp_mark);
   al->free(al->ctx, skip);
   al->free(al->ctx, elide);
+  al->free(al->ctx, vdrop);
+  al->free(al->ctx, vstk);
   return ok;
 }
 
