@@ -74,6 +74,10 @@ test-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
 	  OPT="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" test-unit
+	# the sanitized CLI on every spec module: asyncify (every function
+	# split, asserts on) exercises the pass's widest code paths
+	node tests/spec/run.mjs --transform=asyncify --wasync=build/asan/wasync \
+	  --asyncify-args='--split-rewind=1 --asserts'
 
 test-spec: all
 	node tests/spec/run.mjs

@@ -887,7 +887,9 @@ static bool decode_body(RW *rw) {
         ok = false;
         break;
       }
-      memcpy(l, in->imm.br_table.labels, (size_t)in->imm.br_table.count * 4);
+      if (in->imm.br_table.count)
+        memcpy(l, in->imm.br_table.labels,
+               (size_t)in->imm.br_table.count * 4);
       in->imm.br_table.labels = l;
     } else if (in->op == WASYNC_OP_SELECT_T) {
       WasyncValType *t = wasync_arena_array(
@@ -897,7 +899,9 @@ static bool decode_body(RW *rw) {
         ok = false;
         break;
       }
-      memcpy(t, in->imm.select.types, (size_t)in->imm.select.count * sizeof *t);
+      if (in->imm.select.count)
+        memcpy(t, in->imm.select.types,
+               (size_t)in->imm.select.count * sizeof *t);
       in->imm.select.types = t;
     } else if (in->op == WASYNC_OP_TRY_TABLE) {
       WasyncCatch *cs = wasync_arena_array(
@@ -907,8 +911,9 @@ static bool decode_body(RW *rw) {
         ok = false;
         break;
       }
-      memcpy(cs, in->imm.try_table.catches,
-             (size_t)in->imm.try_table.count * sizeof *cs);
+      if (in->imm.try_table.count)
+        memcpy(cs, in->imm.try_table.catches,
+               (size_t)in->imm.try_table.count * sizeof *cs);
       in->imm.try_table.catches = cs;
     }
     rw->nin++;
