@@ -765,7 +765,7 @@ static bool generate(RW *rw) {
     body->imm.block.kind = WASYNC_BLOCK_INDEX;
     body->imm.block.index = rw->c->results_type[rw->func];
   }
-  push_frame(rw, WASYNC_OP_CALL, MODE_HOT);
+  if (!push_frame(rw, WASYNC_OP_CALL, MODE_HOT)) return false;
   begin_seq(rw, rw->fn_pieces);
 
   for (uint32_t i = 0; i < rw->nin && rw->nfr > 0; i++) {
@@ -888,8 +888,7 @@ static bool decode_body(RW *rw) {
         break;
       }
       if (in->imm.br_table.count)
-        memcpy(l, in->imm.br_table.labels,
-               (size_t)in->imm.br_table.count * 4);
+        memcpy(l, in->imm.br_table.labels, (size_t)in->imm.br_table.count * 4);
       in->imm.br_table.labels = l;
     } else if (in->op == WASYNC_OP_SELECT_T) {
       WasyncValType *t = wasync_arena_array(

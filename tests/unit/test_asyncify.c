@@ -299,6 +299,45 @@ static void test_split_rewind(void) {
   CHECK(valid);
 }
 
+/* The N-th allocation during asyncify fails, for every N until it
+ * succeeds (every function split, asserts on: every code path that
+ * allocates): an out-of-memory error each time, nothing leaked. */
+static void test_alloc_failures(void) {
+  long n;
+  for (n = 1; n < 100000; n++) {
+    TestAlloc t = {0, 0, 0, 0};
+    WasyncAllocator al = TEST_ALLOCATOR(&t);
+    WasyncDecodeOptions dopts;
+    memset(&dopts, 0, sizeof dopts);
+    dopts.allocator = &al;
+    WasyncError err = {0};
+    WasyncModule *m =
+        wasync_module_decode(u1_wasm, sizeof u1_wasm, &dopts, &err);
+    CHECK(m != NULL);
+    if (!m) return;
+    CHECK(wasync_module_validate(m, &err));
+    WasyncAsyncifyOptions o;
+    memset(&o, 0, sizeof o);
+    o.split_min_sites = 1;
+    o.asserts = true;
+    t.fail_at = t.calls + n;
+    bool ok = wasync_asyncify(m, &o, &err);
+    wasync_module_free(m);
+    CHECK_EQ(t.live, 0);
+    if (ok) {
+      CHECK(!t.failed);
+      break;
+    }
+    CHECK(t.failed);
+    CHECK_EQ(err.code, WASYNC_ERR_NOMEM);
+    if (err.code != WASYNC_ERR_NOMEM) {
+      fprintf(stderr, "    n=%ld: %s\n", n, err.message);
+      break;
+    }
+  }
+  CHECK(n > 10);
+}
+
 static void test_bad_memory(void) {
   WasyncModule *m = load();
   if (!m) return;
@@ -317,6 +356,7 @@ int main(void) {
   RUN(test_analysis);
   RUN(test_transform);
   RUN(test_split_rewind);
+  RUN(test_alloc_failures);
   RUN(test_bad_memory);
   return TEST_REPORT();
 }
