@@ -3,7 +3,7 @@
 #   make            build build/wasync and build/libwasync.a
 #   make demo       install what is needed, build, run the main job
 #   make test       install test deps, run every test
-#   make fuzz       build the libFuzzer target (build/fuzz-roundtrip)
+#   make fuzz       build the libFuzzer targets (build/fuzz-roundtrip, build/fuzz-asyncify)
 #   make bench      run the benchmarks (bench/)
 #   make format     apply .clang-format;  make format-check  verify it
 
@@ -104,14 +104,16 @@ test-browser: all
 
 # ---- fuzzing ------------------------------------------------------------
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-fuzz: $(BUILD)/fuzz-roundtrip
-$(BUILD)/fuzz-roundtrip: tests/fuzz/roundtrip.c $(LIB_SRCS) $(HDRS)
+fuzz: $(BUILD)/fuzz-roundtrip $(BUILD)/fuzz-asyncify
+$(BUILD)/fuzz-%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) $(WARN) $(FUZZ_FLAGS) tests/fuzz/roundtrip.c $(LIB_SRCS) -o $@
+	clang $(CPPFLAGS) $(WARN) $(FUZZ_FLAGS) $< $(LIB_SRCS) -o $@
 
+# decode -> validate -> encode for FUZZ_SECONDS, then asyncify for half that
 FUZZ_SECONDS ?= 60
-test-fuzz: $(BUILD)/fuzz-roundtrip
+test-fuzz: $(BUILD)/fuzz-roundtrip $(BUILD)/fuzz-asyncify
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
+	@FUZZ_BIN=$(BUILD)/fuzz-asyncify scripts/fuzz.sh $$(( $(FUZZ_SECONDS) / 2 ))
 
 # ---- benchmarks -----------------------------------------------------------
 bench: deps all
