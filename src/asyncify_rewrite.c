@@ -41,6 +41,8 @@
 /* br_if to the save block of site imm.pair.a's layout; imm.pair.b is the
  * depth of the (collapsed) save blocks from there. */
 #define PSEUDO_BR_UNWIND ((uint16_t)(WASYNC_OP_COUNT + 2))
+/* An instruction moved elsewhere (a rematerialized call argument). */
+#define PSEUDO_NOP ((uint16_t)(WASYNC_OP_COUNT + 4))
 
 enum { MODE_HOT = 0, MODE_COLD = 1, MODE_HANDLER = 2 };
 
@@ -111,7 +113,14 @@ typedef struct RW {
 
   Temp *temps;
   uint32_t ntemps, temps_cap;
-  uint32_t *order;     /* finish: a layout's numeric locals in frame order */
+  uint32_t *order; /* finish: a layout's numeric locals in frame order */
+  /* Rematerialized call arguments (see remat_track): per stack height, the
+   * out[] index of the constant or local.get that pushed the value still
+   * there (UINT32_MAX: none); taken ones are re-emitted at the call. */
+  uint32_t *rm_at;
+  WasyncInstr *rm_ins;
+  uint8_t *rm_taken;
+  uint32_t rm_cap, rm_hi;
   uint32_t *temp_head; /* per height */
   uint32_t temp_head_cap;
 
@@ -229,19 +238,99 @@ static bool needs_as_non_null(WasyncValType t) {
   return wasync_vt_is_ref(t) && !wasync_vt_nullable(t);
 }
 
-/* Pushes stack slots [from, to) from their temps. */
+/* ---- rematerialized call arguments ---------------------------------------
+ * A call's arguments cross the piece boundary through temps (spill before
+ * the piece block's end, reload after it).  An argument pushed by a
+ * constant or a local.get of a numeric local, and neither consumed nor
+ * overwritten (the local) before the call, needs no temp: the instruction
+ * moves to after the boundary (its value does not matter on a rewind, as
+ * for deferred arguments).  remat_track follows the cold code's stack
+ * effects: a pop at or below a tracked slot forgets it, so does a write
+ * to its local; anything whose effect is not known forgets everything. */
+
+static bool simple_arg(RW *rw, const WasyncInstr *in);
+
+static bool remat_grow(RW *rw, uint32_t h) {
+  if (h < rw->rm_cap) return true;
+  uint32_t old = rw->rm_cap;
+  uint32_t cap = rw->rm_cap;
+  if (!GROW(rw, rw->rm_at, cap, h + 1)) return false;
+  cap = rw->rm_cap;
+  if (!GROW(rw, rw->rm_ins, cap, h + 1)) return false;
+  cap = rw->rm_cap;
+  if (!GROW(rw, rw->rm_taken, cap, h + 1)) return false;
+  rw->rm_cap = cap;
+  for (uint32_t k = old; k < cap; k++) {
+    rw->rm_at[k] = UINT32_MAX;
+    rw->rm_taken[k] = 0;
+  }
+  return true;
+}
+
+static void remat_forget(RW *rw, uint32_t from) {
+  for (uint32_t h = from; h < rw->rm_hi && h < rw->rm_cap; h++)
+    rw->rm_at[h] = UINT32_MAX;
+  if (from < rw->rm_hi) rw->rm_hi = from;
+}
+
+/* After cold instruction `in` (emitted at out[at]) moved the stack height
+ * from hb. */
+static void remat_track(RW *rw, const WasyncInstr *in, uint32_t hb,
+                        uint32_t at) {
+  uint16_t op = in->op;
+  if (simple_arg(rw, in)) {
+    if (!remat_grow(rw, hb)) return;
+    rw->rm_at[hb] = at;
+    if (hb + 1 > rw->rm_hi) rw->rm_hi = hb + 1;
+    return;
+  }
+  uint32_t pops;
+  if (op == WASYNC_OP_LOCAL_SET || op == WASYNC_OP_LOCAL_TEE) {
+    for (uint32_t h = 0; h < rw->rm_hi; h++)
+      if (rw->rm_at[h] != UINT32_MAX &&
+          rw->out[rw->rm_at[h]].op == WASYNC_OP_LOCAL_GET &&
+          rw->out[rw->rm_at[h]].imm.index == in->imm.index)
+        rw->rm_at[h] = UINT32_MAX;
+    pops = 1;
+  } else if (op == WASYNC_OP_GLOBAL_GET) {
+    pops = 0;
+  } else if (wasync_op_info[op].signature) {
+    const char *sig = wasync_op_info[op].signature;
+    pops = (uint32_t)(strchr(sig, ':') - sig);
+  } else {
+    pops = hb; /* unknown: forget everything */
+  }
+  remat_forget(rw, pops <= hb ? hb - pops : 0);
+}
+
+/* Pushes stack slots [from, to) from their temps (or re-emits a taken
+ * rematerialized argument). */
 static void reload(RW *rw, uint32_t from, uint32_t to) {
   for (uint32_t h = from; h < to; h++) {
+    if (h < rw->rm_cap && rw->rm_taken[h]) {
+      rw->rm_taken[h] = 0;
+      WasyncInstr *o = emit(rw, rw->rm_ins[h].op);
+      if (o) *o = rw->rm_ins[h];
+      continue;
+    }
     WasyncValType t = stack_at(rw, h);
     emit_idx(rw, WASYNC_OP_LOCAL_GET, temp_for(rw, h, t));
     if (needs_as_non_null(t)) emit(rw, WASYNC_OP_REF_AS_NON_NULL);
   }
 }
-/* Pops stack slots [from, to) into their temps. */
+/* Pops stack slots [from, to) into their temps -- except the slots taken
+ * for rematerialization, whose pushes were removed. */
 static void spill(RW *rw, uint32_t from, uint32_t to) {
-  for (uint32_t h = to; h > from; h--)
+  for (uint32_t h = to; h > from; h--) {
+    if (h - 1 < rw->rm_cap && rw->rm_taken[h - 1]) continue;
     emit_idx(rw, WASYNC_OP_LOCAL_SET, temp_for(rw, h - 1, stack_at(rw, h - 1)));
+  }
 }
+
+/* Before the piece of hot call `in` starts: takes the call's arguments in
+ * [lo, hi) that can be rematerialized (not the callee operand of an
+ * indirect call: the rewind path needs its value). */
+static void remat_take(RW *rw, const WasyncInstr *in);
 
 static uint32_t frame_base(RW *rw) {
   return wasync_funcv_ctrl(rw->v, 0)->height;
@@ -359,6 +448,7 @@ static void step(RW *rw, const WasyncInstr *in) {
 static void open_cold(RW *rw) {
   if (rw->guard_open) return;
   rw->guard_open = true;
+  remat_forget(rw, 0);
   reload(rw, frame_base(rw), wasync_funcv_stack_height(rw->v));
 }
 
@@ -545,6 +635,21 @@ static uint32_t call_nargs(RW *rw, const WasyncInstr *in) {
   }
 }
 
+static void remat_take(RW *rw, const WasyncInstr *in) {
+  if (!rw->guard_open || rw->fr[rw->nfr - 1].dead) return;
+  uint32_t H = wasync_funcv_stack_height(rw->v);
+  uint32_t nargs = call_nargs(rw, in);
+  uint32_t lo = H - nargs, hi = H - rw->ndef;
+  if (in->op != WASYNC_OP_CALL && in->op != WASYNC_OP_RETURN_CALL) hi = H - 1;
+  for (uint32_t h = lo; h < hi && h < rw->rm_hi; h++) {
+    uint32_t at = rw->rm_at[h];
+    if (at == UINT32_MAX) continue;
+    rw->rm_ins[h] = rw->out[at];
+    rw->rm_taken[h] = 1;
+    rw->out[at].op = PSEUDO_NOP;
+  }
+}
+
 static void hot_call(RW *rw, const WasyncInstr *in) {
   uint32_t s = rw->nsites;
   if (!GROW(rw, rw->sites, rw->sites_cap, s + 1)) return;
@@ -577,6 +682,7 @@ static void hot_call(RW *rw, const WasyncInstr *in) {
     return;
   }
   reload(rw, H - nargs, H - rw->ndef);
+  remat_forget(rw, 0);
   for (uint32_t k = rw->defer_lo; k < rw->defer_lo + rw->ndef; k++)
     emit_copy(rw, &rw->in[k]);
   rw->ndef = 0;
@@ -826,6 +932,7 @@ static bool generate(RW *rw) {
     }
     before_instr(rw, in, rw->hot[i] != 0);
     if (rw->hot[i]) {
+      if (is_call(op)) remat_take(rw, in);
       piece_start(rw);
       if (is_call(op))
         hot_call(rw, in);
@@ -841,8 +948,10 @@ static bool generate(RW *rw) {
       continue;
     }
     open_cold(rw);
+    uint32_t hb = wasync_funcv_stack_height(rw->v), at = rw->nout;
     emit_copy(rw, in);
     step(rw, in);
+    remat_track(rw, in, hb, at);
     if (is_opener(op)) {
       push_frame(rw, op, MODE_COLD);
       continue;
@@ -1674,6 +1783,9 @@ static bool cluster_layouts(RW *rw, uint64_t *bits, size_t W, Layout *lay,
 static void rw_free(RW *rw) {
   const WasyncAllocator *al = rw->al;
   al->free(al->ctx, rw->order);
+  al->free(al->ctx, rw->rm_at);
+  al->free(al->ctx, rw->rm_ins);
+  al->free(al->ctx, rw->rm_taken);
   al->free(al->ctx, rw->in);
   al->free(al->ctx, rw->hot);
   al->free(al->ctx, rw->out);
