@@ -81,8 +81,10 @@
  * trampoline: if (state == 2) return rewind(args); return fast(args).  A
  * rewound activation finishes in `rewind`.  See asyncify_rewrite.c.
  *
- * Frames are written and read by shared functions, one pair per count of
- * locals of each class (asyncify_frames.c); small frames stay inline.
+ * Frames are pushed and popped by two shared functions, and their locals
+ * written and read by shared functions, one pair per count of locals of
+ * each class (asyncify_frames.c); frames of one local or more than 16 stay
+ * inline.
  *
  * Frame layout (private to the module; drivers only touch {pos, end}):
  * frames grow upward from pos.  A frame is the values of the locals that are

@@ -97,6 +97,7 @@ typedef struct WasyncAsyncifyCtx {
   uint8_t *split;           /* per function: gets a rewind-only copy */
   WasyncFrameCodec *codecs; /* shared save/restore functions */
   uint32_t ncodecs, codecs_cap;
+  uint32_t frame_push, frame_pop; /* function index + 1, 0: not yet */
 } WasyncAsyncifyCtx;
 
 /* Rewrites one instrumented defined function in place (code.replaced). */
@@ -117,6 +118,11 @@ int wasync_asyncify_frame_class(WasyncValType t);
  * each class (asyncify_frames.c); created on first use. */
 bool wasync_asyncify_frame_codec(WasyncAsyncifyCtx *c, const uint32_t *counts,
                                  uint32_t *save, uint32_t *restore);
+
+/* The shared functions that push and pop a frame (asyncify_frames.c):
+ * push(size, ci) -> (p, fits), pop(size) -> (p, ci); created on first use. */
+bool wasync_asyncify_frame_stack(WasyncAsyncifyCtx *c, uint32_t *push,
+                                 uint32_t *pop);
 
 /* asyncify-asserts for a function that is not instrumented: every call
  * traps if it changed the state (asyncify_asserts.c). */

@@ -136,3 +136,165 @@ bool wasync_asyncify_frame_codec(WasyncAsyncifyCtx *c, const uint32_t *counts,
   *restore = fc->restore;
   return true;
 }
+
+/* ---- pushing and popping frames ------------------------------------------
+ *   push(size, ci) -> (p, fits)   p = data.pos; fits = end >= p &&
+ *                                 end - p >= size + 4; if fits, the call
+ *                                 index goes to p + size; data.pos = p +
+ *                                 size + 4 in every case (the overflow
+ *                                 contract: pos - end is the shortfall)
+ *   pop(size) -> (p, ci)          ci = load(data.pos - 4); p = data.pos -
+ *                                 4 - size; data.pos = p
+ * (size and p: i32, or i64 on memory64.)  Every instrumented function with
+ * one frame layout calls them instead of carrying ~40 bytes of each. */
+
+static void put_ptr(WasyncBuf *b, bool m64, uint64_t v) {
+  WasyncInstr in;
+  memset(&in, 0, sizeof in);
+  in.op = m64 ? WASYNC_OP_I64_CONST : WASYNC_OP_I32_CONST;
+  if (m64)
+    in.imm.i64 = (int64_t)v;
+  else
+    in.imm.i32 = (int32_t)v;
+  wasync_instr_encode(b, &in);
+}
+
+static void put_op(WasyncBuf *b, uint16_t op) {
+  put(b, op, 0);
+}
+
+static bool add_with_locals(WasyncAsyncifyCtx *c, uint32_t type,
+                            const WasyncValType *locals, uint32_t nlocals,
+                            const WasyncBuf *expr, uint32_t *out) {
+  WasyncModule *m = c->m;
+  if (!wasync_asyncify_add_func(m, type, expr->data, expr->size, out))
+    return false;
+  /* add_func declared no locals: rewrite the entry with them. */
+  WasyncBuf b;
+  wasync_buf_init(&b, m->arena.allocator);
+  wasync_buf_u32(&b, nlocals);
+  WasyncLocalGroup *groups =
+      wasync_arena_array(&m->arena, nlocals + 1, sizeof *groups);
+  for (uint32_t i = 0; i < nlocals; i++) {
+    wasync_buf_u32(&b, 1);
+    wasync_write_valtype(&b, locals[i]);
+    if (groups) {
+      groups[i].count = 1;
+      groups[i].type = locals[i];
+    }
+  }
+  uint32_t expr_start = (uint32_t)b.size;
+  wasync_buf_bytes(&b, expr->data, expr->size);
+  uint8_t *body =
+      (b.oom || !groups) ? NULL : wasync_arena_alloc(&m->arena, b.size);
+  if (body) {
+    memcpy(body, b.data, b.size);
+    WasyncCode *code = &m->funcs[*out].code;
+    code->body = body;
+    code->size = (uint32_t)b.size;
+    code->expr_start = expr_start;
+    code->nlocal_groups = nlocals;
+    code->local_groups = groups;
+    code->nlocals = nlocals;
+  }
+  wasync_buf_release(&b);
+  return body != NULL;
+}
+
+bool wasync_asyncify_frame_stack(WasyncAsyncifyCtx *c, uint32_t *push,
+                                 uint32_t *pop) {
+  if (c->frame_push) {
+    *push = c->frame_push - 1;
+    *pop = c->frame_pop - 1;
+    return true;
+  }
+  WasyncModule *m = c->m;
+  bool m64 = c->mem64;
+  WasyncValType ptr = m64 ? WASYNC_VT_I64 : WASYNC_VT_I32;
+  uint16_t ld = m64 ? WASYNC_OP_I64_LOAD : WASYNC_OP_I32_LOAD;
+  uint16_t st = m64 ? WASYNC_OP_I64_STORE : WASYNC_OP_I32_STORE;
+  uint16_t add = m64 ? WASYNC_OP_I64_ADD : WASYNC_OP_I32_ADD;
+  uint16_t sub = m64 ? WASYNC_OP_I64_SUB : WASYNC_OP_I32_SUB;
+  uint16_t geu = m64 ? WASYNC_OP_I64_GE_U : WASYNC_OP_I32_GE_U;
+  uint64_t psz = m64 ? 8 : 4;
+  const WasyncValType push_params[2] = {ptr, WASYNC_VT_I32};
+  const WasyncValType pair[2] = {ptr, WASYNC_VT_I32};
+  uint32_t push_type, pop_type;
+  if (!wasync_asyncify_functype(m, push_params, 2, pair, 2, &push_type) ||
+      !wasync_asyncify_functype(m, &ptr, 1, pair, 2, &pop_type))
+    return false;
+  WasyncBuf b;
+  wasync_buf_init(&b, m->arena.allocator);
+  /* push: params 0 size, 1 ci; locals 2 p, 3 fits */
+  put(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put_mem(&b, c, ld, 0);
+  put(&b, WASYNC_OP_LOCAL_SET, 2);
+  put(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put_mem(&b, c, ld, psz);
+  put(&b, WASYNC_OP_LOCAL_GET, 2);
+  put_op(&b, sub);
+  put(&b, WASYNC_OP_LOCAL_GET, 0);
+  put_ptr(&b, m64, 4);
+  put_op(&b, add);
+  put_op(&b, geu);
+  put(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put_mem(&b, c, ld, psz);
+  put(&b, WASYNC_OP_LOCAL_GET, 2);
+  put_op(&b, geu);
+  put_op(&b, WASYNC_OP_I32_AND);
+  put(&b, WASYNC_OP_LOCAL_TEE, 3);
+  {
+    WasyncInstr in;
+    memset(&in, 0, sizeof in);
+    in.op = WASYNC_OP_IF;
+    in.imm.block.kind = WASYNC_BLOCK_EMPTY;
+    wasync_instr_encode(&b, &in);
+  }
+  put(&b, WASYNC_OP_LOCAL_GET, 2);
+  put(&b, WASYNC_OP_LOCAL_GET, 0);
+  put_op(&b, add);
+  put(&b, WASYNC_OP_LOCAL_GET, 1);
+  put_mem(&b, c, WASYNC_OP_I32_STORE, 0);
+  put_op(&b, WASYNC_OP_END);
+  put(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put(&b, WASYNC_OP_LOCAL_GET, 2);
+  put(&b, WASYNC_OP_LOCAL_GET, 0);
+  put_op(&b, add);
+  put_ptr(&b, m64, 4);
+  put_op(&b, add);
+  put_mem(&b, c, st, 0);
+  put(&b, WASYNC_OP_LOCAL_GET, 2);
+  put(&b, WASYNC_OP_LOCAL_GET, 3);
+  put_op(&b, WASYNC_OP_END);
+  const WasyncValType push_locals[2] = {ptr, WASYNC_VT_I32};
+  uint32_t fpush, fpop;
+  bool ok = !b.oom && add_with_locals(c, push_type, push_locals, 2, &b, &fpush);
+  /* pop: param 0 size; locals 1 p, 2 ci */
+  b.size = 0;
+  put(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put_mem(&b, c, ld, 0);
+  put_ptr(&b, m64, 4);
+  put_op(&b, sub);
+  put(&b, WASYNC_OP_LOCAL_TEE, 1);
+  put_mem(&b, c, WASYNC_OP_I32_LOAD, 0);
+  put(&b, WASYNC_OP_LOCAL_SET, 2);
+  put(&b, WASYNC_OP_LOCAL_GET, 1);
+  put(&b, WASYNC_OP_LOCAL_GET, 0);
+  put_op(&b, sub);
+  put(&b, WASYNC_OP_LOCAL_SET, 1);
+  put(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put(&b, WASYNC_OP_LOCAL_GET, 1);
+  put_mem(&b, c, st, 0);
+  put(&b, WASYNC_OP_LOCAL_GET, 1);
+  put(&b, WASYNC_OP_LOCAL_GET, 2);
+  put_op(&b, WASYNC_OP_END);
+  const WasyncValType pop_locals[2] = {ptr, WASYNC_VT_I32};
+  ok = ok && !b.oom && add_with_locals(c, pop_type, pop_locals, 2, &b, &fpop);
+  wasync_buf_release(&b);
+  if (!ok) return false;
+  c->frame_push = fpush + 1;
+  c->frame_pop = fpop + 1;
+  *push = fpush;
+  *pop = fpop;
+  return true;
+}

@@ -1483,22 +1483,33 @@ static uint32_t frame_order(RW *rw, const uint64_t *bits, uint32_t *order,
 #define CODEC_MIN 2
 #define CODEC_MAX 16
 
+/* Whether a frame of n numeric locals with these class counts is written
+ * by shared functions (*save, *restore); out of memory sets rw->oom. */
+static bool use_codec(RW *rw, uint32_t n, const uint32_t *counts,
+                      uint32_t *save, uint32_t *restore) {
+  if (n < CODEC_MIN || n > CODEC_MAX) return false;
+  if (wasync_asyncify_frame_codec(rw->c, counts, save, restore)) return true;
+  rw->oom = true;
+  return false;
+}
+
 /* Restore code for one layout (p = address of the call index). */
 static void put_restore(RW *rw, WasyncBuf *b, const uint64_t *bits,
-                        uint32_t size) {
+                        uint32_t size, bool popped) {
   WasyncAsyncifyCtx *c = rw->c;
   bool m64 = c->mem64;
-  put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
-  put_ptr(b, m64, size);
-  put_op(b, m64 ? WASYNC_OP_I64_SUB : WASYNC_OP_I32_SUB);
-  put_idx(b, WASYNC_OP_LOCAL_SET, rw->p);
-  put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
-  put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
-  put_mem(b, c, m64 ? WASYNC_OP_I64_STORE : WASYNC_OP_I32_STORE, 0);
+  if (!popped) { /* p = address of the call index: pop the frame */
+    put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+    put_ptr(b, m64, size);
+    put_op(b, m64 ? WASYNC_OP_I64_SUB : WASYNC_OP_I32_SUB);
+    put_idx(b, WASYNC_OP_LOCAL_SET, rw->p);
+    put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
+    put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+    put_mem(b, c, m64 ? WASYNC_OP_I64_STORE : WASYNC_OP_I32_STORE, 0);
+  }
   uint32_t counts[WASYNC_FRAME_CLASSES], sv, rs;
   uint32_t n = frame_order(rw, bits, rw->order, counts);
-  if (n >= CODEC_MIN && n <= CODEC_MAX &&
-      wasync_asyncify_frame_codec(c, counts, &sv, &rs)) {
+  if (use_codec(rw, n, counts, &sv, &rs)) {
     put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
     put_idx(b, WASYNC_OP_CALL, rs);
     for (uint32_t k = n; k-- > 0;)
@@ -1554,26 +1565,38 @@ static void put_save(RW *rw, WasyncBuf *b, const uint64_t *bits,
   uint32_t psz = m64 ? 8 : 4;
   uint16_t ld = m64 ? WASYNC_OP_I64_LOAD : WASYNC_OP_I32_LOAD;
   uint16_t geu = m64 ? WASYNC_OP_I64_GE_U : WASYNC_OP_I32_GE_U;
-  put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
-  put_mem(b, c, ld, 0);
-  put_idx(b, WASYNC_OP_LOCAL_SET, rw->p);
-  /* end - pos >= size + 4  &&  end >= pos */
-  put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
-  put_mem(b, c, ld, psz);
-  put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
-  put_op(b, m64 ? WASYNC_OP_I64_SUB : WASYNC_OP_I32_SUB);
-  put_ptr(b, m64, (uint64_t)size + 4);
-  put_op(b, geu);
-  put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
-  put_mem(b, c, ld, psz);
-  put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
-  put_op(b, geu);
-  put_op(b, WASYNC_OP_I32_AND);
+  uint32_t push, pop;
+  bool shared = wasync_asyncify_frame_stack(c, &push, &pop);
+  if (!shared) rw->oom = true; /* the only way it fails */
+  if (shared) {
+    /* (p, fits) = push(size, ci): bounds, call index and pos in there */
+    put_ptr(b, m64, size);
+    put_idx(b, WASYNC_OP_LOCAL_GET, rw->ci);
+    put_idx(b, WASYNC_OP_CALL, push);
+    put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
+    put_idx(b, WASYNC_OP_LOCAL_SET, rw->p);
+    put_idx(b, WASYNC_OP_LOCAL_GET, rw->ci);
+  } else {
+    put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
+    put_mem(b, c, ld, 0);
+    put_idx(b, WASYNC_OP_LOCAL_SET, rw->p);
+    /* end - pos >= size + 4  &&  end >= pos */
+    put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
+    put_mem(b, c, ld, psz);
+    put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+    put_op(b, m64 ? WASYNC_OP_I64_SUB : WASYNC_OP_I32_SUB);
+    put_ptr(b, m64, (uint64_t)size + 4);
+    put_op(b, geu);
+    put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
+    put_mem(b, c, ld, psz);
+    put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+    put_op(b, geu);
+    put_op(b, WASYNC_OP_I32_AND);
+  }
   put_block(b, WASYNC_OP_IF);
   uint32_t counts[WASYNC_FRAME_CLASSES], sv, rs;
   uint32_t n = frame_order(rw, bits, rw->order, counts);
-  if (n >= CODEC_MIN && n <= CODEC_MAX &&
-      wasync_asyncify_frame_codec(c, counts, &sv, &rs)) {
+  if (use_codec(rw, n, counts, &sv, &rs)) {
     put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
     for (uint32_t k = 0; k < n; k++)
       put_idx(b, WASYNC_OP_LOCAL_GET, rw->order[k]);
@@ -1588,9 +1611,11 @@ static void put_save(RW *rw, WasyncBuf *b, const uint64_t *bits,
       off += vt_bytes(t);
     }
   }
-  put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
-  put_idx(b, WASYNC_OP_LOCAL_GET, rw->ci);
-  put_mem(b, c, WASYNC_OP_I32_STORE, size);
+  if (!shared) {
+    put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+    put_idx(b, WASYNC_OP_LOCAL_GET, rw->ci);
+    put_mem(b, c, WASYNC_OP_I32_STORE, size);
+  }
   for (uint32_t x = 0; x < rw->nlocals; x++) {
     if (!BIT(bits, x) || !wasync_vt_is_ref(rw->ltypes[x])) continue;
     uint32_t k = ref_stack(c, wasync_asyncify_ref_kind(rw->m, rw->ltypes[x]));
@@ -1615,6 +1640,7 @@ static void put_save(RW *rw, WasyncBuf *b, const uint64_t *bits,
     put_idx(b, WASYNC_OP_GLOBAL_SET, sp);
   }
   put_op(b, WASYNC_OP_END);
+  if (shared) return;
   put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
   put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
   put_ptr(b, m64, (uint64_t)size + 4);
@@ -1629,7 +1655,7 @@ static void put_dispatch(RW *rw, WasyncBuf *b, Layout *lay, uint32_t nlay,
     if (save)
       put_save(rw, b, bits + (size_t)lay[0].bits * W, lay[0].size);
     else
-      put_restore(rw, b, bits + (size_t)lay[0].bits * W, lay[0].size);
+      put_restore(rw, b, bits + (size_t)lay[0].bits * W, lay[0].size, false);
     return;
   }
   put_block(b, WASYNC_OP_BLOCK); /* $done */
@@ -1657,7 +1683,7 @@ static void put_dispatch(RW *rw, WasyncBuf *b, Layout *lay, uint32_t nlay,
     if (save)
       put_save(rw, b, bits + (size_t)lay[k].bits * W, lay[k].size);
     else
-      put_restore(rw, b, bits + (size_t)lay[k].bits * W, lay[k].size);
+      put_restore(rw, b, bits + (size_t)lay[k].bits * W, lay[k].size, false);
     put_idx(b, WASYNC_OP_BR, nlay - 1 - k);
   }
   put_op(b, WASYNC_OP_END);
@@ -2080,7 +2106,25 @@ static bool finish(RW *rw) {
     /* Prologue. */
     bool m64 = c->mem64;
     const WasyncSubType *ft = wasync_func_type(m, rw->func);
-    if (!normal && rw->nsites > 0) {
+    uint32_t push, pop;
+    if (!normal && rw->nsites > 0 && nlay == 1 &&
+        !wasync_asyncify_frame_stack(c, &push, &pop)) {
+      rw->oom = true;
+      goto out;
+    }
+    if (!normal && rw->nsites > 0 && nlay == 1) {
+      /* (p, ci) = pop(size); restore */
+      put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_state);
+      put_i32(&b, 2);
+      put_op(&b, WASYNC_OP_I32_EQ);
+      put_block(&b, WASYNC_OP_IF);
+      put_ptr(&b, m64, lay[0].size);
+      put_idx(&b, WASYNC_OP_CALL, pop);
+      put_idx(&b, WASYNC_OP_LOCAL_SET, rw->ci);
+      put_idx(&b, WASYNC_OP_LOCAL_SET, rw->p);
+      put_restore(rw, &b, bits + (size_t)lay[0].bits * W, lay[0].size, true);
+      put_op(&b, WASYNC_OP_END);
+    } else if (!normal && rw->nsites > 0) {
       put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_state);
       put_i32(&b, 2);
       put_op(&b, WASYNC_OP_I32_EQ);
