@@ -14,7 +14,8 @@ WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wcast-qual -Wwrite-strings \
            -Wimplicit-fallthrough -Wformat=2 -Wundef -Werror
 CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
-CFLAGS  += $(OPT) $(WARN)
+# -pthread: function bodies are validated and encoded on threads (src/parallel.h)
+CFLAGS  += $(OPT) $(WARN) -pthread
 
 LIB_SRCS  := $(sort $(wildcard src/*.c))
 CLI_SRCS  := $(sort $(wildcard cli/*.c))
@@ -101,7 +102,7 @@ FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=a
 fuzz: $(BUILD)/fuzz-roundtrip
 $(BUILD)/fuzz-roundtrip: tests/fuzz/roundtrip.c $(LIB_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) $(WARN) $(FUZZ_FLAGS) tests/fuzz/roundtrip.c $(LIB_SRCS) -o $@
+	clang $(CPPFLAGS) $(WARN) $(FUZZ_FLAGS) -pthread tests/fuzz/roundtrip.c $(LIB_SRCS) -o $@
 
 FUZZ_SECONDS ?= 60
 test-fuzz: $(BUILD)/fuzz-roundtrip

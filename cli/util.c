@@ -1,6 +1,7 @@
 /*
  * util.c -- file input/output and error printing for the CLI.
  */
+#define _DEFAULT_SOURCE 1 /* MAP_POPULATE */
 #include "cli.h"
 
 #include <errno.h>
@@ -69,7 +70,11 @@ bool wasync_cli_open_input(const char *path, WasyncCliInput *in) {
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
         (uint64_t)st.st_size <= SIZE_MAX) {
-      void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+      int flags = MAP_PRIVATE;
+#ifdef MAP_POPULATE
+      flags |= MAP_POPULATE; /* all of it is read: map it in one go */
+#endif
+      void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, flags, fd, 0);
       if (p != MAP_FAILED) {
         close(fd);
         in->map = p;
@@ -137,6 +142,22 @@ bool wasync_cli_write_file(const char *path, const uint8_t *data, size_t size) {
   }
   free(tmp);
   return ok;
+}
+
+bool wasync_cli_parse_threads(const char *cmd, const char *arg, unsigned *out) {
+  char *end = NULL;
+  long n = arg ? strtol(arg, &end, 10) : 0;
+  if (!arg || *arg == '\0' || *end != '\0' || n < 1 || n > 64) {
+    wasync_cli_usage_error(cmd, "--threads needs a number from 1 to 64");
+    return false;
+  }
+  *out = (unsigned)n;
+  return true;
+}
+
+unsigned wasync_cli_default_threads(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n >= 2 ? 2u : 1u;
 }
 
 void wasync_cli_error(const char *path, const WasyncError *err) {

@@ -76,6 +76,17 @@ typedef struct WasyncDecodeOptions {
    * code when the module is validated next; until it is, its bodies must
    * not be trusted. */
   bool defer_body_checks;
+  /* Function bodies are validated (wasync_module_validate) and re-encoded
+   * (wasync_module_encode with reencode) by up to `threads` threads, each
+   * taking a contiguous run of bodies of about equal size; 0 or 1: all on
+   * the calling thread (no thread is created).  Fewer threads are used when
+   * a run would get less than thread_min_bytes of bodies (0: 256 KiB), so
+   * small modules stay on one thread.  Results and errors do not depend on
+   * the thread count: the error is the lowest failing function's, as with
+   * one thread.  With more than one thread the allocator is called from
+   * several threads at once and must be thread-safe (malloc is). */
+  unsigned threads;
+  size_t thread_min_bytes;
 } WasyncDecodeOptions;
 
 /* Decodes a binary module.  Returns NULL and fills *err on failure. */

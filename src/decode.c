@@ -20,6 +20,7 @@
  * "unexpected end".
  */
 #include "decode.h"
+#include "parallel.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -280,6 +281,10 @@ WasyncModule *wasync_module_decode(const uint8_t *bytes, size_t size,
     return NULL;
   }
   m->bodies_unchecked = d.defer_bodies;
+  m->threads = options ? options->threads : 0;
+  m->thread_min_bytes = options && options->thread_min_bytes
+                            ? options->thread_min_bytes
+                            : WASYNC_THREAD_MIN_BYTES;
   return m;
 }
 

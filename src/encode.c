@@ -40,6 +40,7 @@
 #include "decode.h"
 #include "instr.h"
 #include "module.h"
+#include "parallel.h"
 
 #include <string.h>
 
@@ -488,6 +489,79 @@ static void write_code(Encoder *e, const WasyncCode *c) {
   close_sized_w(e, at, width);
 }
 
+/* ---- bodies on several threads (parallel.h) ---- */
+
+/* Run i of the bodies: run 0 writes straight into the output, the others
+ * into buffers of their own, appended in order afterwards.  Each run has
+ * its own Encoder (copied from the caller's before any run starts), with
+ * its own readers, buffer and error. */
+typedef struct CodeRuns {
+  const uint32_t *bounds;
+  Encoder encs[WASYNC_MAX_THREADS];
+  WasyncBuf bufs[WASYNC_MAX_THREADS];
+  WasyncError errs[WASYNC_MAX_THREADS];
+} CodeRuns;
+
+static void write_run(void *ctx, unsigned i) {
+  CodeRuns *r = ctx;
+  Encoder *e = &r->encs[i];
+  const WasyncModule *m = e->m;
+  if (i != 0) {
+    wasync_instr_reader_init(&e->ir, m, m->bytes, 0, 0, e->err);
+    wasync_instr_reader_init(&e->ir2, m, m->bytes, 0, 0, e->err);
+    size_t bytes = 0;
+    for (uint32_t f = r->bounds[i]; f < r->bounds[i + 1]; f++)
+      bytes += m->funcs[f].code.size + 5u;
+    wasync_buf_reserve(e->b, bytes + 64);
+  }
+  for (uint32_t f = r->bounds[i]; f < r->bounds[i + 1] && e->ok; f++)
+    write_code(e, &m->funcs[f].code);
+  if (i != 0) {
+    wasync_instr_reader_release(&e->ir);
+    wasync_instr_reader_release(&e->ir2);
+  }
+}
+
+static void write_bodies(Encoder *e) {
+  const WasyncModule *m = e->m;
+  uint32_t bounds[WASYNC_MAX_THREADS + 1];
+  /* Copied bodies are memcpy-bound: one thread. */
+  unsigned n = e->reencode && !e->identity ? wasync_split_bodies(m, bounds) : 1;
+  if (n == 1) {
+    for (uint32_t i = m->nfunc_imports; i < m->nfuncs && e->ok; i++)
+      write_code(e, &m->funcs[i].code);
+    return;
+  }
+  CodeRuns *r = m->arena.allocator->alloc(m->arena.allocator->ctx, sizeof *r);
+  if (!r) {
+    wasync_fail(e->err, WASYNC_ERR_NOMEM, 0, "out of memory");
+    e->ok = false;
+    return;
+  }
+  r->bounds = bounds;
+  for (unsigned i = 1; i < n; i++) {
+    r->encs[i] = *e;
+    r->encs[i].b = &r->bufs[i];
+    r->encs[i].err = &r->errs[i];
+    wasync_buf_init(&r->bufs[i], m->arena.allocator);
+    memset(&r->errs[i], 0, sizeof r->errs[i]);
+  }
+  r->encs[0] = *e;
+  wasync_parallel_run(n, write_run, r);
+  *e = r->encs[0]; /* run 0 worked on the caller's buffer and readers */
+  for (unsigned i = 1; i < n; i++) {
+    const Encoder *ei = &r->encs[i];
+    if (e->ok && !ei->ok) { /* the first failing run: lowest function */
+      *e->err = r->errs[i];
+      e->ok = false;
+    }
+    if (e->ok && r->bufs[i].oom) e->b->oom = true;
+    if (e->ok) wasync_buf_bytes(e->b, r->bufs[i].data, r->bufs[i].size);
+    wasync_buf_release(&r->bufs[i]);
+  }
+  m->arena.allocator->free(m->arena.allocator->ctx, r);
+}
+
 /* Width of the input section's leading count when the count is unchanged
  * (0: minimal). */
 static size_t count_width(const Encoder *e) {
@@ -562,8 +636,7 @@ static void write_section_payload(Encoder *e, uint8_t id) {
   case WASYNC_SEC_DATACOUNT: wasync_buf_u32(b, m->ndatas); break;
   case WASYNC_SEC_CODE:
     write_u32_width(b, m->nfuncs - m->nfunc_imports, count_width(e));
-    for (uint32_t i = m->nfunc_imports; i < m->nfuncs && e->ok; i++)
-      write_code(e, &m->funcs[i].code);
+    write_bodies(e);
     break;
   case WASYNC_SEC_DATA:
     wasync_buf_u32(b, m->ndatas);

@@ -312,6 +312,10 @@ struct WasyncModule {
   /* Decoded with defer_body_checks: bodies were not scanned; validation
    * checks them (and on failure re-decodes fully for the decode error). */
   bool bodies_unchecked;
+  /* From WasyncDecodeOptions: threads for function bodies (see
+   * parallel.h). */
+  unsigned threads;
+  size_t thread_min_bytes;
   /* types.c: canonical type id per type index (iso-recursive equivalence:
    * equal ids <=> equivalent types); NULL until wasync_types_prepare(). */
   uint32_t *type_canon;

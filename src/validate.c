@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "instr.h"
+#include "parallel.h"
 #include "reader.h"
 #include "validate.h"
 
@@ -401,11 +402,43 @@ static bool check_datas(Ctx *c) {
   return true;
 }
 
+/* One run of bodies (parallel.h): run 0 uses the caller's validator and
+ * error, the others their own, created here so that every allocation they
+ * make happens on their thread. */
+typedef struct BodyRuns {
+  Ctx *c;
+  const uint32_t *bounds;
+  WasyncError errs[WASYNC_MAX_THREADS];
+  bool ok[WASYNC_MAX_THREADS];
+} BodyRuns;
+
+static void check_run(void *ctx, unsigned i) {
+  BodyRuns *r = ctx;
+  Ctx *c = r->c;
+  WasyncError *err = i == 0 ? c->err : &r->errs[i];
+  WasyncFuncValidator *v = i == 0 ? c->v : wasync_funcv_new(c->m, err);
+  bool ok = v != NULL;
+  if (ok) wasync_funcv_set_declared(v, c->declared);
+  for (uint32_t f = r->bounds[i]; ok && f < r->bounds[i + 1]; f++)
+    ok = wasync_func_validate(v, f);
+  if (i != 0) wasync_funcv_free(v);
+  r->ok[i] = ok;
+}
+
 static bool check_bodies(Ctx *c) {
-  const WasyncModule *m = c->m;
-  wasync_funcv_set_declared(c->v, c->declared);
-  for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++)
-    if (!wasync_func_validate(c->v, i)) return false;
+  BodyRuns r;
+  uint32_t bounds[WASYNC_MAX_THREADS + 1];
+  unsigned n = wasync_split_bodies(c->m, bounds);
+  r.c = c;
+  r.bounds = bounds;
+  memset(r.errs, 0, n * sizeof r.errs[0]);
+  wasync_parallel_run(n, check_run, &r);
+  /* The first failing run holds the lowest failing function. */
+  for (unsigned i = 0; i < n; i++) {
+    if (r.ok[i]) continue;
+    if (i != 0) *c->err = r.errs[i];
+    return false;
+  }
   return true;
 }
 
