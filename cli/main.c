@@ -257,7 +257,9 @@ int wasync_cli_roundtrip(int argc, char **argv) {
   if (!wasync_cli_open_input(in, &input)) return 1;
   WasyncError err = {0};
   WasyncDecodeOptions dopt = {.defer_body_checks = true, /* validated next */
-                              .threads = threads};
+                              .threads = threads,
+                              /* one decoding per body */
+                              .reencode_in_validate = reencode};
   WasyncModule *m = wasync_module_decode(input.data, input.size, &dopt, &err);
   int rc = 1;
   if (!m || !wasync_module_validate(m, &err)) {

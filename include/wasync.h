@@ -87,6 +87,13 @@ typedef struct WasyncDecodeOptions {
    * several threads at once and must be thread-safe (malloc is). */
   unsigned threads;
   size_t thread_min_bytes;
+  /* true: wasync_module_validate() also re-encodes each function body as
+   * it checks it, so a following wasync_module_encode() with reencode
+   * decodes no body a second time (it copies what validation wrote; bodies
+   * a pass replaced in between are re-encoded then).  The output is the
+   * same; the re-encoded bodies take about the code section's size in
+   * memory until the module is freed. */
+  bool reencode_in_validate;
 } WasyncDecodeOptions;
 
 /* Decodes a binary module.  Returns NULL and fills *err on failure. */

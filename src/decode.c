@@ -282,6 +282,7 @@ WasyncModule *wasync_module_decode(const uint8_t *bytes, size_t size,
   }
   m->bodies_unchecked = d.defer_bodies;
   m->threads = options ? options->threads : 0;
+  m->reencode_in_validate = options && options->reencode_in_validate;
   m->thread_min_bytes = options && options->thread_min_bytes
                             ? options->thread_min_bytes
                             : WASYNC_THREAD_MIN_BYTES;
@@ -290,6 +291,9 @@ WasyncModule *wasync_module_decode(const uint8_t *bytes, size_t size,
 
 void wasync_module_free(WasyncModule *m) {
   if (!m) return;
+  const WasyncAllocator *a = m->arena.allocator;
+  for (unsigned i = 0; i < WASYNC_MAX_THREADS; i++)
+    if (m->reencoded_bufs[i]) a->free(a->ctx, m->reencoded_bufs[i]);
   WasyncArena tmp = m->arena; /* m itself lives in the arena */
   wasync_arena_free(&tmp);
 }

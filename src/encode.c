@@ -37,6 +37,7 @@
  * shifted down to its final size field, so the output is built in one
  * buffer without copying sections through temporaries.
  */
+#include "body_writer.h"
 #include "decode.h"
 #include "instr.h"
 #include "module.h"
@@ -127,13 +128,41 @@ static void write_u32_width(WasyncBuf *b, uint32_t v, size_t width) {
   }
 }
 
-/* Re-encodes the instructions in bytes[0, size) one by one. */
 static bool instr_equal(const WasyncInstr *a, const WasyncInstr *b);
 
-/* Re-encodes the instructions in bytes[0, size) one by one.  With
- * `spelling`, also reports whether the output spells each instruction as
- * the input did (0), differently but provably the same -- the new bytes
- * decode to an equal instruction -- (1), or not provably the same (-1). */
+/* Writes `in`, decoded from the n input bytes at `bytes`, in its minimal
+ * encoding.  With `spelling`, also records whether the output spells each
+ * instruction as the input did (0), differently but provably the same --
+ * the new bytes decode to an equal instruction -- (1), or not provably the
+ * same (-1). */
+static void encode_compare(Encoder *e, const WasyncInstr *in,
+                           const uint8_t *bytes, size_t n, int *spelling) {
+  WasyncBuf *b = e->b;
+  size_t out_at = b->size;
+  wasync_instr_encode(b, in);
+  if (!spelling || *spelling < 0 || b->oom) return;
+  if (b->size - out_at == n) { /* instructions are short: no memcmp call */
+    const uint8_t *x = b->data + out_at;
+    size_t k = 0;
+    while (k < n && x[k] == bytes[k])
+      k++;
+    if (k == n) return;
+  }
+  WasyncError scratch = {0};
+  WasyncInstrReader *ir2 = &e->ir2;
+  WasyncInstr again;
+  ir2->r.base = b->data + out_at;
+  ir2->r.pos = 0;
+  ir2->r.end = b->size - out_at;
+  ir2->r.err = &scratch;
+  *spelling = wasync_instr_decode(ir2, &again) && ir2->r.pos == ir2->r.end &&
+                      instr_equal(in, &again)
+                  ? 1
+                  : -1;
+}
+
+/* Re-encodes the instructions in bytes[0, size) one by one; `spelling` as
+ * for encode_compare(). */
 static bool reencode_instrs(Encoder *e, const uint8_t *bytes, size_t size,
                             uint64_t offset, int *spelling) {
   WasyncInstrReader *ir = &e->ir;
@@ -141,7 +170,7 @@ static bool reencode_instrs(Encoder *e, const uint8_t *bytes, size_t size,
   ir->r.pos = 0;
   ir->r.end = size;
   ir->r.err = e->err;
-  WasyncInstr in, again;
+  WasyncInstr in;
   WasyncBuf *b = e->b;
   /* Runs of common instructions are re-encoded inline (their minimal
    * encodings are the input bytes); the rest one by one, comparing. */
@@ -153,27 +182,7 @@ static bool reencode_instrs(Encoder *e, const uint8_t *bytes, size_t size,
       e->err->offset += offset;
       return enc_fail_from(e);
     }
-    size_t out_at = b->size;
-    wasync_instr_encode(b, &in);
-    if (!spelling || *spelling < 0 || b->oom) continue;
-    size_t n = ir->r.pos - in_at;
-    if (b->size - out_at == n) { /* instructions are short: no memcmp call */
-      const uint8_t *x = b->data + out_at, *y = bytes + in_at;
-      size_t k = 0;
-      while (k < n && x[k] == y[k])
-        k++;
-      if (k == n) continue;
-    }
-    WasyncError scratch = {0};
-    WasyncInstrReader *ir2 = &e->ir2;
-    ir2->r.base = b->data + out_at;
-    ir2->r.pos = 0;
-    ir2->r.end = b->size - out_at;
-    ir2->r.err = &scratch;
-    *spelling = wasync_instr_decode(ir2, &again) && ir2->r.pos == ir2->r.end &&
-                        instr_equal(&in, &again)
-                    ? 1
-                    : -1;
+    encode_compare(e, &in, bytes + in_at, ir->r.pos - in_at, spelling);
   }
   return true;
 }
@@ -461,6 +470,11 @@ static void keep_input_spelling(Encoder *e, const WasyncCode *c, size_t at,
 
 static void write_code(Encoder *e, const WasyncCode *c) {
   WasyncBuf *b = e->b;
+  if (e->reencode && !c->replaced && c->reencoded) {
+    /* re-encoded while it was validated (body_writer.h) */
+    wasync_buf_bytes(b, c->reencoded, c->reencoded_size);
+    return;
+  }
   size_t width = c->replaced ? 0 : leb_width_before(e->m, c->offset);
   if (!e->reencode) {
     write_u32_width(b, c->size, width);
@@ -487,6 +501,67 @@ static void write_code(Encoder *e, const WasyncCode *c) {
     return;
   if (!c->replaced) keep_input_spelling(e, c, at + 5, expr_at, spelling);
   close_sized_w(e, at, width);
+}
+
+/* ---- re-encoding a body while it is validated (body_writer.h) ---- */
+
+struct WasyncBodyWriter {
+  Encoder e;
+  WasyncError err; /* errors are not reported: the body is just not kept */
+  const WasyncCode *c;
+  size_t at, expr_at, width;
+  int spelling;
+};
+
+WasyncBodyWriter *wasync_body_writer_new(const WasyncModule *m,
+                                         WasyncBuf *out) {
+  const WasyncAllocator *a = m->arena.allocator;
+  WasyncBodyWriter *w = a->alloc(a->ctx, sizeof *w);
+  if (!w) return NULL;
+  memset(w, 0, sizeof *w);
+  w->e.m = m;
+  w->e.b = out;
+  w->e.err = &w->err;
+  w->e.reencode = w->e.canon = true;
+  w->e.ok = true;
+  wasync_instr_reader_init(&w->e.ir, m, m->bytes, 0, 0, &w->err);
+  wasync_instr_reader_init(&w->e.ir2, m, m->bytes, 0, 0, &w->err);
+  return w;
+}
+
+void wasync_body_writer_free(WasyncBodyWriter *w) {
+  if (!w) return;
+  const WasyncAllocator *a = w->e.m->arena.allocator;
+  wasync_instr_reader_release(&w->e.ir);
+  wasync_instr_reader_release(&w->e.ir2);
+  a->free(a->ctx, w);
+}
+
+void wasync_body_writer_begin(WasyncBodyWriter *w, const WasyncCode *c) {
+  Encoder *e = &w->e;
+  WasyncBuf *b = e->b;
+  w->c = c;
+  w->width = leb_width_before(e->m, c->offset);
+  w->at = open_sized(b);
+  wasync_buf_u32(b, c->nlocal_groups);
+  for (uint32_t i = 0; i < c->nlocal_groups; i++) {
+    wasync_buf_u32(b, c->local_groups[i].count);
+    wasync_write_valtype(b, c->local_groups[i].type);
+  }
+  w->expr_at = b->size;
+  w->spelling = 0;
+}
+
+void wasync_body_writer_instr(WasyncBodyWriter *w, const WasyncInstr *in,
+                              const uint8_t *bytes, size_t n) {
+  encode_compare(&w->e, in, bytes, n, &w->spelling);
+}
+
+bool wasync_body_writer_end(WasyncBodyWriter *w) {
+  Encoder *e = &w->e;
+  keep_input_spelling(e, w->c, w->at + 5, w->expr_at, w->spelling);
+  close_sized_w(e, w->at, w->width);
+  return e->ok && !e->b->oom;
 }
 
 /* ---- bodies on several threads (parallel.h) ---- */
@@ -525,8 +600,13 @@ static void write_run(void *ctx, unsigned i) {
 static void write_bodies(Encoder *e) {
   const WasyncModule *m = e->m;
   uint32_t bounds[WASYNC_MAX_THREADS + 1];
-  /* Copied bodies are memcpy-bound: one thread. */
-  unsigned n = e->reencode && !e->identity ? wasync_split_bodies(m, bounds) : 1;
+  /* Copied bodies (and bodies re-encoded while validating) are
+   * memcpy-bound: one thread. */
+  bool work = false;
+  for (uint32_t i = m->nfunc_imports; i < m->nfuncs && !work; i++)
+    work = m->funcs[i].code.replaced || !m->funcs[i].code.reencoded;
+  unsigned n =
+      e->reencode && !e->identity && work ? wasync_split_bodies(m, bounds) : 1;
   if (n == 1) {
     for (uint32_t i = m->nfunc_imports; i < m->nfuncs && e->ok; i++)
       write_code(e, &m->funcs[i].code);

@@ -27,7 +27,6 @@
 
 #include "module.h"
 
-#define WASYNC_MAX_THREADS 64u
 /* Default minimum of body bytes per thread (WasyncDecodeOptions). */
 #define WASYNC_THREAD_MIN_BYTES (256u * 1024u)
 

@@ -23,6 +23,7 @@
  */
 #include <string.h>
 
+#include "body_writer.h"
 #include "instr.h"
 #include "parallel.h"
 #include "reader.h"
@@ -404,42 +405,100 @@ static bool check_datas(Ctx *c) {
 
 /* One run of bodies (parallel.h): run 0 uses the caller's validator and
  * error, the others their own, created here so that every allocation they
- * make happens on their thread. */
+ * make happens on their thread.  With m->reencode_in_validate each run
+ * also re-encodes its bodies into a buffer of its own (body_writer.h). */
 typedef struct BodyRuns {
   Ctx *c;
   const uint32_t *bounds;
   WasyncError errs[WASYNC_MAX_THREADS];
   bool ok[WASYNC_MAX_THREADS];
+  WasyncBuf bufs[WASYNC_MAX_THREADS];
+  bool encoded[WASYNC_MAX_THREADS]; /* every body of the run re-encoded */
 } BodyRuns;
 
 static void check_run(void *ctx, unsigned i) {
   BodyRuns *r = ctx;
   Ctx *c = r->c;
+  WasyncModule *m = c->m;
+  uint32_t lo = r->bounds[i], hi = r->bounds[i + 1];
   WasyncError *err = i == 0 ? c->err : &r->errs[i];
-  WasyncFuncValidator *v = i == 0 ? c->v : wasync_funcv_new(c->m, err);
+  WasyncFuncValidator *v = i == 0 ? c->v : wasync_funcv_new(m, err);
   bool ok = v != NULL;
   if (ok) wasync_funcv_set_declared(v, c->declared);
-  for (uint32_t f = r->bounds[i]; ok && f < r->bounds[i + 1]; f++)
-    ok = wasync_func_validate(v, f);
+  WasyncBuf *out = &r->bufs[i];
+  WasyncBodyWriter *w = NULL;
+  if (m->reencode_in_validate) {
+    wasync_buf_init(out, m->arena.allocator);
+    w = wasync_body_writer_new(m, out);
+  }
+  bool encoded = w != NULL;
+  for (uint32_t f = lo; ok && f < hi; f++) {
+    if (!w) {
+      ok = wasync_func_validate(v, f);
+      continue;
+    }
+    WasyncCode *code = &m->funcs[f].code;
+    size_t at = out->size;
+    ok = wasync_func_validate_reencode(v, f, w, out);
+    if (!ok || code->replaced) {
+      encoded = encoded && code->replaced;
+      continue;
+    }
+    encoded = encoded && wasync_body_writer_end(w);
+    if (!encoded) continue;
+    /* Usually the entry comes out as the input spelled it: then it is not
+     * kept twice, the input's bytes stand for it. */
+    size_t len = out->size - at;
+    uint64_t in_end = code->offset + code->size;
+    code->reencoded_size = (uint32_t)len;
+    if (len <= in_end &&
+        memcmp(m->bytes + in_end - len, out->data + at, len) == 0) {
+      code->reencoded = m->bytes + in_end - len;
+      out->size = at;
+    } else {
+      code->reencoded = NULL; /* in out, at: */
+      code->reencoded_at = at;
+    }
+  }
+  wasync_body_writer_free(w);
   if (i != 0) wasync_funcv_free(v);
   r->ok[i] = ok;
+  r->encoded[i] = encoded && !out->oom;
 }
 
 static bool check_bodies(Ctx *c) {
+  WasyncModule *m = c->m;
   BodyRuns r;
   uint32_t bounds[WASYNC_MAX_THREADS + 1];
-  unsigned n = wasync_split_bodies(c->m, bounds);
+  unsigned n = wasync_split_bodies(m, bounds);
   r.c = c;
   r.bounds = bounds;
   memset(r.errs, 0, n * sizeof r.errs[0]);
+  memset(r.bufs, 0, n * sizeof r.bufs[0]);
   wasync_parallel_run(n, check_run, &r);
   /* The first failing run holds the lowest failing function. */
-  for (unsigned i = 0; i < n; i++) {
+  bool ok = true;
+  for (unsigned i = 0; i < n && ok; i++) {
     if (r.ok[i]) continue;
     if (i != 0) *c->err = r.errs[i];
-    return false;
+    ok = false;
   }
-  return true;
+  for (unsigned i = 0; i < n && m->reencode_in_validate; i++) {
+    bool keep = ok && r.encoded[i] && !m->reencoded_bufs[i];
+    for (uint32_t f = bounds[i]; f < bounds[i + 1]; f++) {
+      WasyncCode *code = &m->funcs[f].code;
+      if (code->replaced) continue;
+      if (!keep)
+        code->reencoded = NULL;
+      else if (!code->reencoded)
+        code->reencoded = r.bufs[i].data + code->reencoded_at;
+    }
+    if (keep && r.bufs[i].size)
+      m->reencoded_bufs[i] = r.bufs[i].data; /* the module owns it now */
+    else
+      wasync_buf_release(&r.bufs[i]);
+  }
+  return ok;
 }
 
 bool wasync_module_validate(WasyncModule *m, WasyncError *err) {

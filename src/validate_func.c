@@ -37,6 +37,7 @@
  */
 #include <string.h>
 
+#include "body_writer.h"
 #include "opcodes.h"
 #include "reader.h"
 #include "validate.h"
@@ -1573,7 +1574,16 @@ WasyncValType wasync_funcv_local_type(const WasyncFuncValidator *v,
   return index < v->nlocals ? v->locals[index] : WASYNC_VT_BOT;
 }
 
-bool wasync_func_validate(WasyncFuncValidator *v, uint32_t func) {
+/* The body loop; with `w` (a constant at each call site, so each gets its
+ * own copy of the loop), the body is also re-encoded to `out`: runs of
+ * instructions whose bytes are their minimal encoding are copied, the
+ * others written by the body writer (body_writer.h). */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline bool
+validate_body(WasyncFuncValidator *v, uint32_t func, WasyncBodyWriter *w,
+              WasyncBuf *out) {
   if (!wasync_funcv_begin(v, func)) return false;
   const WasyncModule *m = v->m;
   const WasyncCode *c = &m->funcs[func].code;
@@ -1598,6 +1608,7 @@ bool wasync_func_validate(WasyncFuncValidator *v, uint32_t func) {
     wasync_instr_reader_init(&v->ir, m, base, pos, end, v->err);
     v->ir_live = true;
   }
+  size_t run = pos; /* start of the bytes not yet copied to `out` */
   WasyncInstr in;
   while (!v->done) {
     if (v->ir.r.pos >= v->ir.r.end) {
@@ -1605,10 +1616,18 @@ bool wasync_func_validate(WasyncFuncValidator *v, uint32_t func) {
       return wasync_fail(v->err, WASYNC_ERR_MALFORMED, v->ir.r.pos,
                          "unexpected end of section or function");
     }
-    if (!wasync_instr_decode_fast(&v->ir, &in) &&
-        !wasync_instr_decode(&v->ir, &in)) {
+    bool fast = wasync_instr_decode_fast(&v->ir, &in);
+    if (!fast && !wasync_instr_decode(&v->ir, &in)) {
       v->bad = true;
       return false;
+    }
+    if (w) {
+      size_t at = (size_t)in.offset, n = v->ir.r.pos - at;
+      if (!fast || !wasync_fast_instr_minimal(base + at, n)) {
+        wasync_buf_bytes(out, base + run, at - run);
+        wasync_body_writer_instr(w, &in, base + at, n);
+        run = v->ir.r.pos;
+      }
     }
     if (!funcv_step(v, &in)) return false;
   }
@@ -1617,5 +1636,19 @@ bool wasync_func_validate(WasyncFuncValidator *v, uint32_t func) {
     return wasync_fail(v->err, WASYNC_ERR_MALFORMED, v->ir.r.pos,
                        "section size mismatch");
   }
+  if (w) wasync_buf_bytes(out, base + run, v->ir.r.pos - run);
   return true;
+}
+
+bool wasync_func_validate(WasyncFuncValidator *v, uint32_t func) {
+  return validate_body(v, func, NULL, NULL);
+}
+
+bool wasync_func_validate_reencode(WasyncFuncValidator *v, uint32_t func,
+                                   WasyncBodyWriter *w, WasyncBuf *out) {
+  const WasyncCode *c = func < v->m->nfuncs ? &v->m->funcs[func].code : NULL;
+  if (!c || c->replaced || v->m->funcs[func].import != UINT32_MAX)
+    return validate_body(v, func, NULL, NULL);
+  wasync_body_writer_begin(w, c);
+  return validate_body(v, func, w, out);
 }

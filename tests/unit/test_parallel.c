@@ -2,7 +2,8 @@
  * test_parallel.c -- function bodies on several threads (src/parallel.h)
  * give exactly what one thread gives: the same validation result, the same
  * error (message, offset, code) when bodies are invalid or malformed, and
- * the same re-encoded bytes.
+ * the same re-encoded bytes -- also when the bodies are re-encoded while
+ * they are validated (reencode_in_validate, body_writer.h).
  *
  * The module is generated here: many functions with bodies of varied size
  * and shape (blocks, loops, branches, loads, calls, a non-minimal LEB128).
@@ -93,10 +94,19 @@ static void body(Out *c, uint32_t func, uint32_t nfuncs, uint32_t reps) {
       put1(&e, 0x28), put_u32(&e, 2), put_u32(&e, r * 4u);
       put1(&e, 0x73);
       break;
-    case 3: /* call f (type (i32) -> i32); non-minimal i32.const 5 */
+    case 3: /* call f (type (i32) -> i32); i32.const; i32.sub */
       put1(&e, 0x10), put_u32(&e, (func * 7u + r) % nfuncs);
-      put1(&e, 0x41), put1(&e, 0x85), put1(&e, 0x00);
-      put1(&e, 0x6B); /* i32.sub */
+      if (func % 4 == 0) { /* a non-minimal i32.const 5 */
+        put1(&e, 0x41), put1(&e, 0x85), put1(&e, 0x00);
+      } else { /* i32.const 0x12345678: five bytes, the general decoder */
+        static const uint8_t k[] = {0x41, 0xF8, 0xAC, 0xD1, 0x91, 0x01};
+        put(&e, k, sizeof k);
+      }
+      put1(&e, 0x6B);
+      /* f32.const 1.5; drop; block; local.get 0; br_table 0 0 0; end */
+      static const uint8_t t[] = {0x43, 0, 0,    0xC0, 0x3F, 0x1A, 0x02, 0x40,
+                                  0x20, 0, 0x0E, 2,    0,    0,    0,    0x0B};
+      put(&e, t, sizeof t);
       break;
     default: /* if (result i32) ... else ... end; loop */
       put1(&e, 0x04), put1(&e, 0x7F);
@@ -155,11 +165,13 @@ typedef struct Result {
 } Result;
 
 static Result run(const uint8_t *bytes, size_t n, unsigned threads, bool defer,
-                  bool validate) {
+                  bool validate, bool fused) {
   Result r;
   memset(&r, 0, sizeof r);
-  WasyncDecodeOptions opt = {
-      .defer_body_checks = defer, .threads = threads, .thread_min_bytes = 1};
+  WasyncDecodeOptions opt = {.defer_body_checks = defer,
+                             .threads = threads,
+                             .thread_min_bytes = 1,
+                             .reencode_in_validate = fused};
   WasyncModule *m = wasync_module_decode(bytes, n, &opt, &r.err);
   r.decoded = m != NULL;
   if (m && validate) r.valid = wasync_module_validate(m, &r.err);
@@ -194,18 +206,23 @@ static const unsigned thread_counts[] = {2, 3, 4, 7, 64};
  * result's error code. */
 static WasyncErrorCode agree(const uint8_t *bytes, size_t n, bool defer,
                              bool validate) {
-  Result one = run(bytes, n, 1, defer, validate);
+  Result one = run(bytes, n, 1, defer, validate, false);
   bool ok = true;
-  for (size_t i = 0; i < NCOUNTS; i++) {
-    Result r = run(bytes, n, thread_counts[i], defer, validate);
+  /* one thread re-encoding while validating, then each thread count
+   * without and with it */
+  for (size_t i = 0; i < 1 + 2 * NCOUNTS; i++) {
+    unsigned threads = i == 0 ? 1 : thread_counts[(i - 1) / 2];
+    bool fused = i % 2 == 0;
+    Result r = run(bytes, n, threads, defer, validate, fused);
     if (!same(&one, &r)) {
       ok = false;
       fprintf(stderr,
-              "    threads %u: \"%s\" at 0x%llx (code %d) vs one thread: "
-              "\"%s\" at 0x%llx (code %d)\n",
-              thread_counts[i], r.err.message, (unsigned long long)r.err.offset,
-              r.err.code, one.err.message, (unsigned long long)one.err.offset,
-              one.err.code);
+              "    threads %u%s: \"%s\" at 0x%llx (code %d), %zu bytes vs "
+              "one thread: \"%s\" at 0x%llx (code %d), %zu bytes\n",
+              threads, fused ? " (reencode_in_validate)" : "", r.err.message,
+              (unsigned long long)r.err.offset, r.err.code, r.out_size,
+              one.err.message, (unsigned long long)one.err.offset, one.err.code,
+              one.out_size);
     }
     free(r.out);
   }
@@ -259,7 +276,7 @@ static void test_valid_same_bytes(void) {
   CHECK_EQ(agree(o.b, o.n, true, true), WASYNC_OK);
   CHECK_EQ(agree(o.b, o.n, false, true), WASYNC_OK);
   /* the re-encoded module keeps the non-minimal LEB128s: same bytes */
-  Result r = run(o.b, o.n, 4, true, true);
+  Result r = run(o.b, o.n, 4, true, true, true);
   CHECK(r.encoded && r.out_size == o.n && memcmp(r.out, o.b, o.n) == 0);
   free(r.out);
   free(o.b);
