@@ -78,8 +78,9 @@ struct WasyncFuncValidator {
    * results as value type codes (SIG_ADDR = the memory's address type). */
   uint8_t sig_np[WASYNC_OP_COUNT], sig_nr[WASYNC_OP_COUNT];
   uint8_t sig[WASYNC_OP_COUNT][6];
-  /* per op: 1 = no immediate to check (none, or a constant), 2 = a memarg
-   * (step_sig's fast path), 0 = other */
+  /* per op with a signature: 1 = no immediate to check (none, or a
+   * constant), 2 = a memarg (step_sig's fast path), 3 = other; 0 = no
+   * signature (typed by hand) */
   uint8_t sig_fast[WASYNC_OP_COUNT];
 };
 
@@ -163,7 +164,7 @@ WasyncFuncValidator *wasync_funcv_new(const WasyncModule *m, WasyncError *err) {
                               imm == WASYNC_IMM_I64 || imm == WASYNC_IMM_F32 ||
                               imm == WASYNC_IMM_F64 || imm == WASYNC_IMM_V128
                           ? 1
-                          : 0;
+                          : 3;
   }
   return v;
 }
@@ -626,7 +627,7 @@ static bool step_sig_general(WasyncFuncValidator *v, const WasyncInstr *in);
 static inline bool step_sig(WasyncFuncValidator *v, const WasyncInstr *in) {
   uint16_t op = in->op;
   uint8_t fast = v->sig_fast[op];
-  if (fast) {
+  if (fast != 3) {
     /* Fast path: the operands on the stack are exactly the signature's
      * types (no subtyping, no unreachable code), and the results fit in
      * the stack's capacity.  Otherwise nothing is changed and the general
@@ -1442,7 +1443,7 @@ funcv_step(WasyncFuncValidator *v, const WasyncInstr *in, bool in_body) {
       return fail(v, "operators remaining after end of function");
     if (op >= WASYNC_OP_COUNT) return fail(v, "illegal opcode");
   }
-  if (wasync_op_info[op].signature) return step_sig(v, in);
+  if (v->sig_fast[op]) return step_sig(v, in); /* a signature */
   /* Fast paths for the commonest variable instructions when nothing can go
    * wrong (index in range, local set, exact type on the stack, room to
    * push); anything else is left unchanged for step_other(). */
