@@ -407,13 +407,17 @@ static bool check_datas(Ctx *c) {
  * error, the others their own, created here so that every allocation they
  * make happens on their thread.  With m->reencode_in_validate each run
  * also re-encodes its bodies into a buffer of its own (body_writer.h). */
+typedef struct BodyRun {
+  WasyncError err; /* runs other than 0 */
+  bool ok;
+  WasyncBuf buf;
+  bool encoded; /* every body of the run re-encoded */
+} BodyRun;
+
 typedef struct BodyRuns {
   Ctx *c;
   const uint32_t *bounds;
-  WasyncError errs[WASYNC_MAX_THREADS];
-  bool ok[WASYNC_MAX_THREADS];
-  WasyncBuf bufs[WASYNC_MAX_THREADS];
-  bool encoded[WASYNC_MAX_THREADS]; /* every body of the run re-encoded */
+  BodyRun *runs;
 } BodyRuns;
 
 static void check_run(void *ctx, unsigned i) {
@@ -421,11 +425,11 @@ static void check_run(void *ctx, unsigned i) {
   Ctx *c = r->c;
   WasyncModule *m = c->m;
   uint32_t lo = r->bounds[i], hi = r->bounds[i + 1];
-  WasyncError *err = i == 0 ? c->err : &r->errs[i];
+  WasyncError *err = i == 0 ? c->err : &r->runs[i].err;
   WasyncFuncValidator *v = i == 0 ? c->v : wasync_funcv_new(m, err);
   bool ok = v != NULL;
   if (ok) wasync_funcv_set_declared(v, c->declared);
-  WasyncBuf *out = &r->bufs[i];
+  WasyncBuf *out = &r->runs[i].buf;
   WasyncBodyWriter *w = NULL;
   if (m->reencode_in_validate) {
     wasync_buf_init(out, m->arena.allocator);
@@ -462,8 +466,8 @@ static void check_run(void *ctx, unsigned i) {
   }
   wasync_body_writer_free(w);
   if (i != 0) wasync_funcv_free(v);
-  r->ok[i] = ok;
-  r->encoded[i] = encoded && !out->oom;
+  r->runs[i].ok = ok;
+  r->runs[i].encoded = encoded && !out->oom;
 }
 
 static bool check_bodies(Ctx *c) {
@@ -471,33 +475,37 @@ static bool check_bodies(Ctx *c) {
   BodyRuns r;
   uint32_t bounds[WASYNC_MAX_THREADS + 1];
   unsigned n = wasync_split_bodies(m, bounds);
+  BodyRun one;
   r.c = c;
   r.bounds = bounds;
-  memset(r.errs, 0, n * sizeof r.errs[0]);
-  memset(r.bufs, 0, n * sizeof r.bufs[0]);
+  r.runs = n == 1 ? &one : c->al->alloc(c->al->ctx, n * sizeof *r.runs);
+  if (!r.runs) return wasync_fail(c->err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  memset(r.runs, 0, n * sizeof *r.runs);
   wasync_parallel_run(n, check_run, &r);
   /* The first failing run holds the lowest failing function. */
   bool ok = true;
   for (unsigned i = 0; i < n && ok; i++) {
-    if (r.ok[i]) continue;
-    if (i != 0) *c->err = r.errs[i];
+    if (r.runs[i].ok) continue;
+    if (i != 0) *c->err = r.runs[i].err;
     ok = false;
   }
   for (unsigned i = 0; i < n && m->reencode_in_validate; i++) {
-    bool keep = ok && r.encoded[i] && !m->reencoded_bufs[i];
+    WasyncBuf *buf = &r.runs[i].buf;
+    bool keep = ok && r.runs[i].encoded && !m->reencoded_bufs[i];
     for (uint32_t f = bounds[i]; f < bounds[i + 1]; f++) {
       WasyncCode *code = &m->funcs[f].code;
       if (code->replaced) continue;
       if (!keep)
         code->reencoded = NULL;
       else if (!code->reencoded)
-        code->reencoded = r.bufs[i].data + code->reencoded_at;
+        code->reencoded = buf->data + code->reencoded_at;
     }
-    if (keep && r.bufs[i].size)
-      m->reencoded_bufs[i] = r.bufs[i].data; /* the module owns it now */
+    if (keep && buf->size)
+      m->reencoded_bufs[i] = buf->data; /* the module owns it now */
     else
-      wasync_buf_release(&r.bufs[i]);
+      wasync_buf_release(buf);
   }
+  if (r.runs != &one) c->al->free(c->al->ctx, r.runs);
   return ok;
 }
 
