@@ -310,7 +310,7 @@ static Frame *push_ctrl(WasyncFuncValidator *v, uint16_t op,
   f->pub.nresults = nresults;
   f->pub.height = v->nvals;
   f->init_height = v->ninits;
-  push_vals(v, params, nparams);
+  if (nparams) push_vals(v, params, nparams);
   return f;
 }
 
