@@ -292,7 +292,7 @@ WasyncModule *wasync_module_decode(const uint8_t *bytes, size_t size,
 void wasync_module_free(WasyncModule *m) {
   if (!m) return;
   const WasyncAllocator *a = m->arena.allocator;
-  for (unsigned i = 0; i < WASYNC_MAX_THREADS; i++)
+  for (unsigned i = 0; i < WASYNC_MAX_CHUNKS; i++)
     if (m->reencoded_bufs[i]) a->free(a->ctx, m->reencoded_bufs[i]);
   WasyncArena tmp = m->arena; /* m itself lives in the arena */
   wasync_arena_free(&tmp);

@@ -590,78 +590,97 @@ bool wasync_body_writer_end(WasyncBodyWriter *w) {
 
 /* ---- bodies on several threads (parallel.h) ---- */
 
-/* Run i of the bodies: run 0 writes straight into the output, the others
- * into buffers of their own, appended in order afterwards.  Each run has
- * its own Encoder (copied from the caller's before any run starts), with
- * its own readers, buffer and error. */
-typedef struct CodeRuns {
-  const uint32_t *bounds;
-  Encoder encs[WASYNC_MAX_THREADS];
-  WasyncBuf bufs[WASYNC_MAX_THREADS];
-  WasyncError errs[WASYNC_MAX_THREADS];
-} CodeRuns;
+/* Bodies in chunks: each chunk is written into a buffer of its own, and
+ * the buffers are appended in order afterwards.  A worker (thread) has its
+ * own Encoder, copied from the caller's before any chunk starts, with its
+ * own readers and error; after its first failure (its lowest) its later
+ * chunks are skipped. */
+typedef struct CodeChunk {
+  WasyncBuf buf;
+  bool ok; /* written (else failed or skipped) */
+  unsigned worker;
+} CodeChunk;
 
-static void write_run(void *ctx, unsigned i) {
-  CodeRuns *r = ctx;
-  Encoder *e = &r->encs[i];
-  const WasyncModule *m = e->m;
-  if (i != 0) {
+typedef struct CodeWorker {
+  Encoder e;
+  WasyncError err;
+  bool live, failed;
+} CodeWorker;
+
+typedef struct CodeChunks {
+  const Encoder *proto;
+  const uint32_t *bounds;
+  CodeChunk chunks[WASYNC_MAX_CHUNKS];
+  CodeWorker workers[WASYNC_MAX_THREADS];
+} CodeChunks;
+
+static void write_chunk(void *ctx, unsigned k, unsigned worker) {
+  CodeChunks *r = ctx;
+  CodeWorker *wk = &r->workers[worker];
+  CodeChunk *ch = &r->chunks[k];
+  const WasyncModule *m = r->proto->m;
+  ch->worker = worker;
+  if (wk->failed) return;
+  Encoder *e = &wk->e;
+  if (!wk->live) {
+    *e = *r->proto;
+    e->err = &wk->err;
     wasync_instr_reader_init(&e->ir, m, m->bytes, 0, 0, e->err);
     wasync_instr_reader_init(&e->ir2, m, m->bytes, 0, 0, e->err);
-    size_t bytes = 0;
-    for (uint32_t f = r->bounds[i]; f < r->bounds[i + 1]; f++)
-      bytes += m->funcs[f].code.size + 5u;
-    wasync_buf_reserve(e->b, bytes + 64);
+    wk->live = true;
   }
-  for (uint32_t f = r->bounds[i]; f < r->bounds[i + 1] && e->ok; f++)
+  size_t bytes = 64;
+  for (uint32_t f = r->bounds[k]; f < r->bounds[k + 1]; f++)
+    bytes += m->funcs[f].code.size + 5u;
+  wasync_buf_init(&ch->buf, m->arena.allocator);
+  wasync_buf_reserve(&ch->buf, bytes);
+  e->b = &ch->buf;
+  for (uint32_t f = r->bounds[k]; f < r->bounds[k + 1] && e->ok; f++)
     write_code(e, &m->funcs[f].code);
-  if (i != 0) {
-    wasync_instr_reader_release(&e->ir);
-    wasync_instr_reader_release(&e->ir2);
-  }
+  ch->ok = e->ok;
+  if (!e->ok) wk->failed = true;
 }
 
 static void write_bodies(Encoder *e) {
   const WasyncModule *m = e->m;
-  uint32_t bounds[WASYNC_MAX_THREADS + 1];
+  uint32_t bounds[WASYNC_MAX_CHUNKS + 1];
+  unsigned threads = 1, n = 1;
   /* Copied bodies (and bodies re-encoded while validating) are
    * memcpy-bound: one thread. */
   bool work = false;
   for (uint32_t i = m->nfunc_imports; i < m->nfuncs && !work; i++)
     work = m->funcs[i].code.replaced || !m->funcs[i].code.reencoded;
-  unsigned n =
-      e->reencode && !e->identity && work ? wasync_split_bodies(m, bounds) : 1;
-  if (n == 1) {
+  if (e->reencode && !e->identity && work)
+    n = wasync_split_bodies(m, bounds, &threads);
+  if (threads == 1) {
     for (uint32_t i = m->nfunc_imports; i < m->nfuncs && e->ok; i++)
       write_code(e, &m->funcs[i].code);
     return;
   }
-  CodeRuns *r = m->arena.allocator->alloc(m->arena.allocator->ctx, sizeof *r);
+  CodeChunks *r = m->arena.allocator->alloc(m->arena.allocator->ctx, sizeof *r);
   if (!r) {
     wasync_fail(e->err, WASYNC_ERR_NOMEM, 0, "out of memory");
     e->ok = false;
     return;
   }
+  memset(r, 0, sizeof *r);
+  r->proto = e;
   r->bounds = bounds;
-  for (unsigned i = 1; i < n; i++) {
-    r->encs[i] = *e;
-    r->encs[i].b = &r->bufs[i];
-    r->encs[i].err = &r->errs[i];
-    wasync_buf_init(&r->bufs[i], m->arena.allocator);
-    memset(&r->errs[i], 0, sizeof r->errs[i]);
-  }
-  r->encs[0] = *e;
-  wasync_parallel_run(n, write_run, r);
-  *e = r->encs[0]; /* run 0 worked on the caller's buffer and readers */
-  for (unsigned i = 1; i < n; i++) {
-    const Encoder *ei = &r->encs[i];
-    if (e->ok && !ei->ok) { /* the first failing run: lowest function */
-      *e->err = r->errs[i];
+  wasync_parallel_run(threads, n, write_chunk, r);
+  for (unsigned k = 0; k < n; k++) {
+    CodeChunk *ch = &r->chunks[k];
+    if (e->ok && !ch->ok) { /* the first chunk not written failed */
+      *e->err = r->workers[ch->worker].err;
       e->ok = false;
     }
-    if (e->ok && r->bufs[i].oom) e->b->oom = true;
-    if (e->ok) wasync_buf_bytes(e->b, r->bufs[i].data, r->bufs[i].size);
-    wasync_buf_release(&r->bufs[i]);
+    if (e->ok && ch->buf.oom) e->b->oom = true;
+    if (e->ok) wasync_buf_bytes(e->b, ch->buf.data, ch->buf.size);
+    if (ch->buf.allocator) wasync_buf_release(&ch->buf);
+  }
+  for (unsigned i = 0; i < threads; i++) {
+    if (!r->workers[i].live) continue;
+    wasync_instr_reader_release(&r->workers[i].e.ir);
+    wasync_instr_reader_release(&r->workers[i].e.ir2);
   }
   m->arena.allocator->free(m->arena.allocator->ctx, r);
 }

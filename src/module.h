@@ -61,6 +61,7 @@ typedef uint32_t WasyncValType;
 #define WASYNC_VT_INDEXED 0x200u
 #define WASYNC_MAX_TYPES 1000000u /* V8's limit; indices fit in 22 bits */
 #define WASYNC_MAX_THREADS 64u    /* for function bodies (parallel.h) */
+#define WASYNC_MAX_CHUNKS 64u     /* chunks of function bodies */
 
 static inline WasyncValType wasync_vt_ref_abstract(bool nullable, uint8_t ht) {
   return WASYNC_VT_REF | (nullable ? WASYNC_VT_NULLABLE : 0) |
@@ -186,8 +187,8 @@ typedef struct WasyncCode {
   bool replaced;    /* a pass rewrote it: body points into the arena */
   /* The code entry as wasync_module_encode() with reencode writes it,
    * made while validating (body_writer.h), or NULL; ignored once the body
-   * is replaced.  reencoded_at: its offset in its run's buffer until the
-   * run is done. */
+   * is replaced.  reencoded_at: its offset in its chunk's buffer until the
+   * chunks are done. */
   const uint8_t *reencoded;
   uint32_t reencoded_size;
   size_t reencoded_at;
@@ -325,9 +326,9 @@ struct WasyncModule {
   unsigned threads;
   size_t thread_min_bytes;
   bool reencode_in_validate;
-  /* The buffers WasyncCode.reencoded points into (one per run), owned by
-   * the module and freed with it. */
-  uint8_t *reencoded_bufs[WASYNC_MAX_THREADS];
+  /* The buffers WasyncCode.reencoded points into (one per chunk of
+   * bodies), owned by the module and freed with it. */
+  uint8_t *reencoded_bufs[WASYNC_MAX_CHUNKS];
   /* types.c: canonical type id per type index (iso-recursive equivalence:
    * equal ids <=> equivalent types); NULL until wasync_types_prepare(). */
   uint32_t *type_canon;

@@ -403,39 +403,44 @@ static bool check_datas(Ctx *c) {
   return true;
 }
 
-/* One run of bodies (parallel.h): run 0 uses the caller's validator and
- * error, the others their own, created here so that every allocation they
- * make happens on their thread.  With m->reencode_in_validate each run
- * also re-encodes its bodies into a buffer of its own (body_writer.h). */
-typedef struct BodyRun {
-  WasyncError err; /* runs other than 0 */
-  bool ok;
+/* Function bodies in chunks (parallel.h).  A worker (thread) keeps its
+ * validator from chunk to chunk: worker 0, the calling thread, uses the
+ * caller's validator and error; the others make their own on first use, on
+ * their thread.  A worker takes chunks in increasing order, so its first
+ * failure is its lowest; after it, its later chunks do not matter and are
+ * skipped.  With m->reencode_in_validate each chunk also re-encodes its
+ * bodies into a buffer of its own (body_writer.h). */
+typedef struct BodyChunk {
+  bool ok;      /* every body valid */
+  bool failed;  /* a body failed (else, when not ok: skipped) */
+  bool encoded; /* every body re-encoded */
+  unsigned worker;
   WasyncBuf buf;
-  bool encoded; /* every body of the run re-encoded */
-} BodyRun;
+} BodyChunk;
 
-typedef struct BodyRuns {
+typedef struct BodyWorker {
+  WasyncFuncValidator *v;
+  WasyncError err; /* workers other than 0 */
+  bool failed;
+} BodyWorker;
+
+typedef struct BodyChunks {
   Ctx *c;
   const uint32_t *bounds;
-  BodyRun *runs;
-} BodyRuns;
+  BodyChunk *chunks;
+  BodyWorker *workers;
+} BodyChunks;
 
-static void check_run(void *ctx, unsigned i) {
-  BodyRuns *r = ctx;
-  Ctx *c = r->c;
+static bool check_chunk_bodies(Ctx *c, WasyncFuncValidator *v, uint32_t lo,
+                               uint32_t hi, BodyChunk *ch) {
   WasyncModule *m = c->m;
-  uint32_t lo = r->bounds[i], hi = r->bounds[i + 1];
-  WasyncError *err = i == 0 ? c->err : &r->runs[i].err;
-  WasyncFuncValidator *v = i == 0 ? c->v : wasync_funcv_new(m, err);
-  bool ok = v != NULL;
-  if (ok) wasync_funcv_set_declared(v, c->declared);
-  WasyncBuf *out = &r->runs[i].buf;
+  WasyncBuf *out = &ch->buf;
   WasyncBodyWriter *w = NULL;
   if (m->reencode_in_validate) {
     wasync_buf_init(out, m->arena.allocator);
     w = wasync_body_writer_new(m, out);
   }
-  bool encoded = w != NULL;
+  bool ok = true, encoded = w != NULL;
   for (uint32_t f = lo; ok && f < hi; f++) {
     if (!w) {
       ok = wasync_func_validate(v, f);
@@ -465,34 +470,65 @@ static void check_run(void *ctx, unsigned i) {
     }
   }
   wasync_body_writer_free(w);
-  if (i != 0) wasync_funcv_free(v);
-  r->runs[i].ok = ok;
-  r->runs[i].encoded = encoded && !out->oom;
+  ch->encoded = encoded && !out->oom;
+  return ok;
+}
+
+static void check_chunk(void *ctx, unsigned k, unsigned worker) {
+  BodyChunks *r = ctx;
+  Ctx *c = r->c;
+  BodyWorker *wk = &r->workers[worker];
+  BodyChunk *ch = &r->chunks[k];
+  ch->worker = worker;
+  if (wk->failed) return; /* skipped */
+  if (!wk->v) {
+    wk->v = worker == 0 ? c->v : wasync_funcv_new(c->m, &wk->err);
+    if (!wk->v) {
+      wk->failed = ch->failed = true;
+      return;
+    }
+    wasync_funcv_set_declared(wk->v, c->declared);
+  }
+  ch->ok = check_chunk_bodies(c, wk->v, r->bounds[k], r->bounds[k + 1], ch);
+  if (!ch->ok) wk->failed = ch->failed = true;
 }
 
 static bool check_bodies(Ctx *c) {
   WasyncModule *m = c->m;
-  BodyRuns r;
-  uint32_t bounds[WASYNC_MAX_THREADS + 1];
-  unsigned n = wasync_split_bodies(m, bounds);
-  BodyRun one;
+  uint32_t bounds[WASYNC_MAX_CHUNKS + 1];
+  unsigned threads, n = wasync_split_bodies(m, bounds, &threads);
+  BodyChunk one_chunk;
+  BodyWorker one_worker;
+  BodyChunks r;
   r.c = c;
   r.bounds = bounds;
-  r.runs = n == 1 ? &one : c->al->alloc(c->al->ctx, n * sizeof *r.runs);
-  if (!r.runs) return wasync_fail(c->err, WASYNC_ERR_NOMEM, 0, "out of memory");
-  memset(r.runs, 0, n * sizeof *r.runs);
-  wasync_parallel_run(n, check_run, &r);
-  /* The first failing run holds the lowest failing function. */
-  bool ok = true;
-  for (unsigned i = 0; i < n && ok; i++) {
-    if (r.runs[i].ok) continue;
-    if (i != 0) *c->err = r.runs[i].err;
-    ok = false;
+  r.chunks = &one_chunk;
+  r.workers = &one_worker;
+  if (n > 1) {
+    r.chunks = c->al->alloc(c->al->ctx, n * sizeof *r.chunks);
+    r.workers = c->al->alloc(c->al->ctx, threads * sizeof *r.workers);
   }
-  for (unsigned i = 0; i < n && m->reencode_in_validate; i++) {
-    WasyncBuf *buf = &r.runs[i].buf;
-    bool keep = ok && r.runs[i].encoded && !m->reencoded_bufs[i];
-    for (uint32_t f = bounds[i]; f < bounds[i + 1]; f++) {
+  bool ran = r.chunks && r.workers, ok = ran;
+  if (!ran) {
+    wasync_fail(c->err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  } else {
+    memset(r.chunks, 0, n * sizeof *r.chunks);
+    memset(r.workers, 0, threads * sizeof *r.workers);
+    wasync_parallel_run(threads, n, check_chunk, &r);
+    /* The first chunk that is not ok failed (a skipped chunk comes after
+     * its worker's failure) and holds the lowest failing function. */
+    for (unsigned k = 0; k < n && ok; k++) {
+      if (r.chunks[k].ok) continue;
+      ok = false;
+      if (r.chunks[k].worker != 0) *c->err = r.workers[r.chunks[k].worker].err;
+    }
+    for (unsigned i = 1; i < threads; i++)
+      wasync_funcv_free(r.workers[i].v);
+  }
+  for (unsigned k = 0; ran && k < n && m->reencode_in_validate; k++) {
+    WasyncBuf *buf = &r.chunks[k].buf;
+    bool keep = ok && r.chunks[k].encoded && !m->reencoded_bufs[k];
+    for (uint32_t f = bounds[k]; f < bounds[k + 1]; f++) {
       WasyncCode *code = &m->funcs[f].code;
       if (code->replaced) continue;
       if (!keep)
@@ -501,11 +537,12 @@ static bool check_bodies(Ctx *c) {
         code->reencoded = buf->data + code->reencoded_at;
     }
     if (keep && buf->size)
-      m->reencoded_bufs[i] = buf->data; /* the module owns it now */
-    else
+      m->reencoded_bufs[k] = buf->data; /* the module owns it now */
+    else if (buf->allocator)
       wasync_buf_release(buf);
   }
-  if (r.runs != &one) c->al->free(c->al->ctx, r.runs);
+  if (r.chunks && r.chunks != &one_chunk) c->al->free(c->al->ctx, r.chunks);
+  if (r.workers && r.workers != &one_worker) c->al->free(c->al->ctx, r.workers);
   return ok;
 }
 

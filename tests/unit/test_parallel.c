@@ -243,33 +243,60 @@ static void test_split(void) {
   WasyncModule *m = wasync_module_decode(o.b, o.n, &opt, &err);
   CHECK(m != NULL);
   if (m) {
-    uint32_t bounds[WASYNC_MAX_THREADS + 1];
-    unsigned k = wasync_split_bodies(m, bounds);
-    CHECK_EQ(k, 4);
+    uint32_t bounds[WASYNC_MAX_CHUNKS + 1];
+    unsigned threads;
+    unsigned k = wasync_split_bodies(m, bounds, &threads);
+    CHECK_EQ(threads, 4);
+    CHECK(k > 4 && k <= WASYNC_MAX_CHUNKS); /* several chunks per thread */
     CHECK_EQ(bounds[0], 0);
     CHECK_EQ(bounds[k], 200);
-    uint64_t total = 0, part[4] = {0};
+    uint64_t total = 0, part[WASYNC_MAX_CHUNKS] = {0}, most = 0;
     for (unsigned i = 0; i < k; i++) {
       CHECK(bounds[i] < bounds[i + 1]); /* contiguous, none empty */
       for (uint32_t f = bounds[i]; f < bounds[i + 1]; f++)
         part[i] += m->funcs[f].code.size;
       total += part[i];
+      if (part[i] > most) most = part[i];
     }
-    /* about equal: no run over half the code */
-    for (unsigned i = 0; i < k; i++)
-      CHECK(part[i] * 2 <= total);
-    /* too little code per thread: fewer runs */
+    /* about equal: no chunk over 4 times its share (bodies are whole) */
+    CHECK(most * k <= total * 4);
+    /* too little code per thread: fewer threads */
     m->thread_min_bytes = total / 2 + 1;
-    CHECK_EQ(wasync_split_bodies(m, bounds), 1);
+    CHECK_EQ(wasync_split_bodies(m, bounds, &threads), 1);
+    CHECK_EQ(threads, 1);
     m->thread_min_bytes = total / 3;
-    CHECK_EQ(wasync_split_bodies(m, bounds), 3);
+    wasync_split_bodies(m, bounds, &threads);
+    CHECK_EQ(threads, 3);
     m->threads = 1;
     m->thread_min_bytes = 1;
-    CHECK_EQ(wasync_split_bodies(m, bounds), 1);
+    CHECK_EQ(wasync_split_bodies(m, bounds, &threads), 1);
+    CHECK_EQ(threads, 1);
     CHECK_EQ(bounds[1], 200);
   }
   wasync_module_free(m);
   free(o.b);
+}
+
+/* Fewer functions than threads: one chunk per function at most, and no
+ * more threads than chunks. */
+static void test_few_functions(void) {
+  for (uint32_t nfuncs = 1; nfuncs <= 3; nfuncs++) {
+    size_t code_at;
+    Out o = make_module(nfuncs, &code_at);
+    WasyncError err = {0};
+    WasyncDecodeOptions opt = {.threads = 8, .thread_min_bytes = 1};
+    WasyncModule *m = wasync_module_decode(o.b, o.n, &opt, &err);
+    CHECK(m != NULL);
+    if (m) {
+      uint32_t bounds[WASYNC_MAX_CHUNKS + 1];
+      unsigned threads, k = wasync_split_bodies(m, bounds, &threads);
+      CHECK_EQ(k, nfuncs);
+      CHECK_EQ(threads, nfuncs);
+    }
+    wasync_module_free(m);
+    CHECK_EQ(agree(o.b, o.n, true, true), WASYNC_OK);
+    free(o.b);
+  }
 }
 
 static void test_valid_same_bytes(void) {
@@ -419,6 +446,7 @@ static void test_alloc_failures(void) {
 
 int main(void) {
   RUN(test_split);
+  RUN(test_few_functions);
   RUN(test_valid_same_bytes);
   RUN(test_invalid_bodies);
   RUN(test_random_damage);
