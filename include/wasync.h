@@ -91,8 +91,9 @@ typedef struct WasyncDecodeOptions {
    * it checks it, so a following wasync_module_encode() with reencode
    * decodes no body a second time (it copies what validation wrote; bodies
    * a pass replaced in between are re-encoded then).  The output is the
-   * same; the re-encoded bodies take about the code section's size in
-   * memory until the module is freed. */
+   * same.  A body whose re-encoding differs from its input bytes (a
+   * non-minimal LEB128, say) is kept in memory until the module is freed;
+   * the others are not kept twice. */
   bool reencode_in_validate;
 } WasyncDecodeOptions;
 
