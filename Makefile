@@ -14,7 +14,8 @@ WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wcast-qual -Wwrite-strings \
            -Wimplicit-fallthrough -Wformat=2 -Wundef -Werror
 CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
-CFLAGS  += $(OPT) $(WARN)
+# -pthread: function bodies are validated and encoded on threads (src/parallel.h)
+CFLAGS  += $(OPT) $(WARN) -pthread
 
 LIB_SRCS  := $(sort $(wildcard src/*.c))
 CLI_SRCS  := $(sort $(wildcard cli/*.c))
@@ -107,7 +108,7 @@ FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=a
 fuzz: $(BUILD)/fuzz-roundtrip $(BUILD)/fuzz-asyncify
 $(BUILD)/fuzz-%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) $(WARN) $(FUZZ_FLAGS) $< $(LIB_SRCS) -o $@
+	clang $(CPPFLAGS) $(WARN) $(FUZZ_FLAGS) -pthread $< $(LIB_SRCS) -o $@
 
 # decode -> validate -> encode for FUZZ_SECONDS, then asyncify for half that
 FUZZ_SECONDS ?= 60

@@ -36,6 +36,11 @@ void wasync_cli_close_input(WasyncCliInput *in);
  * same directory renamed over the target, so a failure leaves no partial
  * output. */
 bool wasync_cli_write_file(const char *path, const uint8_t *data, size_t size);
+/* `--threads N` (the option's value in `arg`): N in [1, 64] into *out.
+ * Prints a usage error and returns false otherwise. */
+bool wasync_cli_parse_threads(const char *cmd, const char *arg, unsigned *out);
+/* The default thread count for function bodies: min(2, online CPUs). */
+unsigned wasync_cli_default_threads(void);
 /* Prints "FILE:0xOFFSET: error: MESSAGE" to stderr. */
 void wasync_cli_error(const char *path, const WasyncError *err);
 /* Prints "wasync CMD: MESSAGE" to stderr and returns 2 (usage error). */

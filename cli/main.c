@@ -1,10 +1,11 @@
 /*
  * main.c -- the `wasync` command-line tool: a table of subcommands.
  *
- *   wasync validate FILE...                 decode + validate
+ *   wasync validate [--threads N] FILE...   decode + validate
  *   wasync info FILE                        sections, counts, imports,
  *                                           exports, functions
- *   wasync roundtrip [--reencode] IN -o OUT decode + validate + encode
+ *   wasync roundtrip [--reencode] [--threads N] IN -o OUT
+ *                                           decode + validate + encode
  *   wasync asyncify ...                     see cli/asyncify.c
  *
  * Errors are printed as `FILE:0xOFFSET: error: MESSAGE` and exit 1; usage
@@ -46,11 +47,19 @@ static void print_usage(FILE *out) {
 
 /* ---- validate -------------------------------------------------------- */
 
-static int check_file(const char *path) {
+/* Help text of the --threads option (validate, roundtrip). */
+#define THREADS_HELP                                                           \
+  "  --threads N  validate (and re-encode) function bodies on up to N\n"       \
+  "               threads; default min(2, CPUs).  Only modules with more\n"    \
+  "               than 256 KiB of code per thread use them; the output and\n"  \
+  "               the errors are the same with any N.\n"
+
+static int check_file(const char *path, unsigned threads) {
   WasyncCliInput input;
   if (!wasync_cli_open_input(path, &input)) return 1;
   WasyncError err = {0};
-  WasyncDecodeOptions dopt = {.defer_body_checks = true}; /* validated next */
+  WasyncDecodeOptions dopt = {.defer_body_checks = true, /* validated next */
+                              .threads = threads};
   WasyncModule *m = wasync_module_decode(input.data, input.size, &dopt, &err);
   int rc = 0;
   if (!m || !wasync_module_validate(m, &err)) {
@@ -64,20 +73,31 @@ static int check_file(const char *path) {
 
 int wasync_cli_validate(int argc, char **argv) {
   int nfiles = 0, rc = 0;
+  unsigned threads = wasync_cli_default_threads();
   for (int i = 1; i < argc; i++) {
     if (is_help(argv[i])) {
-      printf("usage: wasync validate FILE...\n\n"
+      printf("usage: wasync validate [--threads N] FILE...\n\n"
              "Decodes and validates each module.  Prints nothing for valid "
              "modules;\nfor an invalid one prints FILE:0xOFFSET: error: "
-             "MESSAGE and exits 1.\n");
+             "MESSAGE and exits 1.\n\n" THREADS_HELP);
       return 0;
     }
-    if (argv[i][0] == '-' && argv[i][1] != '\0')
+    if (strcmp(argv[i], "--threads") == 0) {
+      if (!wasync_cli_parse_threads("validate", i + 1 < argc ? argv[i + 1] : 0,
+                                    &threads))
+        return 2;
+      i++;
+    } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
       return wasync_cli_usage_error("validate", "unknown option");
+    }
   }
   for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--threads") == 0) {
+      i++;
+      continue;
+    }
     nfiles++;
-    if (check_file(argv[i]) != 0) rc = 1;
+    if (check_file(argv[i], threads) != 0) rc = 1;
   }
   if (nfiles == 0) return wasync_cli_usage_error("validate", "no input files");
   return rc;
@@ -201,18 +221,24 @@ int wasync_cli_info(int argc, char **argv) {
 int wasync_cli_roundtrip(int argc, char **argv) {
   const char *in = NULL, *out = NULL;
   bool reencode = false;
+  unsigned threads = wasync_cli_default_threads();
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (is_help(a)) {
-      printf("usage: wasync roundtrip [--reencode] IN -o OUT\n\n"
+      printf("usage: wasync roundtrip [--reencode] [--threads N] IN -o OUT\n\n"
              "Decodes and validates IN and encodes it again to OUT.  "
              "Unchanged function\nbodies are copied; with --reencode every "
              "body and constant expression is\nre-encoded instruction by "
              "instruction.  A canonically encoded module\ncomes back byte "
-             "for byte.\n");
+             "for byte.\n\n" THREADS_HELP);
       return 0;
     } else if (strcmp(a, "--reencode") == 0) {
       reencode = true;
+    } else if (strcmp(a, "--threads") == 0) {
+      if (!wasync_cli_parse_threads("roundtrip", i + 1 < argc ? argv[i + 1] : 0,
+                                    &threads))
+        return 2;
+      i++;
     } else if (strcmp(a, "-o") == 0) {
       if (i + 1 >= argc)
         return wasync_cli_usage_error("roundtrip", "-o needs a file");
@@ -230,7 +256,10 @@ int wasync_cli_roundtrip(int argc, char **argv) {
   WasyncCliInput input;
   if (!wasync_cli_open_input(in, &input)) return 1;
   WasyncError err = {0};
-  WasyncDecodeOptions dopt = {.defer_body_checks = true}; /* validated next */
+  WasyncDecodeOptions dopt = {.defer_body_checks = true, /* validated next */
+                              .threads = threads,
+                              /* one decoding per body */
+                              .reencode_in_validate = reencode};
   WasyncModule *m = wasync_module_decode(input.data, input.size, &dopt, &err);
   int rc = 1;
   if (!m || !wasync_module_validate(m, &err)) {

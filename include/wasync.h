@@ -76,6 +76,25 @@ typedef struct WasyncDecodeOptions {
    * code when the module is validated next; until it is, its bodies must
    * not be trusted. */
   bool defer_body_checks;
+  /* Function bodies are validated (wasync_module_validate) and re-encoded
+   * (wasync_module_encode with reencode) by up to `threads` threads, each
+   * taking a contiguous run of bodies of about equal size; 0 or 1: all on
+   * the calling thread (no thread is created).  Fewer threads are used when
+   * a run would get less than thread_min_bytes of bodies (0: 256 KiB), so
+   * small modules stay on one thread.  Results and errors do not depend on
+   * the thread count: the error is the lowest failing function's, as with
+   * one thread.  With more than one thread the allocator is called from
+   * several threads at once and must be thread-safe (malloc is). */
+  unsigned threads;
+  size_t thread_min_bytes;
+  /* true: wasync_module_validate() also re-encodes each function body as
+   * it checks it, so a following wasync_module_encode() with reencode
+   * decodes no body a second time (it copies what validation wrote; bodies
+   * a pass replaced in between are re-encoded then).  The output is the
+   * same.  A body whose re-encoding differs from its input bytes (a
+   * non-minimal LEB128, say) is kept in memory until the module is freed;
+   * the others are not kept twice. */
+  bool reencode_in_validate;
 } WasyncDecodeOptions;
 
 /* Decodes a binary module.  Returns NULL and fills *err on failure. */

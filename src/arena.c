@@ -7,10 +7,14 @@
  * left in the current block is not wasted.  Every block comes from the
  * module's WasyncAllocator, so a test can make any one of them fail.
  */
+#define _DEFAULT_SOURCE 1 /* MADV_HUGEPAGE */
 #include "arena.h"
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 struct WasyncArenaBlock {
   WasyncArenaBlock *next;
@@ -41,6 +45,19 @@ const WasyncAllocator *wasync_default_allocator(void) {
   return &default_allocator;
 }
 
+void wasync_advise_large(void *p, size_t size) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  if (size < 2 * huge) return;
+  uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+  uintptr_t end = ((uintptr_t)p + size) & ~(huge - 1);
+  if (end > start) madvise((void *)start, end - start, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)size;
+#endif
+}
+
 void wasync_arena_init(WasyncArena *arena, const WasyncAllocator *allocator) {
   arena->allocator = allocator ? allocator : &default_allocator;
   arena->blocks = NULL;
@@ -53,6 +70,7 @@ static WasyncArenaBlock *new_block(WasyncArena *arena, size_t size) {
   WasyncArenaBlock *b =
       arena->allocator->alloc(arena->allocator->ctx, ARENA_HEADER + size);
   if (!b) return NULL;
+  wasync_advise_large(b, ARENA_HEADER + size);
   b->size = size;
   b->next = NULL;
   return b;

@@ -27,6 +27,12 @@ void *wasync_arena_alloc(WasyncArena *arena, size_t size);
 void *wasync_arena_array(WasyncArena *arena, size_t count, size_t size);
 void wasync_arena_free(WasyncArena *arena);
 
+/* Advice for a large block that is about to be written front to back: on
+ * Linux, back it with transparent huge pages (one page fault per 2 MiB
+ * instead of one per 4 KiB).  Does nothing elsewhere, for blocks under
+ * 4 MiB, or where the memory does not allow it. */
+void wasync_advise_large(void *p, size_t size);
+
 /* The default allocator (malloc/realloc/free). */
 const WasyncAllocator *wasync_default_allocator(void);
 

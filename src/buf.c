@@ -36,6 +36,7 @@ bool wasync_buf_grow(WasyncBuf *b, size_t extra) {
     b->oom = true;
     return false;
   }
+  wasync_advise_large(p, cap); /* see arena.h */
   b->data = p;
   b->cap = cap;
   return true;

@@ -20,6 +20,7 @@
  * "unexpected end".
  */
 #include "decode.h"
+#include "parallel.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -280,11 +281,19 @@ WasyncModule *wasync_module_decode(const uint8_t *bytes, size_t size,
     return NULL;
   }
   m->bodies_unchecked = d.defer_bodies;
+  m->threads = options ? options->threads : 0;
+  m->reencode_in_validate = options && options->reencode_in_validate;
+  m->thread_min_bytes = options && options->thread_min_bytes
+                            ? options->thread_min_bytes
+                            : WASYNC_THREAD_MIN_BYTES;
   return m;
 }
 
 void wasync_module_free(WasyncModule *m) {
   if (!m) return;
+  const WasyncAllocator *a = m->arena.allocator;
+  for (unsigned i = 0; i < WASYNC_MAX_CHUNKS; i++)
+    if (m->reencoded_bufs[i]) a->free(a->ctx, m->reencoded_bufs[i]);
   WasyncArena tmp = m->arena; /* m itself lives in the arena */
   wasync_arena_free(&tmp);
 }

@@ -151,7 +151,16 @@ static bool scan_instrs(WasyncDecoder *d, WasyncReader *r, bool is_body) {
 
 bool wasync_decode_expr(WasyncDecoder *d, WasyncReader *r, WasyncExpr *out) {
   size_t start = r->pos;
-  if (!scan_instrs(d, r, false)) return false;
+  /* The commonest expression (data and element offsets), `i32.const n
+   * end` with a short n, in one step; anything else is scanned. */
+  const uint8_t *p = r->base + start;
+  size_t left = r->end - start, n;
+  if (left >= 3 && p[0] == 0x41 && (n = short_leb(p + 1, left - 1, 4)) != 0 &&
+      n + 1 < left && p[n + 1] == 0x0B) {
+    r->pos = start + n + 2;
+  } else if (!scan_instrs(d, r, false)) {
+    return false;
+  }
   out->bytes = r->base + start;
   out->size = (uint32_t)(r->pos - start);
   out->offset = start;

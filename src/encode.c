@@ -37,9 +37,11 @@
  * shifted down to its final size field, so the output is built in one
  * buffer without copying sections through temporaries.
  */
+#include "body_writer.h"
 #include "decode.h"
 #include "instr.h"
 #include "module.h"
+#include "parallel.h"
 
 #include <string.h>
 
@@ -126,13 +128,41 @@ static void write_u32_width(WasyncBuf *b, uint32_t v, size_t width) {
   }
 }
 
-/* Re-encodes the instructions in bytes[0, size) one by one. */
 static bool instr_equal(const WasyncInstr *a, const WasyncInstr *b);
 
-/* Re-encodes the instructions in bytes[0, size) one by one.  With
- * `spelling`, also reports whether the output spells each instruction as
- * the input did (0), differently but provably the same -- the new bytes
- * decode to an equal instruction -- (1), or not provably the same (-1). */
+/* Writes `in`, decoded from the n input bytes at `bytes`, in its minimal
+ * encoding.  With `spelling`, also records whether the output spells each
+ * instruction as the input did (0), differently but provably the same --
+ * the new bytes decode to an equal instruction -- (1), or not provably the
+ * same (-1). */
+static void encode_compare(Encoder *e, const WasyncInstr *in,
+                           const uint8_t *bytes, size_t n, int *spelling) {
+  WasyncBuf *b = e->b;
+  size_t out_at = b->size;
+  wasync_instr_encode(b, in);
+  if (!spelling || *spelling < 0 || b->oom) return;
+  if (b->size - out_at == n) { /* instructions are short: no memcmp call */
+    const uint8_t *x = b->data + out_at;
+    size_t k = 0;
+    while (k < n && x[k] == bytes[k])
+      k++;
+    if (k == n) return;
+  }
+  WasyncError scratch = {0};
+  WasyncInstrReader *ir2 = &e->ir2;
+  WasyncInstr again;
+  ir2->r.base = b->data + out_at;
+  ir2->r.pos = 0;
+  ir2->r.end = b->size - out_at;
+  ir2->r.err = &scratch;
+  *spelling = wasync_instr_decode(ir2, &again) && ir2->r.pos == ir2->r.end &&
+                      instr_equal(in, &again)
+                  ? 1
+                  : -1;
+}
+
+/* Re-encodes the instructions in bytes[0, size) one by one; `spelling` as
+ * for encode_compare(). */
 static bool reencode_instrs(Encoder *e, const uint8_t *bytes, size_t size,
                             uint64_t offset, int *spelling) {
   WasyncInstrReader *ir = &e->ir;
@@ -140,7 +170,7 @@ static bool reencode_instrs(Encoder *e, const uint8_t *bytes, size_t size,
   ir->r.pos = 0;
   ir->r.end = size;
   ir->r.err = e->err;
-  WasyncInstr in, again;
+  WasyncInstr in;
   WasyncBuf *b = e->b;
   /* Runs of common instructions are re-encoded inline (their minimal
    * encodings are the input bytes); the rest one by one, comparing. */
@@ -152,27 +182,7 @@ static bool reencode_instrs(Encoder *e, const uint8_t *bytes, size_t size,
       e->err->offset += offset;
       return enc_fail_from(e);
     }
-    size_t out_at = b->size;
-    wasync_instr_encode(b, &in);
-    if (!spelling || *spelling < 0 || b->oom) continue;
-    size_t n = ir->r.pos - in_at;
-    if (b->size - out_at == n) { /* instructions are short: no memcmp call */
-      const uint8_t *x = b->data + out_at, *y = bytes + in_at;
-      size_t k = 0;
-      while (k < n && x[k] == y[k])
-        k++;
-      if (k == n) continue;
-    }
-    WasyncError scratch = {0};
-    WasyncInstrReader *ir2 = &e->ir2;
-    ir2->r.base = b->data + out_at;
-    ir2->r.pos = 0;
-    ir2->r.end = b->size - out_at;
-    ir2->r.err = &scratch;
-    *spelling = wasync_instr_decode(ir2, &again) && ir2->r.pos == ir2->r.end &&
-                        instr_equal(&in, &again)
-                    ? 1
-                    : -1;
+    encode_compare(e, &in, bytes + in_at, ir->r.pos - in_at, spelling);
   }
   return true;
 }
@@ -338,6 +348,30 @@ static void write_data(Encoder *e, const WasyncData *s) {
   wasync_buf_bytes(b, s->bytes, s->size);
 }
 
+/* The identity of the data segments (what write_data() writes in identity
+ * mode, byte strings by address) mixed straight into a 64-bit hash: the
+ * data section's identity without a buffer the size of the section. */
+static inline uint64_t mix(uint64_t h, uint64_t v) {
+  h = (h ^ v) * 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 31);
+}
+
+static uint64_t data_identity(const WasyncModule *m) {
+  uint64_t h = 0x243F6A8885A308D3ull;
+  for (uint32_t i = 0; i < m->ndatas; i++) {
+    const WasyncData *s = &m->datas[i];
+    h = mix(h, s->flags);
+    if (s->flags == 2) h = mix(h, s->memory);
+    if (s->flags != 1) {
+      h = mix(h, (uintptr_t)s->offset_expr.bytes);
+      h = mix(h, s->offset_expr.size);
+    }
+    h = mix(h, (uintptr_t)s->bytes);
+    h = mix(h, s->size);
+  }
+  return h;
+}
+
 /* Parses the local declarations at the start of a replaced body. */
 static bool body_expr_start(Encoder *e, const WasyncCode *c, size_t *start) {
   WasyncReader r = {c->body, 0, c->size, e->err};
@@ -460,6 +494,11 @@ static void keep_input_spelling(Encoder *e, const WasyncCode *c, size_t at,
 
 static void write_code(Encoder *e, const WasyncCode *c) {
   WasyncBuf *b = e->b;
+  if (e->reencode && !c->replaced && c->reencoded) {
+    /* re-encoded while it was validated (body_writer.h) */
+    wasync_buf_bytes(b, c->reencoded, c->reencoded_size);
+    return;
+  }
   size_t width = c->replaced ? 0 : leb_width_before(e->m, c->offset);
   if (!e->reencode) {
     write_u32_width(b, c->size, width);
@@ -486,6 +525,164 @@ static void write_code(Encoder *e, const WasyncCode *c) {
     return;
   if (!c->replaced) keep_input_spelling(e, c, at + 5, expr_at, spelling);
   close_sized_w(e, at, width);
+}
+
+/* ---- re-encoding a body while it is validated (body_writer.h) ---- */
+
+struct WasyncBodyWriter {
+  Encoder e;
+  WasyncError err; /* errors are not reported: the body is just not kept */
+  const WasyncCode *c;
+  size_t at, expr_at, width;
+  int spelling;
+};
+
+WasyncBodyWriter *wasync_body_writer_new(const WasyncModule *m,
+                                         WasyncBuf *out) {
+  const WasyncAllocator *a = m->arena.allocator;
+  WasyncBodyWriter *w = a->alloc(a->ctx, sizeof *w);
+  if (!w) return NULL;
+  memset(w, 0, sizeof *w);
+  w->e.m = m;
+  w->e.b = out;
+  w->e.err = &w->err;
+  w->e.reencode = w->e.canon = true;
+  w->e.ok = true;
+  wasync_instr_reader_init(&w->e.ir, m, m->bytes, 0, 0, &w->err);
+  wasync_instr_reader_init(&w->e.ir2, m, m->bytes, 0, 0, &w->err);
+  return w;
+}
+
+void wasync_body_writer_free(WasyncBodyWriter *w) {
+  if (!w) return;
+  const WasyncAllocator *a = w->e.m->arena.allocator;
+  wasync_instr_reader_release(&w->e.ir);
+  wasync_instr_reader_release(&w->e.ir2);
+  a->free(a->ctx, w);
+}
+
+void wasync_body_writer_begin(WasyncBodyWriter *w, const WasyncCode *c) {
+  Encoder *e = &w->e;
+  WasyncBuf *b = e->b;
+  w->c = c;
+  w->width = leb_width_before(e->m, c->offset);
+  w->at = open_sized(b);
+  wasync_buf_u32(b, c->nlocal_groups);
+  for (uint32_t i = 0; i < c->nlocal_groups; i++) {
+    wasync_buf_u32(b, c->local_groups[i].count);
+    wasync_write_valtype(b, c->local_groups[i].type);
+  }
+  w->expr_at = b->size;
+  w->spelling = 0;
+}
+
+void wasync_body_writer_instr(WasyncBodyWriter *w, const WasyncInstr *in,
+                              const uint8_t *bytes, size_t n) {
+  encode_compare(&w->e, in, bytes, n, &w->spelling);
+}
+
+bool wasync_body_writer_end(WasyncBodyWriter *w) {
+  Encoder *e = &w->e;
+  keep_input_spelling(e, w->c, w->at + 5, w->expr_at, w->spelling);
+  close_sized_w(e, w->at, w->width);
+  return e->ok && !e->b->oom;
+}
+
+/* ---- bodies on several threads (parallel.h) ---- */
+
+/* Bodies in chunks: each chunk is written into a buffer of its own, and
+ * the buffers are appended in order afterwards.  A worker (thread) has its
+ * own Encoder, copied from the caller's before any chunk starts, with its
+ * own readers and error; after its first failure (its lowest) its later
+ * chunks are skipped. */
+typedef struct CodeChunk {
+  WasyncBuf buf;
+  bool ok; /* written (else failed or skipped) */
+  unsigned worker;
+} CodeChunk;
+
+typedef struct CodeWorker {
+  Encoder e;
+  WasyncError err;
+  bool live, failed;
+} CodeWorker;
+
+typedef struct CodeChunks {
+  const Encoder *proto;
+  const uint32_t *bounds;
+  CodeChunk chunks[WASYNC_MAX_CHUNKS];
+  CodeWorker workers[WASYNC_MAX_THREADS];
+} CodeChunks;
+
+static void write_chunk(void *ctx, unsigned k, unsigned worker) {
+  CodeChunks *r = ctx;
+  CodeWorker *wk = &r->workers[worker];
+  CodeChunk *ch = &r->chunks[k];
+  const WasyncModule *m = r->proto->m;
+  ch->worker = worker;
+  if (wk->failed) return;
+  Encoder *e = &wk->e;
+  if (!wk->live) {
+    *e = *r->proto;
+    e->err = &wk->err;
+    wasync_instr_reader_init(&e->ir, m, m->bytes, 0, 0, e->err);
+    wasync_instr_reader_init(&e->ir2, m, m->bytes, 0, 0, e->err);
+    wk->live = true;
+  }
+  size_t bytes = 64;
+  for (uint32_t f = r->bounds[k]; f < r->bounds[k + 1]; f++)
+    bytes += m->funcs[f].code.size + 5u;
+  wasync_buf_init(&ch->buf, m->arena.allocator);
+  wasync_buf_reserve(&ch->buf, bytes);
+  e->b = &ch->buf;
+  for (uint32_t f = r->bounds[k]; f < r->bounds[k + 1] && e->ok; f++)
+    write_code(e, &m->funcs[f].code);
+  ch->ok = e->ok;
+  if (!e->ok) wk->failed = true;
+}
+
+static void write_bodies(Encoder *e) {
+  const WasyncModule *m = e->m;
+  uint32_t bounds[WASYNC_MAX_CHUNKS + 1];
+  unsigned threads = 1, n = 1;
+  /* Copied bodies (and bodies re-encoded while validating) are
+   * memcpy-bound: one thread. */
+  bool work = false;
+  for (uint32_t i = m->nfunc_imports; i < m->nfuncs && !work; i++)
+    work = m->funcs[i].code.replaced || !m->funcs[i].code.reencoded;
+  if (e->reencode && !e->identity && work)
+    n = wasync_split_bodies(m, bounds, &threads);
+  if (threads == 1) {
+    for (uint32_t i = m->nfunc_imports; i < m->nfuncs && e->ok; i++)
+      write_code(e, &m->funcs[i].code);
+    return;
+  }
+  CodeChunks *r = m->arena.allocator->alloc(m->arena.allocator->ctx, sizeof *r);
+  if (!r) {
+    wasync_fail(e->err, WASYNC_ERR_NOMEM, 0, "out of memory");
+    e->ok = false;
+    return;
+  }
+  memset(r, 0, sizeof *r);
+  r->proto = e;
+  r->bounds = bounds;
+  wasync_parallel_run(threads, n, write_chunk, r);
+  for (unsigned k = 0; k < n; k++) {
+    CodeChunk *ch = &r->chunks[k];
+    if (e->ok && !ch->ok) { /* the first chunk not written failed */
+      *e->err = r->workers[ch->worker].err;
+      e->ok = false;
+    }
+    if (e->ok && ch->buf.oom) e->b->oom = true;
+    if (e->ok) wasync_buf_bytes(e->b, ch->buf.data, ch->buf.size);
+    if (ch->buf.allocator) wasync_buf_release(&ch->buf);
+  }
+  for (unsigned i = 0; i < threads; i++) {
+    if (!r->workers[i].live) continue;
+    wasync_instr_reader_release(&r->workers[i].e.ir);
+    wasync_instr_reader_release(&r->workers[i].e.ir2);
+  }
+  m->arena.allocator->free(m->arena.allocator->ctx, r);
 }
 
 /* Width of the input section's leading count when the count is unchanged
@@ -562,11 +759,15 @@ static void write_section_payload(Encoder *e, uint8_t id) {
   case WASYNC_SEC_DATACOUNT: wasync_buf_u32(b, m->ndatas); break;
   case WASYNC_SEC_CODE:
     write_u32_width(b, m->nfuncs - m->nfunc_imports, count_width(e));
-    for (uint32_t i = m->nfunc_imports; i < m->nfuncs && e->ok; i++)
-      write_code(e, &m->funcs[i].code);
+    write_bodies(e);
     break;
   case WASYNC_SEC_DATA:
     wasync_buf_u32(b, m->ndatas);
+    if (e->identity) { /* often 100000 segments: their fields, mixed */
+      uint64_t h = data_identity(m);
+      wasync_buf_bytes(b, &h, sizeof h);
+      break;
+    }
     for (uint32_t i = 0; i < m->ndatas; i++)
       write_data(e, &m->datas[i]);
     break;

@@ -60,6 +60,8 @@ typedef uint32_t WasyncValType;
 #define WASYNC_VT_NULLABLE 0x100u
 #define WASYNC_VT_INDEXED 0x200u
 #define WASYNC_MAX_TYPES 1000000u /* V8's limit; indices fit in 22 bits */
+#define WASYNC_MAX_THREADS 64u    /* for function bodies (parallel.h) */
+#define WASYNC_MAX_CHUNKS 64u     /* chunks of function bodies */
 
 static inline WasyncValType wasync_vt_ref_abstract(bool nullable, uint8_t ht) {
   return WASYNC_VT_REF | (nullable ? WASYNC_VT_NULLABLE : 0) |
@@ -183,6 +185,13 @@ typedef struct WasyncCode {
   WasyncLocalGroup *local_groups;
   uint64_t nlocals; /* declared locals, not counting parameters */
   bool replaced;    /* a pass rewrote it: body points into the arena */
+  /* The code entry as wasync_module_encode() with reencode writes it,
+   * made while validating (body_writer.h), or NULL; ignored once the body
+   * is replaced.  reencoded_at: its offset in its chunk's buffer until the
+   * chunks are done. */
+  const uint8_t *reencoded;
+  uint32_t reencoded_size;
+  size_t reencoded_at;
 } WasyncCode;
 
 typedef struct WasyncFunc {
@@ -312,6 +321,14 @@ struct WasyncModule {
   /* Decoded with defer_body_checks: bodies were not scanned; validation
    * checks them (and on failure re-decodes fully for the decode error). */
   bool bodies_unchecked;
+  /* From WasyncDecodeOptions: threads for function bodies (see
+   * parallel.h), and re-encoding while validating (body_writer.h). */
+  unsigned threads;
+  size_t thread_min_bytes;
+  bool reencode_in_validate;
+  /* The buffers WasyncCode.reencoded points into (one per chunk of
+   * bodies), owned by the module and freed with it. */
+  uint8_t *reencoded_bufs[WASYNC_MAX_CHUNKS];
   /* types.c: canonical type id per type index (iso-recursive equivalence:
    * equal ids <=> equivalent types); NULL until wasync_types_prepare(). */
   uint32_t *type_canon;

@@ -75,8 +75,11 @@ static inline size_t wasync_short_sleb(const uint8_t *p, size_t left,
  * a one-byte-opcode instruction with no immediate or short, plain
  * immediates; false (nothing consumed except out->offset set) for
  * anything else, which wasync_instr_decode() then handles. */
-static inline bool wasync_instr_decode_fast(WasyncInstrReader *ir,
-                                            WasyncInstr *out) {
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline bool
+wasync_instr_decode_fast(WasyncInstrReader *ir, WasyncInstr *out) {
   WasyncReader *r = &ir->r;
   out->offset = r->pos;
   /* Fast path: a one-byte opcode with no immediate or with short, plain

@@ -101,6 +101,10 @@ static bool read_leb(WasyncReader *r, unsigned bits, bool sign, uint64_t *out) {
 
 bool wasync_read_u32(WasyncReader *r, const char *what, uint32_t *out) {
   (void)what;
+  if (r->pos < r->end && r->base[r->pos] < 0x80) { /* one byte: most */
+    *out = r->base[r->pos++];
+    return true;
+  }
   uint64_t v;
   if (!read_leb(r, 32, false, &v)) return false;
   *out = (uint32_t)v;

@@ -23,7 +23,9 @@
  */
 #include <string.h>
 
+#include "body_writer.h"
 #include "instr.h"
+#include "parallel.h"
 #include "reader.h"
 #include "validate.h"
 
@@ -401,12 +403,147 @@ static bool check_datas(Ctx *c) {
   return true;
 }
 
+/* Function bodies in chunks (parallel.h).  A worker (thread) keeps its
+ * validator from chunk to chunk: worker 0, the calling thread, uses the
+ * caller's validator and error; the others make their own on first use, on
+ * their thread.  A worker takes chunks in increasing order, so its first
+ * failure is its lowest; after it, its later chunks do not matter and are
+ * skipped.  With m->reencode_in_validate each chunk also re-encodes its
+ * bodies into a buffer of its own (body_writer.h). */
+typedef struct BodyChunk {
+  bool ok;      /* every body valid */
+  bool failed;  /* a body failed (else, when not ok: skipped) */
+  bool encoded; /* every body re-encoded */
+  unsigned worker;
+  WasyncBuf buf;
+} BodyChunk;
+
+typedef struct BodyWorker {
+  WasyncFuncValidator *v;
+  WasyncError err; /* workers other than 0 */
+  bool failed;
+} BodyWorker;
+
+typedef struct BodyChunks {
+  Ctx *c;
+  const uint32_t *bounds;
+  BodyChunk *chunks;
+  BodyWorker *workers;
+} BodyChunks;
+
+static bool check_chunk_bodies(Ctx *c, WasyncFuncValidator *v, uint32_t lo,
+                               uint32_t hi, BodyChunk *ch) {
+  WasyncModule *m = c->m;
+  WasyncBuf *out = &ch->buf;
+  WasyncBodyWriter *w = NULL;
+  if (m->reencode_in_validate) {
+    wasync_buf_init(out, m->arena.allocator);
+    w = wasync_body_writer_new(m, out);
+  }
+  bool ok = true, encoded = w != NULL;
+  for (uint32_t f = lo; ok && f < hi; f++) {
+    if (!w) {
+      ok = wasync_func_validate(v, f);
+      continue;
+    }
+    WasyncCode *code = &m->funcs[f].code;
+    size_t at = out->size;
+    ok = wasync_func_validate_reencode(v, f, w, out);
+    if (!ok || code->replaced) {
+      encoded = encoded && code->replaced;
+      continue;
+    }
+    encoded = encoded && wasync_body_writer_end(w);
+    if (!encoded) continue;
+    /* Usually the entry comes out as the input spelled it: then it is not
+     * kept twice, the input's bytes stand for it. */
+    size_t len = out->size - at;
+    uint64_t in_end = code->offset + code->size;
+    code->reencoded_size = (uint32_t)len;
+    if (len <= in_end &&
+        memcmp(m->bytes + in_end - len, out->data + at, len) == 0) {
+      code->reencoded = m->bytes + in_end - len;
+      out->size = at;
+    } else {
+      code->reencoded = NULL; /* in out, at: */
+      code->reencoded_at = at;
+    }
+  }
+  wasync_body_writer_free(w);
+  ch->encoded = encoded && !out->oom;
+  return ok;
+}
+
+static void check_chunk(void *ctx, unsigned k, unsigned worker) {
+  BodyChunks *r = ctx;
+  Ctx *c = r->c;
+  BodyWorker *wk = &r->workers[worker];
+  BodyChunk *ch = &r->chunks[k];
+  ch->worker = worker;
+  if (wk->failed) return; /* skipped */
+  if (!wk->v) {
+    wk->v = worker == 0 ? c->v : wasync_funcv_new(c->m, &wk->err);
+    if (!wk->v) {
+      wk->failed = ch->failed = true;
+      return;
+    }
+    wasync_funcv_set_declared(wk->v, c->declared);
+  }
+  ch->ok = check_chunk_bodies(c, wk->v, r->bounds[k], r->bounds[k + 1], ch);
+  if (!ch->ok) wk->failed = ch->failed = true;
+}
+
 static bool check_bodies(Ctx *c) {
-  const WasyncModule *m = c->m;
-  wasync_funcv_set_declared(c->v, c->declared);
-  for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++)
-    if (!wasync_func_validate(c->v, i)) return false;
-  return true;
+  WasyncModule *m = c->m;
+  uint32_t bounds[WASYNC_MAX_CHUNKS + 1];
+  unsigned threads, n = wasync_split_bodies(m, bounds, &threads);
+  BodyChunk one_chunk;
+  BodyWorker one_worker;
+  BodyChunks r;
+  r.c = c;
+  r.bounds = bounds;
+  r.chunks = &one_chunk;
+  r.workers = &one_worker;
+  if (n > 1) {
+    r.chunks = c->al->alloc(c->al->ctx, n * sizeof *r.chunks);
+    r.workers = c->al->alloc(c->al->ctx, threads * sizeof *r.workers);
+  }
+  bool ran = r.chunks && r.workers, ok = ran;
+  if (!ran) {
+    wasync_fail(c->err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  } else {
+    memset(r.chunks, 0, n * sizeof *r.chunks);
+    memset(r.workers, 0, threads * sizeof *r.workers);
+    wasync_parallel_run(threads, n, check_chunk, &r);
+    /* The first chunk that is not ok failed (a skipped chunk comes after
+     * its worker's failure) and holds the lowest failing function. */
+    for (unsigned k = 0; k < n && ok; k++) {
+      if (r.chunks[k].ok) continue;
+      ok = false;
+      if (r.chunks[k].worker != 0) *c->err = r.workers[r.chunks[k].worker].err;
+    }
+    for (unsigned i = 1; i < threads; i++)
+      wasync_funcv_free(r.workers[i].v);
+  }
+  for (unsigned k = 0; ran && k < n && m->reencode_in_validate; k++) {
+    WasyncBuf *buf = &r.chunks[k].buf;
+    bool keep = ok && r.chunks[k].encoded && !m->reencoded_bufs[k];
+    for (uint32_t f = bounds[k]; f < bounds[k + 1]; f++) {
+      WasyncCode *code = &m->funcs[f].code;
+      if (code->replaced) continue;
+      if (!keep)
+        code->reencoded = NULL;
+      else if (!code->reencoded)
+        code->reencoded = buf->data + code->reencoded_at;
+    }
+    if (keep && buf->size)
+      m->reencoded_bufs[k] = buf->data; /* the module owns it now */
+    else if (buf->allocator)
+      wasync_buf_release(buf);
+  }
+  if (r.chunks && r.chunks != &one_chunk) c->al->free(c->al->ctx, r.chunks);
+  if (r.workers && r.workers != &one_worker) c->al->free(c->al->ctx, r.workers);
+  return ok;
 }
 
 bool wasync_module_validate(WasyncModule *m, WasyncError *err) {

@@ -80,5 +80,11 @@ bool wasync_funcv_begin_expr(WasyncFuncValidator *v, WasyncValType result,
 
 /* Validates one function body (decode + step to the end). */
 bool wasync_func_validate(WasyncFuncValidator *v, uint32_t func);
+/* The same, and the body's re-encoding is written through `w` to `out`
+ * (body_writer.h; `out` is the writer's buffer).  When the body is a
+ * replaced one nothing is written. */
+typedef struct WasyncBodyWriter WasyncBodyWriter;
+bool wasync_func_validate_reencode(WasyncFuncValidator *v, uint32_t func,
+                                   WasyncBodyWriter *w, WasyncBuf *out);
 
 #endif

@@ -37,6 +37,7 @@
  */
 #include <string.h>
 
+#include "body_writer.h"
 #include "opcodes.h"
 #include "reader.h"
 #include "validate.h"
@@ -77,8 +78,9 @@ struct WasyncFuncValidator {
    * results as value type codes (SIG_ADDR = the memory's address type). */
   uint8_t sig_np[WASYNC_OP_COUNT], sig_nr[WASYNC_OP_COUNT];
   uint8_t sig[WASYNC_OP_COUNT][6];
-  /* per op: 1 = no immediate to check (none, or a constant), 2 = a memarg
-   * (step_sig's fast path), 0 = other */
+  /* per op with a signature: 1 = no immediate to check (none, or a
+   * constant), 2 = a memarg (step_sig's fast path), 3 = other; 0 = no
+   * signature (typed by hand) */
   uint8_t sig_fast[WASYNC_OP_COUNT];
 };
 
@@ -162,7 +164,7 @@ WasyncFuncValidator *wasync_funcv_new(const WasyncModule *m, WasyncError *err) {
                               imm == WASYNC_IMM_I64 || imm == WASYNC_IMM_F32 ||
                               imm == WASYNC_IMM_F64 || imm == WASYNC_IMM_V128
                           ? 1
-                          : 0;
+                          : 3;
   }
   return v;
 }
@@ -308,7 +310,7 @@ static Frame *push_ctrl(WasyncFuncValidator *v, uint16_t op,
   f->pub.nresults = nresults;
   f->pub.height = v->nvals;
   f->init_height = v->ninits;
-  push_vals(v, params, nparams);
+  if (nparams) push_vals(v, params, nparams);
   return f;
 }
 
@@ -625,7 +627,7 @@ static bool step_sig_general(WasyncFuncValidator *v, const WasyncInstr *in);
 static inline bool step_sig(WasyncFuncValidator *v, const WasyncInstr *in) {
   uint16_t op = in->op;
   uint8_t fast = v->sig_fast[op];
-  if (fast) {
+  if (fast != 3) {
     /* Fast path: the operands on the stack are exactly the signature's
      * types (no subtyping, no unreachable code), and the results fit in
      * the stack's capacity.  Otherwise nothing is changed and the general
@@ -1429,14 +1431,19 @@ step_other(WasyncFuncValidator *v, const WasyncInstr *in) {
 __attribute__((always_inline))
 #endif
 static inline bool
-funcv_step(WasyncFuncValidator *v, const WasyncInstr *in) {
+funcv_step(WasyncFuncValidator *v, const WasyncInstr *in, bool in_body) {
   uint16_t op = in->op;
   v->at = in->offset;
-  if (v->bad) return false;
-  if (v->done || v->nctrls == 0)
-    return fail(v, "operators remaining after end of function");
-  if (op >= WASYNC_OP_COUNT) return fail(v, "illegal opcode");
-  if (wasync_op_info[op].signature) return step_sig(v, in);
+  /* In validate_body()'s loop these hold by construction: it stops at the
+   * first failure and after the final `end` (the only pop of the last
+   * frame), and its instructions come from the decoder. */
+  if (!in_body) {
+    if (v->bad) return false;
+    if (v->done || v->nctrls == 0)
+      return fail(v, "operators remaining after end of function");
+    if (op >= WASYNC_OP_COUNT) return fail(v, "illegal opcode");
+  }
+  if (v->sig_fast[op]) return step_sig(v, in); /* a signature */
   /* Fast paths for the commonest variable instructions when nothing can go
    * wrong (index in range, local set, exact type on the stack, room to
    * push); anything else is left unchanged for step_other(). */
@@ -1469,7 +1476,7 @@ funcv_step(WasyncFuncValidator *v, const WasyncInstr *in) {
 }
 
 bool wasync_funcv_step(WasyncFuncValidator *v, const WasyncInstr *in) {
-  return funcv_step(v, in);
+  return funcv_step(v, in, false);
 }
 
 /* ---- functions and expressions ---- */
@@ -1573,7 +1580,16 @@ WasyncValType wasync_funcv_local_type(const WasyncFuncValidator *v,
   return index < v->nlocals ? v->locals[index] : WASYNC_VT_BOT;
 }
 
-bool wasync_func_validate(WasyncFuncValidator *v, uint32_t func) {
+/* The body loop; with `w` (a constant at each call site, so each gets its
+ * own copy of the loop), the body is also re-encoded to `out`: runs of
+ * instructions whose bytes are their minimal encoding are copied, the
+ * others written by the body writer (body_writer.h). */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline bool
+validate_body(WasyncFuncValidator *v, uint32_t func, WasyncBodyWriter *w,
+              WasyncBuf *out) {
   if (!wasync_funcv_begin(v, func)) return false;
   const WasyncModule *m = v->m;
   const WasyncCode *c = &m->funcs[func].code;
@@ -1598,6 +1614,7 @@ bool wasync_func_validate(WasyncFuncValidator *v, uint32_t func) {
     wasync_instr_reader_init(&v->ir, m, base, pos, end, v->err);
     v->ir_live = true;
   }
+  size_t run = pos; /* start of the bytes not yet copied to `out` */
   WasyncInstr in;
   while (!v->done) {
     if (v->ir.r.pos >= v->ir.r.end) {
@@ -1605,17 +1622,39 @@ bool wasync_func_validate(WasyncFuncValidator *v, uint32_t func) {
       return wasync_fail(v->err, WASYNC_ERR_MALFORMED, v->ir.r.pos,
                          "unexpected end of section or function");
     }
-    if (!wasync_instr_decode_fast(&v->ir, &in) &&
-        !wasync_instr_decode(&v->ir, &in)) {
+    bool fast = wasync_instr_decode_fast(&v->ir, &in);
+    if (!fast && !wasync_instr_decode(&v->ir, &in)) {
       v->bad = true;
       return false;
     }
-    if (!funcv_step(v, &in)) return false;
+    if (w) {
+      size_t at = (size_t)in.offset, n = v->ir.r.pos - at;
+      if (!fast || !wasync_fast_instr_minimal(base + at, n)) {
+        wasync_buf_bytes(out, base + run, at - run);
+        wasync_body_writer_instr(w, &in, base + at, n);
+        run = v->ir.r.pos;
+      }
+    }
+    if (!funcv_step(v, &in, true)) return false;
   }
   if (v->ir.r.pos != v->ir.r.end) {
     v->bad = true;
     return wasync_fail(v->err, WASYNC_ERR_MALFORMED, v->ir.r.pos,
                        "section size mismatch");
   }
+  if (w) wasync_buf_bytes(out, base + run, v->ir.r.pos - run);
   return true;
+}
+
+bool wasync_func_validate(WasyncFuncValidator *v, uint32_t func) {
+  return validate_body(v, func, NULL, NULL);
+}
+
+bool wasync_func_validate_reencode(WasyncFuncValidator *v, uint32_t func,
+                                   WasyncBodyWriter *w, WasyncBuf *out) {
+  const WasyncCode *c = func < v->m->nfuncs ? &v->m->funcs[func].code : NULL;
+  if (!c || c->replaced || v->m->funcs[func].import != UINT32_MAX)
+    return validate_body(v, func, NULL, NULL);
+  wasync_body_writer_begin(w, c);
+  return validate_body(v, func, w, out);
 }

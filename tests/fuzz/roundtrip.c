@@ -17,9 +17,16 @@
  *
  * (Re-encoding M itself need not reproduce the input: inputs may use
  * non-canonical LEB128s and other encoding freedoms.)
+ *
+ * And for every input: 4. with function bodies on three threads (each body
+ * its own run) and re-encoded while they are validated
+ * (reencode_in_validate), decoding, validation and re-encoding give the
+ * same verdict, the same error (message and offset) and the same bytes as
+ * one thread validating, then re-encoding.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wasync.h"
@@ -61,7 +68,54 @@ static uint8_t *encode(const WasyncModule *m, bool reencode, size_t *size) {
   return out;
 }
 
+/* Decode (bodies deferred) + validate + re-encode with `threads`; returns
+ * 0 (not decoded), 1 (invalid) or 2 (valid, *out set). */
+static int run_threads(const uint8_t *bytes, size_t size, unsigned threads,
+                       bool fused, WasyncError *err, uint8_t **out,
+                       size_t *out_size) {
+  memset(err, 0, sizeof *err);
+  *out = NULL;
+  *out_size = 0;
+  WasyncDecodeOptions opt;
+  memset(&opt, 0, sizeof opt);
+  opt.defer_body_checks = true;
+  opt.threads = threads;
+  opt.thread_min_bytes = 1;
+  opt.reencode_in_validate = fused;
+  WasyncModule *m = wasync_module_decode(bytes, size, &opt, err);
+  if (!m) return 0;
+  int state = 1;
+  if (wasync_module_validate(m, err)) {
+    WasyncEncodeOptions eo;
+    memset(&eo, 0, sizeof eo);
+    eo.reencode = true;
+    uint8_t *enc = NULL;
+    CHECK(wasync_module_encode(m, &eo, &enc, out_size, err));
+    *out = malloc(*out_size ? *out_size : 1);
+    CHECK(*out != NULL);
+    memcpy(*out, enc, *out_size);
+    wasync_buffer_free(m, enc);
+    state = 2;
+  }
+  wasync_module_free(m);
+  return state;
+}
+
+static void check_threads(const uint8_t *data, size_t size) {
+  WasyncError e1, e3;
+  uint8_t *o1, *o3;
+  size_t n1, n3;
+  int s1 = run_threads(data, size, 1, false, &e1, &o1, &n1);
+  int s3 = run_threads(data, size, 3, true, &e3, &o3, &n3);
+  CHECK(s1 == s3 && e1.code == e3.code && e1.offset == e3.offset &&
+        strcmp(e1.message, e3.message) == 0 && n1 == n3 &&
+        (n1 == 0 || memcmp(o1, o3, n1) == 0));
+  free(o1);
+  free(o3);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  check_threads(data, size);
   WasyncModule *m = load(data, size);
   if (!m) return 0;
 

@@ -268,6 +268,49 @@ static void test_changed_module(void) {
   wasync_module_free(m);
 }
 
+/* A changed data segment (its bytes, or its offset expression) is seen
+ * and written: the data section's identity covers every segment field. */
+static void test_changed_data(void) {
+  static const uint8_t world[] = {'w', 'o', 'r', 'l', 'd'};
+  static const uint8_t offset7[] = {0x41, 0x07, 0x0B};
+  for (int change = 0; change < 2; change++) {
+    WasyncError err;
+    WasyncModule *m =
+        wasync_module_decode(test_rich_wasm, sizeof test_rich_wasm, NULL, &err);
+    CHECK(m != NULL && m->ndatas >= 1 && m->datas[0].size == 5 &&
+          m->datas[0].mode == WASYNC_SEG_ACTIVE);
+    if (!m || m->ndatas < 1 || m->datas[0].size != 5) {
+      wasync_module_free(m);
+      return;
+    }
+    if (change == 0) {
+      m->datas[0].bytes = world;
+    } else {
+      m->datas[0].offset_expr.bytes = offset7;
+      m->datas[0].offset_expr.size = sizeof offset7;
+    }
+    for (int reencode = 0; reencode < 2; reencode++) {
+      WasyncEncodeOptions opts = {reencode != 0};
+      uint8_t *out;
+      size_t n;
+      CHECK(wasync_module_encode(m, &opts, &out, &n, &err));
+      WasyncModule *m2 = wasync_module_decode(out, n, NULL, &err);
+      CHECK(m2 != NULL && m2->ndatas == m->ndatas);
+      if (m2 && m2->ndatas == m->ndatas) {
+        const WasyncData *d = &m2->datas[0];
+        if (change == 0)
+          CHECK(d->size == 5 && memcmp(d->bytes, world, 5) == 0);
+        else
+          CHECK(d->offset_expr.size == sizeof offset7 &&
+                memcmp(d->offset_expr.bytes, offset7, sizeof offset7) == 0);
+      }
+      wasync_module_free(m2);
+      wasync_buffer_free(m, out);
+    }
+    wasync_module_free(m);
+  }
+}
+
 /* New function and code sections go before a trailing custom section. */
 static void test_new_sections_before_customs(void) {
   static const uint8_t in[] = {HDR,  0x01, 0x04, 0x01, 0x60, 0x00,
@@ -337,6 +380,7 @@ static void test_encode_alloc_failures(void) {
 
 int main(void) {
   RUN(test_identity);
+  RUN(test_changed_data);
   RUN(test_input_spelling);
   RUN(test_every_opcode);
   RUN(test_changed_module);
