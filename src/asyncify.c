@@ -157,11 +157,28 @@ static void fname(WasyncModule *m, uint32_t f, char *buf, size_t cap) {
   }
 }
 
+/* Makes room for `add` more elements after the n in *arr (module arena;
+ * the old array is left there).  Arrays grown here get twice the room they
+ * need, recorded in m->grown, so adding k elements one at a time costs
+ * O(n + k), not O(n * k). */
 static bool grow_array(WasyncModule *m, void **arr, uint32_t n, uint32_t add,
                        size_t size) {
-  void *p = wasync_arena_array(&m->arena, (size_t)n + add, size);
+  const size_t slots = sizeof m->grown / sizeof m->grown[0];
+  size_t k;
+  for (k = 0; k < slots; k++)
+    if (m->grown[k].array && m->grown[k].array == *arr) break;
+  if (k < slots && (uint64_t)n + add <= m->grown[k].cap) return true;
+  uint64_t want = ((uint64_t)n + add) * 2;
+  if (want < 16) want = 16;
+  if (want > UINT32_MAX) want = (uint64_t)n + add;
+  void *p = wasync_arena_array(&m->arena, (size_t)want, size);
   if (!p) return false;
   if (n) memcpy(p, *arr, (size_t)n * size);
+  if (k == slots) /* a free slot, or the least useful one */
+    for (k = 0; k + 1 < slots && m->grown[k].array; k++)
+      ;
+  m->grown[k].array = p;
+  m->grown[k].cap = (uint32_t)want;
   *arr = p;
   return true;
 }
@@ -269,10 +286,9 @@ bool wasync_asyncify_add_func(WasyncModule *m, uint32_t type,
   f->code.replaced = true;
   m->nfuncs = n + 1;
   if (m->func_names_done && m->func_names) {
-    WasyncName *nn = wasync_arena_array(&m->arena, n + 1, sizeof *nn);
-    if (!nn) return false;
-    memcpy(nn, m->func_names, (size_t)n * sizeof *nn);
-    m->func_names = nn;
+    if (!grow_array(m, (void **)&m->func_names, n, 1, sizeof *m->func_names))
+      return false;
+    memset(&m->func_names[n], 0, sizeof *m->func_names);
   }
   *out = n;
   return true;

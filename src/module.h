@@ -316,6 +316,13 @@ struct WasyncModule {
   /* Function names from the "name" custom section (NULL entries where
    * absent); filled lazily by wasync_module_func_names(). */
   WasyncName *func_names;
+  /* Arrays a pass grows one element at a time (asyncify adds types and
+   * functions) get room to spare; these record it, valid only while the
+   * array is still the one recorded (else its capacity is its count). */
+  struct {
+    void *array;
+    uint32_t cap;
+  } grown[4];
   bool func_names_done;
   bool validated;
   /* Decoded with defer_body_checks: bodies were not scanned; validation
