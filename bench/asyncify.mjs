@@ -2,7 +2,7 @@
 // (Binaryen v108, apt) on the same inputs, in one run (make bench).
 //
 //   node bench/asyncify.mjs [--runs N] [--binaryen-runs N] [--only NAME[,NAME]]
-//                           [--no-binaryen] [--no-runtime]
+//                           [--no-binaryen] [--no-runtime] [--runtime-procs N]
 //
 // Inputs: QuickJS for wasm32-wasi (build/quickjs/qjs.wasm, only env.host_call
 // async -- built by scripts/build-quickjs.sh if missing) and two large
@@ -15,7 +15,9 @@
 //     `wasm-opt -O2` of the input (Binaryen's own optimised baseline);
 // and, for QuickJS, the run time of a CPU-bound script (fib + sort) in the
 // un-instrumented module and in both tools' outputs, on Node 20 and Node 26
-// (no host call happens, so this is the cost of the instrumentation alone).
+// (no host call happens, so this is the cost of the instrumentation alone):
+// steady state after 5 s of warm-up, median over --runtime-procs (5)
+// processes per variant, run interleaved.
 // Every output is checked with wasm-validate and WebAssembly.validate.
 // Results also go to bench/out/asyncify.json.
 
@@ -47,9 +49,9 @@ if (process.argv[2] === '--child-runtime') {
   if (!first.ok) throw new Error(`script failed: ${first.value}`);
   // Steady state: the engine optimizes the hot functions in the background
   // (an instrumented interpreter loop takes longer to compile), so run the
-  // script for 2 s before timing it; otherwise some timed runs still execute
+  // script for 5 s before timing it; otherwise some timed runs still execute
   // baseline code and the ratio measures compile latency, not the code.
-  for (const t0 = performance.now(); performance.now() - t0 < 2000;) qjs.evaluate(CPU_SCRIPT);
+  for (const t0 = performance.now(); performance.now() - t0 < 5000;) qjs.evaluate(CPU_SCRIPT);
   const times = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
@@ -70,6 +72,7 @@ const opt = (name) => {
 };
 const RUNS = Number(opt('--runs') ?? process.env.BENCH_RUNS ?? 5);
 const BRUNS = Number(opt('--binaryen-runs') ?? 1);
+const PROCS = Number(opt('--runtime-procs') ?? 5); // processes per variant
 const only = opt('--only') ? opt('--only').split(',') : null;
 const noBinaryen = args.includes('--no-binaryen');
 const noRuntime = args.includes('--no-runtime');
@@ -188,34 +191,42 @@ if (!noRuntime) {
     const variants = [['original', r.inp.file]];
     if (r.wasync?.ok) variants.push(['wasync', r.wasync.file]);
     if (r.binaryen?.ok) variants.push(['binaryen -O2', r.binaryen.file]);
-    console.log(`\nrun time of a CPU-bound script (fib(25) + sorting 30000 numbers) in ${r.name}, median of 5:`);
+    console.log(`\nrun time of a CPU-bound script (fib(25) + sorting 30000 numbers) in ${r.name}, steady state (after 5 s of warm-up), median of ${PROCS} processes x 5 runs:`);
     for (const [nodeName, node] of NODES) {
       const line = { node: nodeName };
       let base = null, value = null;
-      for (const [vname, file] of variants) {
-        // V8's default stack (~1 MB); if the module overflows it, once more
-        // with --stack-size=3000 (KB, under the 8 MB thread stack), labelled.
-        let out = null, c = null, note = '';
-        for (const extra of [[], ['--stack-size=3000']]) {
-          c = spawnSync(node, [...extra, fileURLToPath(import.meta.url), '--child-runtime', file, '5'], { encoding: 'utf8', timeout: 600000 });
+      // One process per variant and round, the variants interleaved, so
+      // drifting machine load hits them alike; the median over processes.
+      const samples = new Map(variants.map(([v]) => [v, []]));
+      const failedVariant = new Map();
+      for (let round = 0; round < PROCS; round++) {
+        for (const [vname, file] of variants) {
+          if (failedVariant.has(vname)) continue;
+          const c = spawnSync(node, [fileURLToPath(import.meta.url), '--child-runtime', file, '5'], { encoding: 'utf8', timeout: 600000 });
+          let out = null;
           try { out = JSON.parse(c.stdout.trim().split('\n').pop()); } catch { out = null; }
-          if (out && out.ok) break;
-          const err = (c.stderr || '').split('\n').find((l) => /Error/.test(l)) || `exit ${c.status}`;
-          note += `${extra.length ? ' with --stack-size=3000' : 'default stack'}: ${err.trim()}; `;
+          if (!out || !out.ok) {
+            failedVariant.set(vname, ((c.stderr || '').split('\n').find((l) => /Error/.test(l)) || `exit ${c.status}`).trim());
+            continue;
+          }
+          samples.get(vname).push(out);
         }
-        if (note) console.log(`  ${nodeName} ${vname}: ${note}`);
-        if (!out || !out.ok) {
-          line[vname] = { error: note };
+      }
+      for (const [vname] of variants) {
+        if (failedVariant.has(vname)) {
+          console.log(`  ${nodeName} ${vname}: ${failedVariant.get(vname)}`);
+          line[vname] = { error: failedVariant.get(vname) };
           continue;
         }
-        if (note) out.note = 'needed --stack-size=3000';
+        const outs = samples.get(vname).sort((a, b) => a.ms - b.ms);
+        const out = { ...outs[outs.length >> 1], min: outs[0].ms, max: outs[outs.length - 1].ms };
         if (value === null) value = out.value;
         else if (out.value !== value) console.log(`  ${nodeName} ${vname}: DIFFERENT RESULT ${out.value} (original ${value})`);
         if (base === null) base = out.ms;
-        line[vname] = { ms: out.ms, ratio: out.ms / base, note: out.note };
+        line[vname] = { ms: out.ms, ratio: out.ms / base, min: out.min, max: out.max };
       }
       runtime.push(line);
-      console.log(`  ${nodeName}: ` + variants.map(([v]) => (line[v]?.ms ? `${v} ${fmt(line[v].ms, 0)} ms (${fmt(line[v].ratio, 2)}x${line[v].note ? ', ' + line[v].note : ''})` : `${v} FAILED`)).join(', '));
+      console.log(`  ${nodeName}: ` + variants.map(([v]) => (line[v]?.ms ? `${v} ${fmt(line[v].ms, 0)} ms (${fmt(line[v].ratio, 2)}x; ${fmt(line[v].min, 0)}-${fmt(line[v].max, 0)})` : `${v} FAILED`)).join(', '));
     }
   }
 }
