@@ -106,7 +106,7 @@ test-browser: all
 # ---- fuzzing ------------------------------------------------------------
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz: $(BUILD)/fuzz-roundtrip $(BUILD)/fuzz-asyncify
-$(BUILD)/fuzz-%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)
+$(BUILD)/fuzz-%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(CPPFLAGS) $(WARN) $(FUZZ_FLAGS) -pthread $< $(LIB_SRCS) -o $@
 
@@ -122,7 +122,7 @@ bench: deps all
 	node bench/asyncify.mjs
 
 # ---- formatting -----------------------------------------------------------
-FORMAT_FILES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c)
+FORMAT_FILES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

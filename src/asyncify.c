@@ -126,6 +126,7 @@
 #include <string.h>
 
 #include "asyncify.h"
+#include "asyncify_emit.h"
 
 static void logf_(const WasyncAsyncifyOptions *o, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -766,19 +767,11 @@ static uint32_t count_sites(WasyncAsyncifyCtx *c, uint32_t f) {
   WasyncModule *m = c->m;
   const WasyncCode *code = &m->funcs[f].code;
   WasyncInstrReader ir;
-  wasync_instr_reader_init(&ir, m, m->bytes, 0, 0, c->err);
-  ir.r.base = code->body;
-  ir.r.pos = code->expr_start;
-  ir.r.end = code->size;
+  body_reader(m, code, c->err, &ir);
   WasyncInstr in;
   uint32_t n = 0;
   while (ir.r.pos < ir.r.end && wasync_instr_decode(&ir, &in))
-    if ((in.op == WASYNC_OP_CALL || in.op == WASYNC_OP_CALL_INDIRECT ||
-         in.op == WASYNC_OP_CALL_REF || in.op == WASYNC_OP_RETURN_CALL ||
-         in.op == WASYNC_OP_RETURN_CALL_INDIRECT ||
-         in.op == WASYNC_OP_RETURN_CALL_REF) &&
-        wasync_asyncify_call_unwinds(m, c->a, f, &in))
-      n++;
+    if (is_call(in.op) && wasync_asyncify_call_unwinds(m, c->a, f, &in)) n++;
   wasync_instr_reader_release(&ir);
   return n;
 }

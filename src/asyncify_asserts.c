@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "asyncify.h"
+#include "asyncify_emit.h"
 
 #define MAX_LOCALS 50000u
 
@@ -31,22 +32,13 @@ static bool is_checked_call(const WasyncInstr *in) {
          in->op == WASYNC_OP_CALL_REF;
 }
 
-/* A reader over the instructions of `code`. */
-static void body_reader(WasyncAsyncifyCtx *c, const WasyncCode *code,
-                        WasyncInstrReader *ir) {
-  wasync_instr_reader_init(ir, c->m, c->m->bytes, 0, 0, c->err);
-  ir->r.base = code->body;
-  ir->r.pos = code->expr_start;
-  ir->r.end = code->size;
-}
-
 /* One pass over the body: does it call anything, and does it call the
  * runtime?  *ok false on a decode failure (cannot happen: validated). */
 static void scan(WasyncAsyncifyCtx *c, const WasyncCode *code, bool *calls,
                  bool *runtime, bool *ok) {
   WasyncModule *m = c->m;
   WasyncInstrReader ir;
-  body_reader(c, code, &ir);
+  body_reader(c->m, code, c->err, &ir);
   WasyncInstr in;
   *calls = *runtime = false;
   *ok = true;
@@ -63,22 +55,6 @@ static void scan(WasyncAsyncifyCtx *c, const WasyncCode *code, bool *calls,
     if (is_checked_call(&in)) *calls = true;
   }
   wasync_instr_reader_release(&ir);
-}
-
-static void put_idx(WasyncBuf *b, uint16_t op, uint32_t idx) {
-  WasyncInstr in;
-  memset(&in, 0, sizeof in);
-  in.op = op;
-  in.imm.index = idx;
-  wasync_instr_encode(b, &in);
-}
-
-static void put_op(WasyncBuf *b, uint16_t op) {
-  WasyncInstr in;
-  memset(&in, 0, sizeof in);
-  in.op = op;
-  if (op == WASYNC_OP_IF) in.imm.block.kind = WASYNC_BLOCK_EMPTY;
-  wasync_instr_encode(b, &in);
 }
 
 bool wasync_asyncify_assert_function(WasyncAsyncifyCtx *c, uint32_t func) {
@@ -115,7 +91,7 @@ bool wasync_asyncify_assert_function(WasyncAsyncifyCtx *c, uint32_t func) {
   uint32_t expr_start = (uint32_t)b.size;
 
   WasyncInstrReader ir;
-  body_reader(c, code, &ir);
+  body_reader(c->m, code, c->err, &ir);
   WasyncInstr in;
   while (ir.r.pos < ir.r.end) {
     if (!wasync_instr_decode(&ir, &in)) {
@@ -132,7 +108,7 @@ bool wasync_asyncify_assert_function(WasyncAsyncifyCtx *c, uint32_t func) {
       put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_state);
       put_idx(&b, WASYNC_OP_LOCAL_GET, old);
       put_op(&b, WASYNC_OP_I32_NE);
-      put_op(&b, WASYNC_OP_IF);
+      put_block(&b, WASYNC_OP_IF);
       put_op(&b, WASYNC_OP_UNREACHABLE);
       put_op(&b, WASYNC_OP_END);
     }

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "asyncify.h"
+#include "asyncify_emit.h"
 
 static const uint8_t class_vt[WASYNC_FRAME_CLASSES] = {
     WASYNC_VT_I32, WASYNC_VT_I64, WASYNC_VT_F32, WASYNC_VT_F64, WASYNC_VT_V128};
@@ -38,25 +39,6 @@ int wasync_asyncify_frame_class(WasyncValType t) {
 static uint32_t class_bytes(int k) {
   static const uint8_t bytes[WASYNC_FRAME_CLASSES] = {4, 8, 4, 8, 16};
   return bytes[k];
-}
-
-static void put(WasyncBuf *b, uint16_t op, uint32_t index) {
-  WasyncInstr in;
-  memset(&in, 0, sizeof in);
-  in.op = op;
-  in.imm.index = index;
-  wasync_instr_encode(b, &in);
-}
-
-static void put_mem(WasyncBuf *b, const WasyncAsyncifyCtx *c, uint16_t op,
-                    uint64_t offset) {
-  WasyncInstr in;
-  memset(&in, 0, sizeof in);
-  in.op = op;
-  in.imm.memarg.offset = offset;
-  in.imm.memarg.memory = c->memory;
-  in.imm.memarg.has_memory = c->memory != 0;
-  wasync_instr_encode(b, &in);
 }
 
 static bool make_pair(WasyncAsyncifyCtx *c, const uint32_t *counts,
@@ -89,23 +71,23 @@ static bool make_pair(WasyncAsyncifyCtx *c, const uint32_t *counts,
   v = 1;
   for (int k = 0; k < WASYNC_FRAME_CLASSES; k++)
     for (uint32_t j = 0; j < counts[k]; j++, v++) {
-      put(&b, WASYNC_OP_LOCAL_GET, 0);
-      put(&b, WASYNC_OP_LOCAL_GET, v);
+      put_op(&b, WASYNC_OP_LOCAL_GET);
+      put_idx(&b, WASYNC_OP_LOCAL_GET, v);
       put_mem(&b, c, stores[k], off);
       off += class_bytes(k);
     }
-  put(&b, WASYNC_OP_END, 0);
+  put_op(&b, WASYNC_OP_END);
   bool ok =
       !b.oom && wasync_asyncify_add_func(m, save_type, b.data, b.size, save);
   b.size = 0;
   off = 0;
   for (int k = 0; k < WASYNC_FRAME_CLASSES && ok; k++)
     for (uint32_t j = 0; j < counts[k]; j++) {
-      put(&b, WASYNC_OP_LOCAL_GET, 0);
+      put_op(&b, WASYNC_OP_LOCAL_GET);
       put_mem(&b, c, loads[k], off);
       off += class_bytes(k);
     }
-  put(&b, WASYNC_OP_END, 0);
+  put_op(&b, WASYNC_OP_END);
   ok = ok && !b.oom &&
        wasync_asyncify_add_func(m, restore_type, b.data, b.size, restore);
   wasync_buf_release(&b);
@@ -147,21 +129,6 @@ bool wasync_asyncify_frame_codec(WasyncAsyncifyCtx *c, const uint32_t *counts,
  *                                 4 - size; data.pos = p
  * (size and p: i32, or i64 on memory64.)  Every instrumented function with
  * one frame layout calls them instead of carrying ~40 bytes of each. */
-
-static void put_ptr(WasyncBuf *b, bool m64, uint64_t v) {
-  WasyncInstr in;
-  memset(&in, 0, sizeof in);
-  in.op = m64 ? WASYNC_OP_I64_CONST : WASYNC_OP_I32_CONST;
-  if (m64)
-    in.imm.i64 = (int64_t)v;
-  else
-    in.imm.i32 = (int32_t)v;
-  wasync_instr_encode(b, &in);
-}
-
-static void put_op(WasyncBuf *b, uint16_t op) {
-  put(b, op, 0);
-}
 
 static bool add_with_locals(WasyncAsyncifyCtx *c, uint32_t type,
                             const WasyncValType *locals, uint32_t nlocals,
@@ -226,67 +193,61 @@ bool wasync_asyncify_frame_stack(WasyncAsyncifyCtx *c, uint32_t *push,
   WasyncBuf b;
   wasync_buf_init(&b, m->arena.allocator);
   /* push: params 0 size, 1 ci; locals 2 p, 3 fits */
-  put(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
   put_mem(&b, c, ld, 0);
-  put(&b, WASYNC_OP_LOCAL_SET, 2);
-  put(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put_idx(&b, WASYNC_OP_LOCAL_SET, 2);
+  put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
   put_mem(&b, c, ld, psz);
-  put(&b, WASYNC_OP_LOCAL_GET, 2);
+  put_idx(&b, WASYNC_OP_LOCAL_GET, 2);
   put_op(&b, sub);
-  put(&b, WASYNC_OP_LOCAL_GET, 0);
+  put_op(&b, WASYNC_OP_LOCAL_GET);
   put_ptr(&b, m64, 4);
   put_op(&b, add);
   put_op(&b, geu);
-  put(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
   put_mem(&b, c, ld, psz);
-  put(&b, WASYNC_OP_LOCAL_GET, 2);
+  put_idx(&b, WASYNC_OP_LOCAL_GET, 2);
   put_op(&b, geu);
   put_op(&b, WASYNC_OP_I32_AND);
-  put(&b, WASYNC_OP_LOCAL_TEE, 3);
-  {
-    WasyncInstr in;
-    memset(&in, 0, sizeof in);
-    in.op = WASYNC_OP_IF;
-    in.imm.block.kind = WASYNC_BLOCK_EMPTY;
-    wasync_instr_encode(&b, &in);
-  }
-  put(&b, WASYNC_OP_LOCAL_GET, 2);
-  put(&b, WASYNC_OP_LOCAL_GET, 0);
+  put_idx(&b, WASYNC_OP_LOCAL_TEE, 3);
+  put_block(&b, WASYNC_OP_IF);
+  put_idx(&b, WASYNC_OP_LOCAL_GET, 2);
+  put_op(&b, WASYNC_OP_LOCAL_GET);
   put_op(&b, add);
-  put(&b, WASYNC_OP_LOCAL_GET, 1);
+  put_idx(&b, WASYNC_OP_LOCAL_GET, 1);
   put_mem(&b, c, WASYNC_OP_I32_STORE, 0);
   put_op(&b, WASYNC_OP_END);
-  put(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
-  put(&b, WASYNC_OP_LOCAL_GET, 2);
-  put(&b, WASYNC_OP_LOCAL_GET, 0);
+  put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put_idx(&b, WASYNC_OP_LOCAL_GET, 2);
+  put_op(&b, WASYNC_OP_LOCAL_GET);
   put_op(&b, add);
   put_ptr(&b, m64, 4);
   put_op(&b, add);
   put_mem(&b, c, st, 0);
-  put(&b, WASYNC_OP_LOCAL_GET, 2);
-  put(&b, WASYNC_OP_LOCAL_GET, 3);
+  put_idx(&b, WASYNC_OP_LOCAL_GET, 2);
+  put_idx(&b, WASYNC_OP_LOCAL_GET, 3);
   put_op(&b, WASYNC_OP_END);
   const WasyncValType push_locals[2] = {ptr, WASYNC_VT_I32};
   uint32_t fpush, fpop;
   bool ok = !b.oom && add_with_locals(c, push_type, push_locals, 2, &b, &fpush);
   /* pop: param 0 size; locals 1 p, 2 ci */
   b.size = 0;
-  put(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
   put_mem(&b, c, ld, 0);
   put_ptr(&b, m64, 4);
   put_op(&b, sub);
-  put(&b, WASYNC_OP_LOCAL_TEE, 1);
+  put_idx(&b, WASYNC_OP_LOCAL_TEE, 1);
   put_mem(&b, c, WASYNC_OP_I32_LOAD, 0);
-  put(&b, WASYNC_OP_LOCAL_SET, 2);
-  put(&b, WASYNC_OP_LOCAL_GET, 1);
-  put(&b, WASYNC_OP_LOCAL_GET, 0);
+  put_idx(&b, WASYNC_OP_LOCAL_SET, 2);
+  put_idx(&b, WASYNC_OP_LOCAL_GET, 1);
+  put_op(&b, WASYNC_OP_LOCAL_GET);
   put_op(&b, sub);
-  put(&b, WASYNC_OP_LOCAL_SET, 1);
-  put(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
-  put(&b, WASYNC_OP_LOCAL_GET, 1);
+  put_idx(&b, WASYNC_OP_LOCAL_SET, 1);
+  put_idx(&b, WASYNC_OP_GLOBAL_GET, c->g_data);
+  put_idx(&b, WASYNC_OP_LOCAL_GET, 1);
   put_mem(&b, c, st, 0);
-  put(&b, WASYNC_OP_LOCAL_GET, 1);
-  put(&b, WASYNC_OP_LOCAL_GET, 2);
+  put_idx(&b, WASYNC_OP_LOCAL_GET, 1);
+  put_idx(&b, WASYNC_OP_LOCAL_GET, 2);
   put_op(&b, WASYNC_OP_END);
   const WasyncValType pop_locals[2] = {ptr, WASYNC_VT_I32};
   ok = ok && !b.oom && add_with_locals(c, pop_type, pop_locals, 2, &b, &fpop);

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "asyncify.h"
+#include "asyncify_emit.h"
 
 #define PSEUDO_SITE ((uint16_t)(WASYNC_OP_COUNT + 1))
 /* br_if to the save block of site imm.pair.a's layout; imm.pair.b is the
@@ -422,12 +423,6 @@ static void emit_copy(RW *rw, const WasyncInstr *src) {
 static bool is_opener(uint16_t op) {
   return op == WASYNC_OP_BLOCK || op == WASYNC_OP_LOOP || op == WASYNC_OP_IF ||
          op == WASYNC_OP_TRY || op == WASYNC_OP_TRY_TABLE;
-}
-static bool is_call(uint16_t op) {
-  return op == WASYNC_OP_CALL || op == WASYNC_OP_CALL_INDIRECT ||
-         op == WASYNC_OP_CALL_REF || op == WASYNC_OP_RETURN_CALL ||
-         op == WASYNC_OP_RETURN_CALL_INDIRECT ||
-         op == WASYNC_OP_RETURN_CALL_REF;
 }
 
 static uint32_t block_params(RW *rw, const WasyncBlockType *bt) {
@@ -971,10 +966,7 @@ static bool generate(RW *rw) {
 static bool decode_body(RW *rw) {
   const WasyncCode *code = &rw->m->funcs[rw->func].code;
   WasyncInstrReader ir;
-  wasync_instr_reader_init(&ir, rw->m, rw->m->bytes, 0, 0, rw->err);
-  ir.r.base = code->body;
-  ir.r.pos = code->expr_start;
-  ir.r.end = code->size;
+  body_reader(rw->m, code, rw->err, &ir);
   rw->nin = 0;
   bool ok = true;
   while (ir.r.pos < ir.r.end) {
@@ -1369,59 +1361,6 @@ static uint32_t ref_stack(WasyncAsyncifyCtx *c, uint32_t kind) {
 /* ---- encoding
  * ---------------------------------------------------------------- */
 
-static void put(WasyncBuf *b, const WasyncInstr *in) {
-  wasync_instr_encode(b, in);
-}
-static void put_op(WasyncBuf *b, uint16_t op) {
-  WasyncInstr in;
-  memset(&in, 0, sizeof in);
-  in.op = op;
-  put(b, &in);
-}
-static void put_idx(WasyncBuf *b, uint16_t op, uint32_t idx) {
-  WasyncInstr in;
-  memset(&in, 0, sizeof in);
-  in.op = op;
-  in.imm.index = idx;
-  put(b, &in);
-}
-static void put_i32(WasyncBuf *b, int32_t v) {
-  WasyncInstr in;
-  memset(&in, 0, sizeof in);
-  in.op = WASYNC_OP_I32_CONST;
-  in.imm.i32 = v;
-  put(b, &in);
-}
-static void put_ptr(WasyncBuf *b, bool mem64, uint64_t v) {
-  WasyncInstr in;
-  memset(&in, 0, sizeof in);
-  if (mem64) {
-    in.op = WASYNC_OP_I64_CONST;
-    in.imm.i64 = (int64_t)v;
-  } else {
-    in.op = WASYNC_OP_I32_CONST;
-    in.imm.i32 = (int32_t)(uint32_t)v;
-  }
-  put(b, &in);
-}
-static void put_mem(WasyncBuf *b, const WasyncAsyncifyCtx *c, uint16_t op,
-                    uint64_t offset) {
-  WasyncInstr in;
-  memset(&in, 0, sizeof in);
-  in.op = op;
-  in.imm.memarg.align = 0;
-  in.imm.memarg.offset = offset;
-  in.imm.memarg.memory = c->memory;
-  in.imm.memarg.has_memory = c->memory != 0;
-  put(b, &in);
-}
-static void put_block(WasyncBuf *b, uint16_t op) {
-  WasyncInstr in;
-  memset(&in, 0, sizeof in);
-  in.op = op;
-  in.imm.block.kind = WASYNC_BLOCK_EMPTY;
-  put(b, &in);
-}
 static void put_ref_null(WasyncBuf *b, uint8_t ht) {
   WasyncInstr in;
   memset(&in, 0, sizeof in);

@@ -20,26 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "wasync.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) __builtin_trap();                                             \
-  } while (0)
-
-static WasyncModule *load(const uint8_t *bytes, size_t size) {
-  WasyncError err;
-  memset(&err, 0, sizeof err);
-  WasyncModule *m = wasync_module_decode(bytes, size, NULL, &err);
-  if (!m) return NULL;
-  if (!wasync_module_validate(m, &err)) {
-    wasync_module_free(m);
-    return NULL;
-  }
-  return m;
-}
+#include "fuzz.h"
 
 static bool has_export(const WasyncModule *m, const char *name) {
   WasyncExportInfo e;

@@ -29,31 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wasync.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) __builtin_trap();                                             \
-  } while (0)
-
-/* Decodes and validates; NULL if the bytes are not a valid module. */
-static WasyncModule *load(const uint8_t *bytes, size_t size) {
-  WasyncError err;
-  memset(&err, 0, sizeof err);
-  WasyncModule *m = wasync_module_decode(bytes, size, NULL, &err);
-  if (!m) {
-    CHECK(err.code != WASYNC_OK);
-    return NULL;
-  }
-  if (!wasync_module_validate(m, &err)) {
-    CHECK(err.code != WASYNC_OK);
-    wasync_module_free(m);
-    return NULL;
-  }
-  return m;
-}
+#include "fuzz.h"
 
 static uint8_t *encode(const WasyncModule *m, bool reencode, size_t *size) {
   WasyncError err;
