@@ -5,8 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# firefox-esr, webkit2gtk-driver + xvfb: the second and third browser engines
+# (SpiderMonkey; JavaScriptCore, which has no JSPI and no SharedArrayBuffer);
+# emscripten: the comparison builds (never in wasync's own path);
+# imagemagick: screenshot checks.
 apt_pkgs=(make gcc clang lld libclang-rt-14-dev wasi-libc libclang-rt-14-dev-wasm32
-  clang-format wabt binaryen nodejs npm chromium time)
+  clang-format wabt binaryen nodejs npm chromium time firefox-esr webkit2gtk-driver
+  xvfb emscripten imagemagick)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
