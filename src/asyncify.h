@@ -103,15 +103,6 @@ typedef struct WasyncAsyncifyCtx {
 /* Rewrites one instrumented defined function in place (code.replaced). */
 bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,
                               WasyncFuncValidator *v);
-/* Appends a defined function of type `type` whose body is `expr` (no
- * locals); its index in *out.  false: out of memory. */
-bool wasync_asyncify_add_func(WasyncModule *m, uint32_t type,
-                              const uint8_t *expr, size_t size, uint32_t *out);
-
-/* A plain function type params -> results: an existing one or added. */
-bool wasync_asyncify_functype(WasyncModule *m, const WasyncValType *params,
-                              uint32_t np, const WasyncValType *results,
-                              uint32_t nr, uint32_t *out);
 /* The frame class (0..4) of a numeric type, -1 for references. */
 int wasync_asyncify_frame_class(WasyncValType t);
 /* The shared save/restore functions for frames holding counts[k] values of

@@ -37,6 +37,7 @@
 
 #include "asyncify.h"
 #include "asyncify_emit.h"
+#include "module_edit.h"
 
 #define PSEUDO_SITE ((uint16_t)(WASYNC_OP_COUNT + 1))
 /* br_if to the save block of site imm.pair.a's layout; imm.pair.b is the
@@ -2008,10 +2009,10 @@ static bool finish(RW *rw) {
     static const uint8_t end_only[] = {0x0B};
     skip = al->alloc(al->ctx, (size_t)rw->nout + 1);
     if (!skip ||
-        !wasync_asyncify_add_func(m, m->funcs[rw->func].type, end_only, 1,
-                                  &rewind) ||
-        !wasync_asyncify_add_func(m, m->funcs[rw->func].type, end_only, 1,
-                                  &fast)) {
+        !wasync_module_add_func(m, m->funcs[rw->func].type, end_only, 1,
+                                &rewind) ||
+        !wasync_module_add_func(m, m->funcs[rw->func].type, end_only, 1,
+                                &fast)) {
       rw->oom = true;
       goto out;
     }
