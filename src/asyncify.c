@@ -30,17 +30,16 @@
  * during an unwind are instrumented; every other body is copied byte for
  * byte by the encoder.
  *
- * Rewrite (asyncify_rewrite.c), per instrumented function:
+ * Rewrite (asyncify_rewrite.c, in steps: asyncify_mark.c,
+ * asyncify_generate.c, asyncify_finish.c), per instrumented function:
  *
- *   prologue:  if (state == 2) { p = data.pos - 4; ci = load(p);
- *                                switch layout(ci): pop frame, restore }
- *   block $exit  block $L(n-1) (result i32) ... block $L0 (result i32)
- *     block $body (result R*)               (one $L per frame layout)
+ *   prologue:  if (state == 2) { (p, ci) = pop frame; restore locals }
+ *   block $exit  block $save (result i32)
+ *     block $body (result R*)
  *       ... the body ...
  *     end
  *     return
- *   end $L0: ci = the call index; save layout 0; br $exit  ...
- *   end $L(n-1): ci = ...; save layout n-1
+ *   end $save: ci = the call index; save the frame
  *   end $exit: return zeros
  *
  * In the body, every nesting level (a "sequence") that contains an
@@ -54,7 +53,7 @@
  *                 (inside the body the state is 0 or 2 here)
  *     cold code...            end $p0
  *     piece 0 (a call site):  args...; call; i32.const i;
- *                             br_if $L(layout i) (state); drop
+ *                             br_if $save (state); drop
  *                             (state != 0 after the call: unwinding; the
  *                             call index travels as the branch value)
  *     cold code...            end $p1
@@ -79,7 +78,11 @@
  * functions -- `fast`, without the dispatches, and `rewind`, the full
  * rewrite (same frame layout, same call-site numbers) -- and becomes a
  * trampoline: if (state == 2) return rewind(args); return fast(args).  A
- * rewound activation finishes in `rewind`.  See asyncify_rewrite.c.
+ * rewound activation finishes in `rewind`.  See asyncify_finish.c.
+ *
+ * Module editing (adding the globals, tables, runtime functions and
+ * exports, removing the asyncify.* imports, importing the state globals)
+ * goes through module_edit.h.
  *
  * Frames are pushed and popped by two shared functions, and their locals
  * written and read by shared functions, one pair per count of locals of
@@ -91,9 +94,9 @@
  * live across its call site (liveness over the rewritten body,
  * asyncify_liveness.c) -- i32/f32 4 bytes, i64/f64 8, v128 16; every i32,
  * then i64, f32, f64, v128, each class in local order -- followed by the
- * i32 call index.  A function has one layout, the
- * union of its sites' live sets (LAYOUT_MAX in asyncify_rewrite.c: extra
- * layouts cost save and restore code, a bigger frame only buffer bytes).
+ * i32 call index.  A function has one frame layout, the union of its
+ * sites' live sets (several layouts would cost save and restore code per
+ * layout; a bigger frame costs only buffer bytes; see asyncify_finish.c).
  * Rewinding reads the call index at pos-4, pops the frame
  * (pos -= size + 4) and restores.  Reference-typed locals cannot live in
  * linear memory: they are pushed on per-hierarchy reference stacks (a

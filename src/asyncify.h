@@ -68,7 +68,8 @@ bool wasync_asyncify_call_unwinds(const WasyncModule *m,
                                   const WasyncAsyncifyAnalysis *a,
                                   uint32_t caller, const WasyncInstr *in);
 
-/* ---- rewrite (asyncify_rewrite.c) ---------------------------------------- */
+/* ---- rewrite (asyncify_rewrite.c and its steps, asyncify_rewrite.h) -------
+ */
 
 /* Frame layout classes (asyncify_frames.c): i32, i64, f32, f64, v128. */
 #define WASYNC_FRAME_CLASSES 5
