@@ -94,6 +94,7 @@ test-realworld: all
 test-asyncify: all
 	node tests/asyncify/run.mjs
 	node tests/asyncify/run.mjs --wasync-arg=--split-rewind=1
+	node tests/asyncify/rewind-args.mjs --count=200
 	node tests/spec/run.mjs --transform=asyncify
 	node tests/spec/run.mjs --transform=asyncify --asyncify-args=--split-rewind=1
 

@@ -62,9 +62,13 @@
  * Between pieces the operand stack lives in locals ("temps", one per stack
  * height and type), so pieces start on an empty stack -- except a call's
  * trailing arguments that are local.gets of numeric locals or constants
- * (emitted after the piece starts instead: their values do not matter on a
- * rewind) and a call's results when nothing lies below its arguments (they
- * stay on the stack as the start of the next cold run).  An `if` piece keeps
+ * (emitted after the piece starts instead: a constant is the same on the
+ * rewind, the local is saved with the frame) and a call's results when
+ * nothing lies below its arguments (they stay on the stack as the start of
+ * the next cold run).  On the rewind every instrumented call gets exactly
+ * the operands it had when it unwound, as with Binaryen (an import may act
+ * on its arguments on both visits): each operand's temp, or the local a
+ * moved local.get reads, is saved with the frame.  An `if` piece keeps
  * its condition in a local saved with the frame (cl = state ? cl : cond) so
  * the rewind takes the same arm.  When a sequence starts with a hot
  * block/loop/try, that construct's dispatch serves the enclosing sequences
