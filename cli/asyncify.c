@@ -6,6 +6,7 @@
  *   --imports LIST          --pass-arg=asyncify-imports@LIST
  *   --ignore-imports        --pass-arg=asyncify-ignore-imports
  *   --ignore-indirect       --pass-arg=asyncify-ignore-indirect
+ *   --precise-indirect      --pass-arg=asyncify-precise-indirect (wasync's)
  *   --add-list LIST         --pass-arg=asyncify-addlist@LIST
  *   --propagate-add         --pass-arg=asyncify-propagate-addlist
  *   --remove-list LIST      --pass-arg=asyncify-removelist@LIST
@@ -93,6 +94,9 @@ static const char usage[] =
     "                        default: every import\n"
     "  --ignore-imports      no import unwinds\n"
     "  --ignore-indirect     no indirect call unwinds\n"
+    "  --precise-indirect    an imported/exported table or funcrefs crossing\n"
+    "                        the boundary do not make every indirect call\n"
+    "                        unwind: trust the type analysis alone\n"
     "  --add-list LIST       also instrument these functions\n"
     "  --propagate-add       ... and their callers\n"
     "  --remove-list LIST    never instrument these functions\n"
@@ -186,6 +190,9 @@ int wasync_cli_asyncify(int argc, char **argv) {
     } else if (!strcmp(a, "--ignore-indirect") ||
                !strcmp(a, "asyncify-ignore-indirect")) {
       o.ignore_indirect = true;
+    } else if (!strcmp(a, "--precise-indirect") ||
+               !strcmp(a, "asyncify-precise-indirect")) {
+      o.precise_indirect = true;
     } else if (!strcmp(a, "--add-list") || !strcmp(a, "asyncify-addlist")) {
       LIST(add_list);
     } else if (!strcmp(a, "--remove-list") ||

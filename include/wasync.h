@@ -197,6 +197,13 @@ typedef struct WasyncAsyncifyOptions {
   WasyncNameList imports;
   bool ignore_imports;  /* no import unwinds (except asyncify.*) */
   bool ignore_indirect; /* no indirect call (call_indirect/call_ref) unwinds */
+  /* When the host can reach the tables (an imported or exported table, or
+   * function references crossing the module boundary), every indirect call
+   * may unwind by default (the host may place a function that suspends
+   * there, as Binaryen assumes).  precise_indirect: trust the type-based
+   * analysis alone -- an indirect call of type T may unwind only if one of
+   * this module's referenced functions of a subtype of T may. */
+  bool precise_indirect;
   WasyncNameList add_list, remove_list, only_list; /* function names */
   bool propagate_add;  /* callers of add-listed functions are instrumented */
   bool asserts;        /* trap when a non-instrumented call changes state */

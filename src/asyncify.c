@@ -25,8 +25,11 @@
  * Analysis (asyncify_analysis.c): which calls may unwind.  Imports per the
  * import list (default: all), indirect calls by *type*: a call_indirect or
  * call_ref of type T can only reach referenced functions whose type is a
- * subtype of T, plus functions of other modules when function references
- * cross the module boundary.  Only functions that may be on the stack
+ * subtype of T -- in a closed module; when function references cross the
+ * module boundary (an imported or exported table, funcref parameters...)
+ * the host may place a suspending function in reach, so every indirect
+ * call may unwind (as in Binaryen; precise_indirect keeps the type
+ * analysis alone).  Only functions that may be on the stack
  * during an unwind are instrumented; every other body is copied byte for
  * byte by the encoder.
  *
@@ -317,10 +320,16 @@ static void explain(WasyncAsyncifyCtx *c, uint32_t f) {
         else if (a->flags[n] & AFN_TOPMOST)
           logf_(c->o, "  %s calls asyncify.start_unwind/stop_rewind", buf);
       } else {
+        static const char *const how[] = {
+            "", "the module imports a table", "the module exports a table",
+            "function references come in through an import",
+            "function references go out through an export"};
         logf_(c->o,
-              "  indirect calls of type %u may reach functions of other "
-              "modules",
-              n - a->nfuncs);
+              "  indirect calls of type %u may reach host functions, which "
+              "may suspend (%s; --precise-indirect trusts the type "
+              "analysis instead)",
+              n - a->nfuncs,
+              how[a->foreign_reason < 5 ? a->foreign_reason : 0]);
       }
       return;
     }
@@ -331,7 +340,9 @@ static void explain(WasyncAsyncifyCtx *c, uint32_t f) {
       if (n < a->nfuncs)
         logf_(c->o, "  %s calls %s", buf, b2);
       else
-        logf_(c->o, "  (an indirect call of type %u may reach %s)",
+        logf_(c->o,
+              "  (an indirect call of type %u may reach %s: the type "
+              "analysis)",
               n - a->nfuncs, b2);
     } else {
       logf_(c->o, "  %s does an indirect call of type %u", buf, w - a->nfuncs);

@@ -57,7 +57,18 @@ typedef struct WasyncAsyncifyAnalysis {
   uint32_t *why;
   uint32_t *why_type; /* per type: the candidate function that made it */
   bool foreign;       /* functions of other modules can reach indirect calls */
+  uint8_t foreign_reason; /* AFR_*: how they can */
+  bool host_indirect;     /* so every indirect call may unwind (type seeds) */
 } WasyncAsyncifyAnalysis;
+
+/* Why functions of other modules can reach the module's indirect calls. */
+enum {
+  AFR_NONE = 0,
+  AFR_TABLE_IMPORTED, /* a table is imported */
+  AFR_TABLE_EXPORTED, /* a table is exported */
+  AFR_REFS_IMPORTED,  /* function references come in through an import */
+  AFR_REFS_EXPORTED   /* ... or through an export */
+};
 
 bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
                              WasyncAsyncifyAnalysis *a, WasyncError *err);
