@@ -27,7 +27,7 @@ CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps demo test test-c test-unit test-asan test-spec test-truncate \
-        test-realworld test-fuzz test-asyncify test-js test-browser fuzz bench \
+        test-realworld test-fuzz test-asyncify test-js test-browser test-wasi fuzz bench \
         format format-check clean
 
 all: $(BUILD)/wasync $(BUILD)/libwasync.a
@@ -102,6 +102,9 @@ test-js: all
 
 test-browser: all
 	node tests/browser/run.mjs
+
+test-wasi: all
+	scripts/test-wasi.sh
 
 # ---- fuzzing ------------------------------------------------------------
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

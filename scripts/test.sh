@@ -27,6 +27,7 @@ suites=(
   "test-asyncify|tests/asyncify/run.mjs|"
   "test-js|scripts/test-js.sh|"
   "test-browser|tests/browser/run.mjs|"
+  "test-wasi|scripts/test-wasi.sh tests/wasi/run-suite.mjs|"
 )
 
 names=() results=() times=() totals=()
