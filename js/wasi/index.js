@@ -33,6 +33,7 @@ import { HostFS } from './fs-host.js';
 import { Input, Output } from './stdio.js';
 
 export { MemoryFS, HostFS, WasiError, E as errno };
+export { guestJsImports } from './guest-js.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -835,10 +836,20 @@ Object.assign(WASI.prototype, {
  */
 export async function runWasi(source, options = {}) {
   const { instantiate } = await import('../index.js');
+  const { guestJsImports } = await import('./guest-js.js');
   const { mode, imports, instantiateOptions, ...wasiOptions } = options;
+  if (source && typeof source.then === 'function') source = await source;
+  if (typeof Response === 'function' && source instanceof Response) {
+    if (!source.ok) throw new Error(`wasync: fetching ${source.url} failed: ${source.status} ${source.statusText}`);
+    source = new Uint8Array(await source.arrayBuffer());
+  }
+  const guestJs = source instanceof WebAssembly.Module || ArrayBuffer.isView(source) || source instanceof ArrayBuffer ? guestJsImports(source) : {};
   const wasi = new WASI(wasiOptions);
   const extra = typeof imports === 'function' ? imports : () => imports ?? {};
-  const inst = await instantiate(source, (ctx) => ({ ...extra(ctx), ...wasi.getImportObject() }), { ...instantiateOptions, mode: mode ?? 'auto' });
+  const inst = await instantiate(source, (ctx) => ({ ...guestJs, ...extra(ctx), ...wasi.getImportObject() }), {
+    ...instantiateOptions,
+    mode: mode ?? 'auto',
+  });
   try {
     return await wasi.start(inst);
   } finally {
