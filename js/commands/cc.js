@@ -74,7 +74,7 @@ function encLeb(n) {
   return out;
 }
 
-/** Named data segments of a wasm object file: Map name -> bytes. */
+/** Named data segments of a wasm object file: [[name, bytes], ...] (names repeat). */
 export function objectSegments(bytes) {
   const segs = [];
   const names = [];
@@ -133,11 +133,7 @@ export function objectSegments(bytes) {
     }
     o = end;
   }
-  const out = new Map();
-  names.forEach((n, i) => {
-    if (segs[i]) out.set(n, segs[i]);
-  });
-  return out;
+  return names.map((n, i) => [n, segs[i]]).filter(([, b]) => b);
 }
 
 /** bytes + a custom section `name` holding `payload`. */
@@ -225,12 +221,12 @@ export async function main(argv) {
       const segs = objectSegments(new Uint8Array(fs.readFileSync(obj)));
       for (const [name, data] of segs) {
         const text = new TextDecoder().decode(data);
-        if (name.startsWith('.custom_section.wasync.async_imports')) for (const l of text.split('\n')) if (l) marks.add(l);
+        if (name.startsWith('.custom_section.wasync.async_imports')) for (const l of text.split(/[\n\0]+/)) if (l) marks.add(l);
         if (name.startsWith('.custom_section.wasync.js')) bodies.push(data);
       }
     }
     const linked = path.join(tmp, 'linked.wasm');
-    const exportsFlag = '-Wl,--export=malloc,--export=free,--export=__stack_pointer';
+    const exportsFlag = '-Wl,--export=malloc,--export=free,--export=__stack_pointer' + (passthrough.includes('-g') ? '' : ',--strip-debug');
     const link = ['--target=wasm32-wasi', `--sysroot=${sys.root}`, `-mexec-model=${reactor ? 'reactor' : 'command'}`, '-mmutable-globals', exportsFlag, ...passthrough.filter((f) => !/^-[IDU]/.test(f)), ...objects, '-o', linked];
     if (run(cc, link, verbose) !== 0) return 1;
     let bytes = new Uint8Array(fs.readFileSync(linked));

@@ -52,8 +52,17 @@ function paramNames(list) {
 export function guestJsDeclarations(source) {
   const out = [];
   for (const sec of customSections(source, 'wasync.js')) {
+    // entries of separate variables may be padded apart with NULs (alignment)
     const parts = dec.decode(sec).split('\0');
-    for (let i = 0; i + 2 < parts.length; i += 3) out.push({ name: parts[i], params: paramNames(parts[i + 1]), body: parts[i + 2] });
+    for (let i = 0; i < parts.length; ) {
+      if (parts[i] === '') {
+        i++;
+        continue;
+      }
+      if (i + 2 >= parts.length) throw new Error('wasync: the custom section wasync.js is truncated (rebuild with wasync cc)');
+      out.push({ name: parts[i], params: paramNames(parts[i + 1]), body: parts[i + 2] });
+      i += 3;
+    }
   }
   return out;
 }

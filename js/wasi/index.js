@@ -848,6 +848,9 @@ export async function runWasi(source, options = {}) {
   const extra = typeof imports === 'function' ? imports : () => imports ?? {};
   const inst = await instantiate(source, (ctx) => ({ ...guestJs, ...extra(ctx), ...wasi.getImportObject() }), {
     ...instantiateOptions,
+    // C programs keep big frames live across a suspension (main with inlined
+    // stdio): a roomier unwind buffer than the runtime's 16 KiB default
+    asyncify: { dataSize: 65536, ...instantiateOptions?.asyncify },
     mode: mode ?? 'auto',
   });
   try {

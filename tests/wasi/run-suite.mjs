@@ -207,7 +207,7 @@ for (const r of runs) {
   }
   table.push([r.label, ok, tests.length, ((Date.now() - t0) / 1000).toFixed(1)]);
   console.log(`${r.label}: ${ok}/${tests.length} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  for (const [id, w] of fails) console.log(`  FAIL ${id}: ${KNOWN[id] && r.mine ? `[known: ${KNOWN[id]}] ` : ''}${w}`);
+  for (const [id, w] of fails) console.log(`  ${r.mine ? 'FAIL' : 'fails'} ${id}: ${KNOWN[id] && r.mine ? `[known: ${KNOWN[id]}] ` : ''}${w}`);
 }
 console.log('\nimplementation           passed');
 for (const [l, ok, n, s] of table) console.log(`${l.padEnd(24)} ${String(ok).padStart(2)}/${n}   ${s} s`);
