@@ -135,7 +135,7 @@ export class MemoryFS {
     if (n.kind !== 'symlink') fail(E.INVAL);
     return n.target;
   }
-  open(parts, { create, excl, trunc, directory }) {
+  open(parts, { create, excl, trunc, directory, write }) {
     let n;
     try {
       n = this.#get(parts);
@@ -151,6 +151,7 @@ export class MemoryFS {
     }
     if (n.kind === 'symlink') fail(E.LOOP);
     if (directory && n.kind !== 'dir') fail(E.NOTDIR);
+    if (n.kind === 'dir' && write) fail(E.ISDIR);
     if (trunc) {
       if (n.kind === 'dir') fail(E.ISDIR);
       n.data = new Uint8Array(0);

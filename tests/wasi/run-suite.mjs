@@ -9,7 +9,10 @@
 // fixture directory preopened as `/`, an empty stdin, a 10 s limit.
 //
 //   node tests/wasi/run-suite.mjs [--modes jspi,asyncify,worker] [--compare]
-//        [--browser] [--only SUBSTRING] [--verbose]
+//        [--memfs] [--only SUBSTRING] [--verbose]
+//
+// --memfs gives each test its fixture as an in-memory tree (wasync/wasi's
+// MemoryFS, what browsers use) instead of a host directory.
 //
 // Closing line: `wasi-suite: N passed, N failed` (one count per test and
 // mode). Exits 1 when a test fails that is not in KNOWN (each with its
@@ -18,10 +21,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { listTests, verdict } from './suite.mjs';
-import { WASI, ASYNC_IMPORTS } from '../../js/wasi/index.js';
+import { listTests, verdict, asyncifiedCopy } from './suite.mjs';
+import { WASI } from '../../js/wasi/index.js';
 import { instantiate, supportedModes } from '../../js/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -38,6 +40,7 @@ const opt = (name) => {
 };
 const verbose = argv.includes('--verbose');
 const only = opt('--only');
+const memfs = argv.includes('--memfs');
 
 if (!fs.existsSync(suiteRoot)) {
   console.log(`wasi-suite: SKIPPED: ${suiteRoot} is absent (the official WASI test suite lives in ../shared)`);
@@ -83,27 +86,32 @@ function withTimeout(p, ms, onTimeout) {
 }
 
 // ---- asyncify copies ----
-const cacheDir = path.join(repo, 'build', 'wasi-suite');
 const native = path.join(repo, 'build', 'wasync');
-function asyncified(t) {
-  const out = path.join(cacheDir, t.lang, t.name + '.wasm');
-  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(t.wasm).mtimeMs) return out;
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const list = ASYNC_IMPORTS.map((n) => `wasi_snapshot_preview1.${n}`).join(',');
-  execFileSync(native, ['asyncify', t.wasm, '-o', out, '--imports', list], { stdio: ['ignore', 'ignore', 'pipe'] });
+const asyncified = (t) => asyncifiedCopy(t, repo);
+
+// ---- implementations: each returns {code, stdout, stderr, error?} ----
+// the fixture directory as an in-memory tree {relative path: bytes}
+export function treeOf(dir, prefix = '', out = {}) {
+  for (const name of fs.readdirSync(dir)) {
+    const p = path.join(dir, name);
+    const st = fs.lstatSync(p);
+    if (st.isDirectory()) {
+      out[prefix + name + '/'] = null;
+      treeOf(p, prefix + name + '/', out);
+    } else if (st.isFile()) out[prefix + name] = new Uint8Array(fs.readFileSync(p));
+  }
   return out;
 }
 
-// ---- implementations: each returns {code, stdout, stderr, error?} ----
-async function runWasync(t, mode) {
-  const root = freshRoot(t);
+async function runWasync(t, mode, memfs) {
+  const root = memfs ? (t.spec.root ? treeOf(path.join(t.dir, t.spec.root)) : null) : freshRoot(t);
   const out = collect();
   const err = collect();
   const wasi = new WASI({
     args: [t.name + '.wasm', ...t.spec.args], env: t.spec.env, preopens: root ? { '/': root } : {},
     stdin: '', stdout: out.sink, stderr: err.sink,
   });
-  const file = mode === 'asyncify' ? asyncified(t) : t.wasm;
+  const file = mode === 'asyncify' ? await asyncified(t) : t.wasm;
   let inst;
   try {
     inst = await instantiate(fs.readFileSync(file), wasi.getImportObject(), { mode });
@@ -178,7 +186,7 @@ for (const m of wantModes) {
   if (m === 'jspi' && why.jspi) console.log(`wasi-suite: SKIPPED mode jspi: ${why.jspi} (Node ${process.versions.node}; use Node 26)`);
   else if (m === 'worker' && why.worker) console.log(`wasi-suite: SKIPPED mode worker: ${why.worker}`);
   else if (m === 'asyncify' && !fs.existsSync(native)) console.log(`wasi-suite: SKIPPED mode asyncify: ${native} is not built (make)`);
-  else runs.push({ label: `wasync ${m}`, mine: true, run: (t) => runWasync(t, m) });
+  else runs.push({ label: `wasync ${m}${memfs ? ' memfs' : ''}`, mine: true, run: (t) => runWasync(t, m, memfs) });
 }
 if (argv.includes('--compare')) {
   runs.push({ label: 'node:wasi', run: runNodeWasi });

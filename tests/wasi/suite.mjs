@@ -36,3 +36,17 @@ export function verdict(spec, run) {
   }
   return null;
 }
+
+/** Path of test `t` asyncified by build/wasync for wasync/wasi's ASYNC_IMPORTS (cached under build/). */
+export async function asyncifiedCopy(t, repo) {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const { execFileSync } = await import('node:child_process');
+  const { ASYNC_IMPORTS } = await import('../../js/wasi/index.js');
+  const out = path.join(repo, 'build', 'wasi-suite', t.lang, t.name + '.wasm');
+  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(t.wasm).mtimeMs) return out;
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const list = ASYNC_IMPORTS.map((n) => `wasi_snapshot_preview1.${n}`).join(',');
+  execFileSync(path.join(repo, 'build', 'wasync'), ['asyncify', t.wasm, '-o', out, '--imports', list], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return out;
+}

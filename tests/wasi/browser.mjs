@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// wasync/wasi in headless Chromium: the official WASI suite with an
+// in-memory file system in every mode the page can use (tests/wasi/
+// suite-page.html), and the demo with its responsiveness checks
+// (examples/wasi/index.html, when built). Serves the repository with
+// wasync-serve (cross-origin isolated, so the worker mode works); every page
+// reports through window.__results, so the gallery's engine launcher can
+// drive the same pages. Closing line: `wasi-browser: N passed, N failed`.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { listTests, asyncifiedCopy } from './suite.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../..');
+const suiteRoot = path.resolve(process.env.WASYNC_SHARED ?? path.join(repo, '../shared'), 'wasi-testsuite');
+const LIMIT_MS = 240000;
+let passed = 0;
+let failed = 0;
+const watchdog = setTimeout(() => {
+  console.log(`wasi-browser: FAIL: no result after ${LIMIT_MS / 1000} s`);
+  console.log(`wasi-browser: ${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+}, LIMIT_MS);
+
+const pages = [];
+if (fs.existsSync(suiteRoot)) {
+  const outDir = path.join(repo, 'build', 'wasi-suite');
+  const tests = [];
+  for (const t of await listTests(suiteRoot)) {
+    const plain = path.join(outDir, 'plain', t.lang, t.name + '.wasm');
+    fs.mkdirSync(path.dirname(plain), { recursive: true });
+    fs.copyFileSync(t.wasm, plain);
+    const asyncWasm = await asyncifiedCopy(t, repo);
+    let files = null;
+    if (t.spec.root) {
+      files = {};
+      const walk = (dir, prefix) => {
+        for (const name of fs.readdirSync(dir)) {
+          const p = path.join(dir, name);
+          if (fs.lstatSync(p).isDirectory()) {
+            files[prefix + name + '/'] = null;
+            walk(p, prefix + name + '/');
+          } else files[prefix + name] = fs.readFileSync(p).toString('base64');
+        }
+      };
+      walk(path.join(t.dir, t.spec.root), '');
+    }
+    const rel = (p) => '/' + path.relative(repo, p).split(path.sep).join('/');
+    tests.push({ id: t.id, name: t.name, spec: t.spec, wasm: rel(plain), asyncWasm: rel(asyncWasm), files });
+  }
+  fs.writeFileSync(path.join(outDir, 'manifest.json'), JSON.stringify({ tests }));
+  pages.push({ name: 'suite', url: '/tests/wasi/suite-page.html', ms: 180000 });
+} else console.log(`wasi-browser: SKIPPED the WASI suite: ${suiteRoot} is absent`);
+if (fs.existsSync(path.join(repo, 'examples/wasi/index.html'))) pages.push({ name: 'demo', url: '/examples/wasi/index.html', ms: 60000 });
+
+const server = spawn(process.execPath, [path.join(repo, 'js/bin/wasync-serve.mjs'), repo, '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+process.on('exit', () => server.kill('SIGKILL'));
+const base = await new Promise((resolve, reject) => {
+  let out = '';
+  server.stdout.on('data', (d) => {
+    out += d;
+    const m = /at (http:\/\/\S+)/.exec(out);
+    if (m) resolve(m[1].replace(/\/$/, ''));
+  });
+  server.on('exit', () => reject(new Error('wasync-serve exited before printing its URL')));
+});
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'wasync-wasi-chromium-'));
+process.on('exit', () => fs.rmSync(profile, { recursive: true, force: true }));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  timeout: 60000,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+for (const p of pages) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.log(`  [${p.name}] page error: ${e.message}`));
+  await page.goto(base + p.url, { waitUntil: 'load', timeout: 30000 });
+  try {
+    await page.waitForFunction(() => window.__results?.done === true, null, { timeout: p.ms, polling: 200 });
+  } catch {
+    console.log(`  FAIL ${p.name}: no result after ${p.ms / 1000} s`);
+    failed++;
+    continue;
+  }
+  const r = await page.evaluate(() => window.__results);
+  if (r.error) {
+    console.log(`  FAIL ${p.name}: ${r.error}`);
+    failed++;
+  }
+  if (p.name === 'suite') {
+    for (const [mode, why] of Object.entries(r.skipped)) console.log(`wasi-browser: SKIPPED suite mode ${mode}: ${why}`);
+    for (const [mode, m] of Object.entries(r.modes)) {
+      console.log(`chromium wasync ${mode} memfs: ${m.passed}/${m.passed + m.failed.length}`);
+      for (const [id, why] of m.failed) console.log(`  FAIL ${id}: ${why}`);
+      passed += m.passed;
+      failed += m.failed.length;
+    }
+  } else {
+    for (const c of r.checks ?? []) {
+      console.log(`  ${c.ok ? 'ok' : 'FAIL'} ${p.name}: ${c.name}${c.detail ? ` (${c.detail})` : ''}`);
+      if (c.ok) passed++;
+      else failed++;
+    }
+  }
+  await page.close();
+}
+await context.close();
+clearTimeout(watchdog);
+console.log(`wasi-browser: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
