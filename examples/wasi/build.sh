@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the WASI demo: demo.wasm with `wasync cc` (runs in every mode) and,
+# when emcc is installed, demo-emcc.js/.wasm with Emscripten -sASYNCIFY for
+# the comparison in bench/wasi.mjs. Output in build/examples/wasi/.
+set -eu
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out="$root/build/examples/wasi"
+mkdir -p "$out"
+cc() {
+  if [ -e "$root/js/bin/wasync.mjs" ]; then
+    node "$root/js/bin/wasync.mjs" cc "$@"
+  else
+    node --input-type=module -e "import { main } from '$root/js/commands/cc.js'; process.exit(await main(process.argv.slice(1)));" -- "$@"
+  fi
+}
+cc "$root/examples/wasi/demo.c" -o "$out/demo.wasm"
+cp "$root/examples/wasi/remote.txt" "$out/remote.txt"
+echo "examples/wasi: built $out/demo.wasm ($(wc -c <"$out/demo.wasm") bytes)"
+if command -v emcc >/dev/null 2>&1; then
+  # its JS optimizer needs acorn: Debian has it in /usr/share/nodejs
+  NODE_PATH=${NODE_PATH:-/usr/share/nodejs} emcc -O2 -sASYNCIFY -sENVIRONMENT=web,node \
+    "$root/examples/wasi/demo.c" -o "$out/demo-emcc.js"
+  echo "examples/wasi: built $out/demo-emcc.js + .wasm (Emscripten $(emcc --version | head -1 | grep -o '[0-9]*\.[0-9]*\.[0-9]*'))"
+else
+  echo "examples/wasi: emcc not installed: no Emscripten comparison build"
+fi
