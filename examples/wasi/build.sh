@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the WASI demo: demo.wasm with `wasync cc` (runs in every mode) and,
 # when emcc is installed, demo-emcc.js/.wasm with Emscripten -sASYNCIFY for
-# the comparison in bench/wasi.mjs. Output in build/examples/wasi/.
+# the comparison in bench/wasi.mjs (not with --no-emcc). Output in
+# build/examples/wasi/.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out="$root/build/examples/wasi"
@@ -16,7 +17,9 @@ cc() {
 cc "$root/examples/wasi/demo.c" -o "$out/demo.wasm"
 cp "$root/examples/wasi/remote.txt" "$out/remote.txt"
 echo "examples/wasi: built $out/demo.wasm ($(wc -c <"$out/demo.wasm") bytes)"
-if command -v emcc >/dev/null 2>&1; then
+if [ "${1:-}" = "--no-emcc" ]; then
+  :
+elif command -v emcc >/dev/null 2>&1; then
   # its JS optimizer needs acorn: Debian has it in /usr/share/nodejs
   NODE_PATH=${NODE_PATH:-/usr/share/nodejs} emcc -O2 -sASYNCIFY -sENVIRONMENT=web,node \
     "$root/examples/wasi/demo.c" -o "$out/demo-emcc.js"

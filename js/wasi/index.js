@@ -30,9 +30,9 @@ import { SUBCLOCK_ABSTIME, EVENT_FD_READWRITE_HANGUP, RIGHTS, RIGHTS_FILE, RIGHT
 import { WasiError, fail, errnoOf } from './constants.js';
 import { MemoryFS } from './fs-memory.js';
 import { HostFS } from './fs-host.js';
-import { Input, Output } from './stdio.js';
+import { Input, Output, stdinFromElement } from './stdio.js';
 
-export { MemoryFS, HostFS, WasiError, E as errno };
+export { MemoryFS, HostFS, WasiError, E as errno, stdinFromElement };
 export { guestJsImports } from './guest-js.js';
 
 const enc = new TextEncoder();

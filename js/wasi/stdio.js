@@ -192,3 +192,43 @@ export class Output {
     while (this.pending.length) await Promise.all(this.pending);
   }
 }
+
+/**
+ * stdin from an <input> or <textarea>: each Enter sends the element's value
+ * and a newline to the guest and clears the element. Returns an async
+ * iterable for WASI's `stdin` option; `end()` on it sends end-of-file.
+ */
+export function stdinFromElement(el) {
+  const queue = [];
+  let wake = null;
+  let ended = false;
+  const push = (v) => {
+    queue.push(v);
+    wake?.();
+  };
+  const onKey = (e) => {
+    if (e.key !== 'Enter' || e.shiftKey) return;
+    e.preventDefault();
+    push(el.value + '\n');
+    el.value = '';
+  };
+  el.addEventListener('keydown', onKey);
+  return {
+    end() {
+      ended = true;
+      wake?.();
+    },
+    async *[Symbol.asyncIterator]() {
+      try {
+        for (;;) {
+          if (queue.length) yield queue.shift();
+          else if (ended) return;
+          else await new Promise((r) => (wake = r));
+          wake = null;
+        }
+      } finally {
+        el.removeEventListener('keydown', onKey);
+      }
+    },
+  };
+}

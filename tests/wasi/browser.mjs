@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { listTests, asyncifiedCopy } from './suite.mjs';
@@ -56,7 +56,8 @@ if (fs.existsSync(suiteRoot)) {
   fs.writeFileSync(path.join(outDir, 'manifest.json'), JSON.stringify({ tests }));
   pages.push({ name: 'suite', url: '/tests/wasi/suite-page.html', ms: 180000 });
 } else console.log(`wasi-browser: SKIPPED the WASI suite: ${suiteRoot} is absent`);
-if (fs.existsSync(path.join(repo, 'examples/wasi/index.html'))) pages.push({ name: 'demo', url: '/examples/wasi/index.html', ms: 60000 });
+execFileSync(path.join(repo, 'examples/wasi/build.sh'), ['--no-emcc'], { stdio: ['ignore', 'ignore', 'inherit'] });
+if (fs.existsSync(path.join(repo, 'examples/wasi/index.html'))) pages.push({ name: 'demo', url: '/examples/wasi/index.html?test', ms: 60000 });
 
 const server = spawn(process.execPath, [path.join(repo, 'js/bin/wasync-serve.mjs'), repo, '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
 process.on('exit', () => server.kill('SIGKILL'));
