@@ -24,13 +24,17 @@ function isPlainObject(v) {
   return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
 }
 
+// duck-typed: reading the global `Response` makes Node 20 load its fetch
+// implementation (~100 ms) even when no file uses one
+const isResponse = (v) => v !== null && typeof v === 'object' && typeof v.arrayBuffer === 'function' && 'ok' in v && 'status' in v;
+
 function fileFrom(value) {
   if (typeof value === 'string') return node('file', { data: enc.encode(value) });
   if (value instanceof Uint8Array) return node('file', { data: value.slice() });
   if (value instanceof ArrayBuffer) return node('file', { data: new Uint8Array(value.slice(0)) });
   if (ArrayBuffer.isView(value))
     return node('file', { data: new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength)) });
-  if (value instanceof URL || (typeof Response === 'function' && value instanceof Response)) {
+  if (value instanceof URL || isResponse(value)) {
     const src = value;
     return node('file', {
       data: new Uint8Array(0),

@@ -839,7 +839,7 @@ export async function runWasi(source, options = {}) {
   const { guestJsImports } = await import('./guest-js.js');
   const { mode, imports, instantiateOptions, ...wasiOptions } = options;
   if (source && typeof source.then === 'function') source = await source;
-  if (typeof Response === 'function' && source instanceof Response) {
+  if (source && typeof source === 'object' && typeof source.arrayBuffer === 'function' && 'ok' in source) {
     if (!source.ok) throw new Error(`wasync: fetching ${source.url} failed: ${source.status} ${source.statusText}`);
     source = new Uint8Array(await source.arrayBuffer());
   }
