@@ -61,7 +61,8 @@ int main(int argc, char **argv) {
     printf("cannot open %s\n", DATA_FILE);
     return 1;
   }
-  while (fgets(line, sizeof line, f)) printf("file: %s", line);
+  while (fgets(line, sizeof line, f))
+    printf("file: %s", line);
   fclose(f);
   printf("bye\n");
   return 0;

@@ -24,7 +24,10 @@
  *     await new Promise((r) => setTimeout(r, ms));
  *   })
  *
- * The parameter list must name every parameter. Pages whose
+ * The parameter list must name every parameter. The body goes through the C
+ * preprocessor: it becomes one line (end statements with `;`, comments are
+ * dropped), and strings are best written with double quotes (a multi-letter
+ * 'x' literal draws a warning). Wrap the macro in clang-format off/on. Pages whose
  * Content-Security-Policy forbids `new Function` ('unsafe-eval') cannot use
  * WASYNC_ASYNC_JS; the runtime says so and the import can be supplied by hand.
  */
@@ -35,19 +38,21 @@
 #define WASYNC__CAT(a, b) WASYNC__CAT2(a, b)
 
 /* One line of a custom section; wasm-ld concatenates them across objects. */
-#define WASYNC__SECTION_LINE(sec, text)                                    \
-  __attribute__((used, section(sec))) static const char \
-      WASYNC__CAT(wasync__line_, __COUNTER__)[sizeof(text) - 1] = text;
+#define WASYNC__SECTION_LINE(sec, text)                                        \
+  __attribute__((used, section(sec))) static const char WASYNC__CAT(           \
+      wasync__line_, __COUNTER__)[sizeof(text) - 1] = text;
 
 #define WASYNC_IMPORT(module, name)                                            \
   __attribute__((import_module(module), import_name(name)))
 
 #define WASYNC_ASYNC_IMPORT(module, name)                                      \
-  WASYNC__SECTION_LINE(".custom_section.wasync.async_imports", module "." name "\n")           \
+  WASYNC__SECTION_LINE(".custom_section.wasync.async_imports",                 \
+                       module "." name "\n")                                   \
   WASYNC_IMPORT(module, name)
 
 #define WASYNC_ASYNC_JS(ret, name, params, ...)                                \
-  WASYNC__SECTION_LINE(".custom_section.wasync.js", #name "\0" #params "\0" #__VA_ARGS__ "\0") \
+  WASYNC__SECTION_LINE(".custom_section.wasync.js",                            \
+                       #name "\0" #params "\0" #__VA_ARGS__ "\0")              \
   WASYNC_ASYNC_IMPORT("wasync_js", #name) ret name params;
 
 #endif

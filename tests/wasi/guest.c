@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <wasync/guest.h>
 
+/* clang-format off */
 WASYNC_ASYNC_JS(int, js_add_later, (int a, int b), {
   await new Promise((r) => setTimeout(r, 5));
   return a + b;
@@ -18,6 +19,7 @@ WASYNC_ASYNC_JS(int, js_add_later, (int a, int b), {
 WASYNC_ASYNC_JS(int, js_strlen, (const char *s), {
   return wasync.readString(s).length;
 })
+/* clang-format on */
 
 static int try_open(const char *path) {
   int fd = open(path, O_RDONLY);
@@ -35,7 +37,8 @@ int main(int argc, char **argv) {
   if (!strcmp(what, "cat")) { /* echo stdin lines, numbered */
     char line[512];
     int n = 0;
-    while (fgets(line, sizeof line, stdin)) printf("%d:%s", ++n, line);
+    while (fgets(line, sizeof line, stdin))
+      printf("%d:%s", ++n, line);
     return 0;
   }
   if (!strcmp(what, "sleep")) { /* sleep argv[2] ms (poll_oneoff) */
@@ -43,7 +46,8 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &a);
     usleep((useconds_t)atoi(argv[2]) * 1000);
     clock_gettime(CLOCK_MONOTONIC, &b);
-    printf("slept %ld\n", (long)((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000));
+    printf("slept %ld\n", (long)((b.tv_sec - a.tv_sec) * 1000 +
+                                 (b.tv_nsec - a.tv_nsec) / 1000000));
     return 0;
   }
   if (!strcmp(what, "read")) { /* print the file argv[2] */
@@ -54,16 +58,19 @@ int main(int argc, char **argv) {
       printf("fopen %s: %s\n", argv[2], strerror(errno));
       return 1;
     }
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stdout);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+      fwrite(buf, 1, n, stdout);
     fclose(f);
     return 0;
   }
   if (!strcmp(what, "open")) { /* try to open each path; exit = number opened */
     int ok = 0;
-    for (int i = 2; i < argc; i++) ok += try_open(argv[i]);
+    for (int i = 2; i < argc; i++)
+      ok += try_open(argv[i]);
     return ok;
   }
-  if (!strcmp(what, "write")) { /* create argv[2] with argv[3], append argv[4] */
+  if (!strcmp(what,
+              "write")) { /* create argv[2] with argv[3], append argv[4] */
     FILE *f = fopen(argv[2], "w");
     if (!f) return 1;
     fputs(argv[3], f);
