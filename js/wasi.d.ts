@@ -25,9 +25,25 @@ export interface MemoryTree {
   [path: string]: MemoryFileValue;
 }
 
+export interface MemoryEntry {
+  path: string;
+  kind: 'dir' | 'file' | 'symlink';
+  data?: Uint8Array;
+  target?: string;
+  atim: bigint;
+  mtim: bigint;
+}
 export class MemoryFS {
   constructor(tree?: MemoryTree);
+  snapshot(): MemoryEntry[];
+  restore(entries: MemoryEntry[]): void;
 }
+/** A MemoryFS kept in IndexedDB: loaded now, saved by save() (WASI.start() saves at exit). */
+export function persistentFS(name: string, initialTree?: MemoryTree): Promise<MemoryFS & { save(): Promise<void>; clear(): Promise<void> }>;
+/** stdin from an <input>/<textarea>: Enter sends the line; end() sends end-of-file. */
+export function stdinFromElement(el: HTMLInputElement | HTMLTextAreaElement): AsyncIterable<string> & { end(): void };
+/** {wasync_js: {...}} from the WASYNC_ASYNC_JS bodies of a module ({} when none). */
+export function guestJsImports(source: Uint8Array | ArrayBuffer | WebAssembly.Module): Record<string, Record<string, (...args: any[]) => Promise<any>>>;
 export class HostFS {
   constructor(root: string);
 }

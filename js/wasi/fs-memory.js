@@ -217,6 +217,34 @@ export class MemoryFS {
     dd.entries.set(dname, n);
     sd.mtim = dd.mtim = now();
   }
+  /** Every entry below the root: [{path, kind, data?, target?, atim, mtim}] (hard links come out as copies). */
+  snapshot() {
+    const out = [];
+    const walk = (dir, prefix) => {
+      for (const [name, n] of dir.entries) {
+        const path = prefix + name;
+        const e = { path, kind: n.kind, atim: n.atim, mtim: n.mtim };
+        if (n.kind === 'file') e.data = n.data.slice();
+        if (n.kind === 'symlink') e.target = n.target;
+        out.push(e);
+        if (n.kind === 'dir') walk(n, path + '/');
+      }
+    };
+    walk(this.root, '');
+    return out;
+  }
+  /** Adds the entries of a snapshot() (parents first, as snapshot() lists them). */
+  restore(entries) {
+    for (const e of entries) {
+      const parts = e.path.split('/');
+      const [d, name] = this.#parent(parts);
+      const n =
+        e.kind === 'dir' ? node('dir', { entries: new Map() }) : e.kind === 'symlink' ? node('symlink', { target: e.target }) : node('file', { data: new Uint8Array(e.data) });
+      n.atim = BigInt(e.atim);
+      n.mtim = BigInt(e.mtim);
+      d.entries.set(name, n);
+    }
+  }
   utimes(parts, atim, mtim) {
     const n = this.#get(parts);
     if (atim !== undefined) n.atim = atim;

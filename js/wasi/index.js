@@ -34,6 +34,7 @@ import { Input, Output, stdinFromElement } from './stdio.js';
 
 export { MemoryFS, HostFS, WasiError, E as errno, stdinFromElement };
 export { guestJsImports } from './guest-js.js';
+export { persistentFS } from './fs-idb.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -132,6 +133,7 @@ export class WASI {
       else if (value instanceof URL && value.protocol === 'file:') fsys = new HostFS(decodeURIComponent(value.pathname));
       else if (value instanceof MemoryFS || value instanceof HostFS) fsys = value;
       else fsys = new MemoryFS(value ?? {});
+      this.#preopened.push(fsys);
       this.fds.push({
         type: 'dir', fsys, parts: [], handle: fsys.open([], { directory: true }), pos: 0, fdflags: 0,
         rightsBase: RIGHTS_DIR, rightsInheriting: RIGHTS_DIR | RIGHTS_FILE, preopen: guest,
@@ -142,6 +144,7 @@ export class WASI {
 
   #imports;
   #fallbackMemory = null;
+  #preopened = [];
 
   #stdio(fd, rights) {
     return { type: 'stdio', fd, filetype: FILETYPE.CHARACTER_DEVICE, fdflags: fd === 0 ? 0 : FDFLAGS.APPEND, rightsBase: rights, rightsInheriting: 0n };
@@ -179,6 +182,8 @@ export class WASI {
   async #finish() {
     this.stdin.close();
     for (const o of this.outputs) await o.flush();
+    // persistent file systems (fs-idb.js) are written back when the program ends
+    for (const fsys of this.#preopened) if (typeof fsys.save === 'function') await fsys.save();
   }
 
   #bind(inst) {

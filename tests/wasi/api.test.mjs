@@ -171,6 +171,17 @@ for (const mode of modes) {
   });
 }
 
+await check('MemoryFS snapshot and restore', async () => {
+  const { MemoryFS } = await import('../../js/wasi/index.js');
+  const a = new MemoryFS({ 'd/x.txt': 'xx', 'e/': null });
+  a.symlink('d/x.txt', ['lnk']);
+  const b = new MemoryFS({});
+  b.restore(a.snapshot());
+  const sum = (fs) => fs.snapshot().map((e) => [e.path, e.kind, e.data ? dec.decode(e.data) : e.target ?? null]);
+  eq(sum(b), sum(a), 'entries');
+  eq(sum(a).length, 4, 'count');
+});
+
 // errno, never an exception, for bad pointers and bad fds (no guest needed)
 await check('errno for bad input', async () => {
   const w = new WASI({});

@@ -2,7 +2,8 @@
 // wasync/wasi in headless Chromium: the official WASI suite with an
 // in-memory file system in every mode the page can use (tests/wasi/
 // suite-page.html), and the demo with its responsiveness checks
-// (examples/wasi/index.html, when built). Serves the repository with
+// (examples/wasi/index.html), and persistentFS over IndexedDB
+// (tests/wasi/persist-page.html). Serves the repository with
 // wasync-serve (cross-origin isolated, so the worker mode works); every page
 // reports through window.__results, so the gallery's engine launcher can
 // drive the same pages. Closing line: `wasi-browser: N passed, N failed`.
@@ -14,6 +15,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { listTests, asyncifiedCopy } from './suite.mjs';
+import { main as cc } from '../../js/commands/cc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -57,6 +59,10 @@ if (fs.existsSync(suiteRoot)) {
   pages.push({ name: 'suite', url: '/tests/wasi/suite-page.html', ms: 180000 });
 } else console.log(`wasi-browser: SKIPPED the WASI suite: ${suiteRoot} is absent`);
 execFileSync(path.join(repo, 'examples/wasi/build.sh'), ['--no-emcc'], { stdio: ['ignore', 'ignore', 'inherit'] });
+const guestWasm = path.join(repo, 'build', 'wasi-tests', 'guest.wasm');
+fs.mkdirSync(path.dirname(guestWasm), { recursive: true });
+if ((await cc([path.join(here, 'guest.c'), '-o', guestWasm])) !== 0) throw new Error('wasync cc failed on tests/wasi/guest.c');
+pages.push({ name: 'persist', url: '/tests/wasi/persist-page.html', ms: 60000 });
 if (fs.existsSync(path.join(repo, 'examples/wasi/index.html'))) pages.push({ name: 'demo', url: '/examples/wasi/index.html?test', ms: 60000 });
 
 const server = spawn(process.execPath, [path.join(repo, 'js/bin/wasync-serve.mjs'), repo, '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
