@@ -14,7 +14,6 @@
 #include <unistd.h>
 #ifdef __EMSCRIPTEN__
 #include <emscripten.h>
-#include <sys/stat.h>
 #endif
 
 #define DATA_FILE "/data/remote.txt"
@@ -53,7 +52,6 @@ int main(int argc, char **argv) {
   fflush(stdout);
 #ifdef __EMSCRIPTEN__
   /* Emscripten's way: fetch the URL (argv[2]) into its in-memory FS */
-  mkdir("/data", 0777);
   emscripten_wget(argc > 2 ? argv[2] : "remote.txt", DATA_FILE);
 #endif
   FILE *f = fopen(DATA_FILE, "r");

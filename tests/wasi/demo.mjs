@@ -3,6 +3,7 @@
 // running while the program slept and waited for input (a 10 ms timer must
 // tick; a blocked thread gives ~0 ticks). Closing line: `wasi-demo: N passed, N failed`.
 import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { supportedModes } from '../../js/index.js';
@@ -45,6 +46,33 @@ for (const mode of ['jspi', 'asyncify', 'worker']) {
   } else {
     passed++;
     console.log(`ok ${mode}: output right, ${ticks} timer ticks while the program waited`);
+  }
+}
+// the Emscripten build of the same program, when built (examples/wasi/build.sh
+// without --no-emcc); its 3.1.6 loader runs on Node 20 only
+const emccJs = path.join(repo, 'build/examples/wasi/demo-emcc.js');
+if (!fs.existsSync(emccJs)) console.log('wasi-demo: SKIPPED the Emscripten build: not built (examples/wasi/build.sh builds it when emcc is installed)');
+else if (Number(process.versions.node.split('.')[0]) >= 21) console.log(`wasi-demo: SKIPPED the Emscripten build on Node ${process.versions.node} (its loader needs --no-experimental-fetch)`);
+else {
+  const child = spawn(process.execPath, ['--no-experimental-fetch', path.join(repo, 'examples/wasi/emcc-node.cjs'), '--ticks', '300'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  setTimeout(() => child.stdin.write('first\n'), 500);
+  setTimeout(() => child.stdin.end('second\n'), 700);
+  const killer = setTimeout(() => child.kill('SIGKILL'), 20000);
+  const code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? s)));
+  clearTimeout(killer);
+  const ticks = /ticks: (\d+)/.exec(err)?.[1];
+  // Emscripten's Browser module prints a warning on stdout in Node
+  out = out.replace(/^warning: Browser does not support creating object URLs.*\n/m, '');
+  if (code === 0 && out === expected) {
+    passed++;
+    console.log(`ok emcc -sASYNCIFY (Node 20): same output; ${ticks} timer ticks (its stdin read is a blocking readSync)`);
+  } else {
+    failed++;
+    console.log(`FAIL emcc -sASYNCIFY: exit ${code}, output ${JSON.stringify(out)}`);
   }
 }
 console.log(`wasi-demo: ${passed} passed, ${failed} failed`);
