@@ -3,7 +3,8 @@
 // in-memory file system in every mode the page can use (tests/wasi/
 // suite-page.html), and the demo with its responsiveness checks
 // (examples/wasi/index.html), and persistentFS over IndexedDB
-// (tests/wasi/persist-page.html). Serves the repository with
+// (tests/wasi/persist-page.html), and the WASYNC_ASYNC_JS error under a
+// CSP without 'unsafe-eval' (tests/wasi/csp-page.html). Serves the repository with
 // wasync-serve (cross-origin isolated, so the worker mode works); every page
 // reports through window.__results, so the gallery's engine launcher can
 // drive the same pages. Closing line: `wasi-browser: N passed, N failed`.
@@ -63,6 +64,7 @@ const guestWasm = path.join(repo, 'build', 'wasi-tests', 'guest.wasm');
 fs.mkdirSync(path.dirname(guestWasm), { recursive: true });
 if ((await cc([path.join(here, 'guest.c'), '-o', guestWasm])) !== 0) throw new Error('wasync cc failed on tests/wasi/guest.c');
 pages.push({ name: 'persist', url: '/tests/wasi/persist-page.html', ms: 60000 });
+pages.push({ name: 'csp', url: '/tests/wasi/csp-page.html', ms: 30000 });
 if (fs.existsSync(path.join(repo, 'examples/wasi/index.html'))) pages.push({ name: 'demo', url: '/examples/wasi/index.html?test', ms: 60000 });
 
 const server = spawn(process.execPath, [path.join(repo, 'js/bin/wasync-serve.mjs'), repo, '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
