@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// wasync/wasi in headless Chromium: the official WASI suite with an
+// wasync/wasi in headless Chromium (and Firefox ESR: --firefox runs every
+// page there too, --firefox-quick all but the suite): the official WASI suite with an
 // in-memory file system in every mode the page can use (tests/wasi/
 // suite-page.html), and the demo with its responsiveness checks
 // (examples/wasi/index.html), and persistentFS over IndexedDB
@@ -79,49 +80,100 @@ const base = await new Promise((resolve, reject) => {
   server.on('exit', () => reject(new Error('wasync-serve exited before printing its URL')));
 });
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'wasync-wasi-chromium-'));
-process.on('exit', () => fs.rmSync(profile, { recursive: true, force: true }));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  timeout: 60000,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+// engines: Chromium (playwright-core) always; Firefox ESR (puppeteer-core)
+// with --firefox (every page) or --firefox-quick (all but the suite)
+const argv = process.argv.slice(2);
+const engines = [['chromium', pages]];
+if (argv.includes('--firefox')) engines.push(['firefox', pages]);
+else if (argv.includes('--firefox-quick')) engines.push(['firefox', pages.filter((p) => p.name !== 'suite')]);
 
-for (const p of pages) {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.log(`  [${p.name}] page error: ${e.message}`));
-  await page.goto(base + p.url, { waitUntil: 'load', timeout: 30000 });
-  try {
-    await page.waitForFunction(() => window.__results?.done === true, null, { timeout: p.ms, polling: 200 });
-  } catch {
-    console.log(`  FAIL ${p.name}: no result after ${p.ms / 1000} s`);
-    failed++;
+async function openChromium() {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'wasync-wasi-chromium-'));
+  process.on('exit', () => fs.rmSync(profile, { recursive: true, force: true }));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    timeout: 60000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return {
+    newPage: async () => {
+      const page = await context.newPage();
+      return {
+        on: (ev, fn) => page.on(ev, fn),
+        goto: (url) => page.goto(url, { waitUntil: 'load', timeout: 30000 }),
+        waitDone: (ms) => page.waitForFunction(() => window.__results?.done === true, null, { timeout: ms, polling: 200 }),
+        results: () => page.evaluate(() => window.__results),
+        close: () => page.close(),
+      };
+    },
+    close: () => context.close(),
+  };
+}
+async function openFirefox() {
+  const { default: puppeteer } = await import('puppeteer-core');
+  const exe = process.env.FIREFOX ?? '/usr/bin/firefox-esr';
+  if (!fs.existsSync(exe)) return { skip: `${exe} is absent` };
+  const browser = await puppeteer.launch({ browser: 'firefox', executablePath: exe, headless: true, timeout: 60000 });
+  return {
+    newPage: async () => {
+      const page = await browser.newPage();
+      return {
+        on: (ev, fn) => page.on(ev, fn),
+        goto: (url) => page.goto(url, { timeout: 30000 }),
+        waitDone: (ms) => page.waitForFunction(() => window.__results?.done === true, { timeout: ms, polling: 200 }),
+        results: () => page.evaluate(() => window.__results),
+        close: () => page.close(),
+      };
+    },
+    close: () => browser.close(),
+  };
+}
+
+for (const [engine, list] of engines) {
+  const b = engine === 'chromium' ? await openChromium() : await openFirefox();
+  if (b.skip) {
+    console.log(`wasi-browser: SKIPPED ${engine}: ${b.skip}`);
     continue;
   }
-  const r = await page.evaluate(() => window.__results);
-  if (r.error) {
-    console.log(`  FAIL ${p.name}: ${r.error}`);
-    failed++;
-  }
-  if (p.name === 'suite') {
-    for (const [mode, why] of Object.entries(r.skipped)) console.log(`wasi-browser: SKIPPED suite mode ${mode}: ${why}`);
-    for (const [mode, m] of Object.entries(r.modes)) {
-      console.log(`chromium wasync ${mode} memfs: ${m.passed}/${m.passed + m.failed.length}`);
-      for (const [id, why] of m.failed) console.log(`  FAIL ${id}: ${why}`);
-      passed += m.passed;
-      failed += m.failed.length;
+  for (const p of list) {
+    const page = await b.newPage();
+    page.on('pageerror', (e) => {
+      // the CSP page provokes the refusal on purpose; Firefox reports it as a page error
+      if (!(p.name === 'csp' && /Content-Security-Policy/.test(e.message))) console.log(`  [${engine} ${p.name}] page error: ${e.message}`);
+    });
+    await page.goto(base + p.url);
+    try {
+      await page.waitDone(p.ms);
+    } catch {
+      console.log(`  FAIL ${engine} ${p.name}: no result after ${p.ms / 1000} s`);
+      failed++;
+      continue;
     }
-  } else {
-    for (const c of r.checks ?? []) {
-      console.log(`  ${c.ok ? 'ok' : 'FAIL'} ${p.name}: ${c.name}${c.detail ? ` (${c.detail})` : ''}`);
-      if (c.ok) passed++;
-      else failed++;
+    const r = await page.results();
+    if (r.error) {
+      console.log(`  FAIL ${engine} ${p.name}: ${r.error}`);
+      failed++;
     }
+    if (p.name === 'suite') {
+      for (const [mode, why] of Object.entries(r.skipped)) console.log(`wasi-browser: SKIPPED ${engine} suite mode ${mode}: ${why}`);
+      for (const [mode, m] of Object.entries(r.modes)) {
+        console.log(`${engine} wasync ${mode} memfs: ${m.passed}/${m.passed + m.failed.length}`);
+        for (const [id, why] of m.failed) console.log(`  FAIL ${id}: ${why}`);
+        passed += m.passed;
+        failed += m.failed.length;
+      }
+    } else {
+      for (const c of r.checks ?? []) {
+        console.log(`  ${c.ok ? 'ok' : 'FAIL'} ${engine} ${p.name}: ${c.name}${c.detail ? ` (${c.detail})` : ''}`);
+        if (c.ok) passed++;
+        else failed++;
+      }
+    }
+    await page.close();
   }
-  await page.close();
+  await b.close();
 }
-await context.close();
 clearTimeout(watchdog);
 console.log(`wasi-browser: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
