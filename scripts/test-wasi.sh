@@ -2,7 +2,8 @@
 # make test-wasi: wasync/wasi on the official WASI suite (Node 26: jspi,
 # asyncify, worker, plus node:wasi and browser_wasi_shim for comparison;
 # Node 20: asyncify, worker), its own unit tests, the demo, and the browser
-# pages (tests/wasi/browser.mjs: Chromium, and Firefox ESR but for the suite). Closing line: `wasi: N passed, N failed`.
+# pages (tests/wasi/browser.mjs: Chromium, and Firefox ESR but for the
+# suite). Closing line: `wasi: N passed, N failed`.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
