@@ -34,7 +34,6 @@ for t in tests/wasi/*.test.mjs; do
   run "$node20" "$t"
 done
 run "$node26" tests/wasi/run-suite.mjs --modes jspi,asyncify,worker --compare
-run "$node26" tests/wasi/run-suite.mjs --modes jspi,asyncify,worker --memfs
 run "$node20" tests/wasi/run-suite.mjs --modes asyncify,worker
 [ -e tests/wasi/demo.mjs ] && run "$node26" tests/wasi/demo.mjs
 [ -e tests/wasi/demo.mjs ] && run "$node20" tests/wasi/demo.mjs

@@ -14,7 +14,11 @@ cc() {
     node --input-type=module -e "import { main } from '$root/js/commands/cc.js'; process.exit(await main(process.argv.slice(1)));" -- "$@"
   fi
 }
-cc "$root/examples/wasi/demo.c" -o "$out/demo.wasm"
+# rebuilt when demo.c or the cc driver is newer than the output
+if [ ! -e "$out/demo.wasm" ] || [ "$root/examples/wasi/demo.c" -nt "$out/demo.wasm" ] ||
+  [ "$root/js/commands/cc.js" -nt "$out/demo.wasm" ] || [ "$root/build/wasync" -nt "$out/demo.wasm" ]; then
+  cc "$root/examples/wasi/demo.c" -o "$out/demo.wasm"
+fi
 cp "$root/examples/wasi/remote.txt" "$out/remote.txt"
 echo "examples/wasi: built $out/demo.wasm ($(wc -c <"$out/demo.wasm") bytes)"
 if [ "${1:-}" = "--no-emcc" ]; then

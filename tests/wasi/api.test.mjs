@@ -21,7 +21,8 @@ const repo = path.resolve(here, '../..');
 const outDir = path.join(repo, 'build', 'wasi-tests');
 fs.mkdirSync(outDir, { recursive: true });
 const guestWasm = path.join(outDir, 'guest.wasm');
-if (!fs.existsSync(guestWasm) || fs.statSync(guestWasm).mtimeMs < fs.statSync(path.join(here, 'guest.c')).mtimeMs) {
+const newer = (f) => fs.statSync(f).mtimeMs > fs.statSync(guestWasm).mtimeMs;
+if (!fs.existsSync(guestWasm) || newer(path.join(here, 'guest.c')) || newer(path.join(repo, 'js/commands/cc.js'))) {
   if ((await cc([path.join(here, 'guest.c'), '-o', guestWasm])) !== 0) throw new Error('wasync cc failed on tests/wasi/guest.c');
 }
 const guest = fs.readFileSync(guestWasm);

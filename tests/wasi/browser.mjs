@@ -63,7 +63,9 @@ if (fs.existsSync(suiteRoot)) {
 execFileSync(path.join(repo, 'examples/wasi/build.sh'), ['--no-emcc'], { stdio: ['ignore', 'ignore', 'inherit'] });
 const guestWasm = path.join(repo, 'build', 'wasi-tests', 'guest.wasm');
 fs.mkdirSync(path.dirname(guestWasm), { recursive: true });
-if ((await cc([path.join(here, 'guest.c'), '-o', guestWasm])) !== 0) throw new Error('wasync cc failed on tests/wasi/guest.c');
+const stale = (out, ...inputs) => !fs.existsSync(out) || inputs.some((i) => fs.statSync(i).mtimeMs > fs.statSync(out).mtimeMs);
+if (stale(guestWasm, path.join(here, 'guest.c'), path.join(repo, 'js/commands/cc.js')) && (await cc([path.join(here, 'guest.c'), '-o', guestWasm])) !== 0)
+  throw new Error('wasync cc failed on tests/wasi/guest.c');
 pages.push({ name: 'persist', url: '/tests/wasi/persist-page.html', ms: 60000 });
 pages.push({ name: 'csp', url: '/tests/wasi/csp-page.html', ms: 30000 });
 if (fs.existsSync(path.join(repo, 'examples/wasi/index.html'))) pages.push({ name: 'demo', url: '/examples/wasi/index.html?test', ms: 60000 });
