@@ -15,11 +15,6 @@
 bool wasync_asyncify_match(const char *pattern, const uint8_t *s, size_t n);
 bool wasync_asyncify_list_match(const WasyncNameList *list, const uint8_t *s,
                                 size_t n);
-/* Splits a Binaryen list ("a,b" or one name per line; commas inside
- * brackets/parentheses/angle brackets do not split) in place: `s` is
- * modified, up to `cap` item pointers are stored; returns the count (which
- * may exceed cap: call again with a bigger array). */
-size_t wasync_asyncify_split(char *s, char **items, size_t cap);
 
 /* ---- analysis (asyncify_analysis.c) -------------------------------------- */
 
