@@ -53,11 +53,10 @@ static inline bool wasync_fast_instr_minimal(const uint8_t *p, size_t n) {
                     type byte: always minimal */
   uint8_t last = p[n - 1], prev = p[n - 2];
   switch (wasync_op_shape[p[0]]) {
-  case WASYNC_SHAPE_IDX: return last != 0;
-  case WASYNC_SHAPE_MEMARG: return n == 3 || last != 0;
+  case WASYNC_SHAPE_IDX: return wasync_leb_u_tail_minimal(last);
+  case WASYNC_SHAPE_MEMARG: return n == 3 || wasync_leb_u_tail_minimal(last);
   case WASYNC_SHAPE_I32:
-  case WASYNC_SHAPE_I64:
-    return !((last == 0 && !(prev & 0x40)) || (last == 0x7F && (prev & 0x40)));
+  case WASYNC_SHAPE_I64: return wasync_leb_s_tail_minimal(prev, last);
   default: return false;
   }
 }

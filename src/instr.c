@@ -402,27 +402,6 @@ static void write_memarg(WasyncBuf *b, const WasyncMemArg *ma) {
   wasync_buf_u64(b, ma->offset);
 }
 
-static inline uint8_t *put_u64(uint8_t *p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = (uint8_t)v;
-  return p;
-}
-
-static inline uint8_t *put_s64(uint8_t *p, int64_t v) {
-  for (;;) {
-    uint8_t byte = (uint8_t)(v & 0x7F);
-    v = v < 0 ? ~(~v >> 7) : v >> 7;
-    if ((v == 0 && !(byte & 0x40)) || (v == -1 && (byte & 0x40))) {
-      *p++ = byte;
-      return p;
-    }
-    *p++ = byte | 0x80;
-  }
-}
-
 /* The common instructions, written straight into reserved space (at most
  * 1 + 5 + 20 + 1 bytes each); false for the kinds the general path takes. */
 static bool encode_fast(WasyncBuf *b, const WasyncInstr *in,
@@ -448,29 +427,29 @@ static bool encode_fast(WasyncBuf *b, const WasyncInstr *in,
   uint8_t *p = b->data + b->size;
   if (info->prefix) {
     *p++ = info->prefix;
-    p = put_u64(p, info->code);
+    p = wasync_leb_put_u(p, info->code);
   } else {
     *p++ = (uint8_t)info->code;
   }
   switch ((WasyncImmKind)info->imm) {
   case WASYNC_IMM_NONE: break;
   case WASYNC_IMM_CALL_INDIRECT:
-    p = put_u64(p, in->imm.pair.a);
-    p = put_u64(p, in->imm.pair.b);
+    p = wasync_leb_put_u(p, in->imm.pair.a);
+    p = wasync_leb_put_u(p, in->imm.pair.b);
     break;
   case WASYNC_IMM_MEMARG: {
     const WasyncMemArg *ma = &in->imm.memarg;
     if (ma->has_memory || ma->memory != 0) {
-      p = put_u64(p, ma->align | 64u);
-      p = put_u64(p, ma->memory);
+      p = wasync_leb_put_u(p, ma->align | 64u);
+      p = wasync_leb_put_u(p, ma->memory);
     } else {
-      p = put_u64(p, ma->align);
+      p = wasync_leb_put_u(p, ma->align);
     }
-    p = put_u64(p, ma->offset);
+    p = wasync_leb_put_u(p, ma->offset);
     break;
   }
-  case WASYNC_IMM_I32: p = put_s64(p, in->imm.i32); break;
-  case WASYNC_IMM_I64: p = put_s64(p, in->imm.i64); break;
+  case WASYNC_IMM_I32: p = wasync_leb_put_s(p, in->imm.i32); break;
+  case WASYNC_IMM_I64: p = wasync_leb_put_s(p, in->imm.i64); break;
   case WASYNC_IMM_F32:
     for (int i = 0; i < 4; i++)
       *p++ = (uint8_t)(in->imm.f32 >> (8 * i));
@@ -479,7 +458,7 @@ static bool encode_fast(WasyncBuf *b, const WasyncInstr *in,
     for (int i = 0; i < 8; i++)
       *p++ = (uint8_t)(in->imm.f64 >> (8 * i));
     break;
-  default: p = put_u64(p, in->imm.index); break;
+  default: p = wasync_leb_put_u(p, in->imm.index); break;
   }
   b->size = (size_t)(p - b->data);
   return true;
@@ -506,10 +485,10 @@ void wasync_instr_encode(WasyncBuf *b, const WasyncInstr *in) {
   case WASYNC_IMM_BR_TABLE: {
     uint32_t n = in->imm.br_table.count;
     if (!wasync_buf_reserve(b, ((size_t)n + 2) * 5)) break;
-    uint8_t *p = put_u64(b->data + b->size, n);
+    uint8_t *p = wasync_leb_put_u(b->data + b->size, n);
     for (uint32_t i = 0; i < n; i++)
-      p = put_u64(p, in->imm.br_table.labels[i]);
-    p = put_u64(p, in->imm.br_table.default_label);
+      p = wasync_leb_put_u(p, in->imm.br_table.labels[i]);
+    p = wasync_leb_put_u(p, in->imm.br_table.default_label);
     b->size = (size_t)(p - b->data);
     break;
   }
@@ -567,31 +546,6 @@ void wasync_instr_encode(WasyncBuf *b, const WasyncInstr *in) {
 
 /* ---- decode + encode in one loop ---------------------------------------- */
 
-/* Length of the unsigned LEB128 at p if it ends within min(max, left)
- * bytes and is minimal (no trailing zero byte), else 0.  With max <= 4 the
- * value fits any integer width of 28 bits or more, so copying the bytes is
- * writing the value's minimal encoding. */
-static inline size_t min_uleb(const uint8_t *p, size_t left, size_t max) {
-  if (left < max) max = left;
-  for (size_t i = 0; i < max; i++)
-    if (p[i] < 0x80) return i == 0 || p[i] != 0 ? i + 1 : 0;
-  return 0;
-}
-
-/* The same for a signed LEB128: minimal unless the last byte only repeats
- * the sign of the one before it.  max <= 9 (63 bits) fits an s64. */
-static inline size_t min_sleb(const uint8_t *p, size_t left, size_t max) {
-  if (left < max) max = left;
-  for (size_t i = 0; i < max; i++)
-    if (p[i] < 0x80) {
-      if (i > 0 && ((p[i] == 0 && !(p[i - 1] & 0x40)) ||
-                    (p[i] == 0x7F && (p[i - 1] & 0x40))))
-        return 0;
-      return i + 1;
-    }
-  return 0;
-}
-
 void wasync_instrs_copy_minimal(WasyncInstrReader *ir, WasyncBuf *out) {
   WasyncReader *r = &ir->r;
   const uint8_t *base = r->base;
@@ -606,15 +560,19 @@ void wasync_instrs_copy_minimal(WasyncInstrReader *ir, WasyncBuf *out) {
       switch (wasync_op_shape[p[0]]) {
       case WASYNC_SHAPE_NONE: n = 1; break;
       case WASYNC_SHAPE_IDX:
-        n = left >= 2 && p[1] < 0x80 ? 1 : min_uleb(p + 1, left - 1, 4);
+        n = left >= 2 && p[1] < 0x80
+                ? 1
+                : wasync_leb_short_min_u(p + 1, left - 1, 4);
         n = n ? n + 1 : 0;
         break;
       case WASYNC_SHAPE_I32:
-        n = left >= 2 && p[1] < 0x80 ? 1 : min_sleb(p + 1, left - 1, 4);
+        n = left >= 2 && p[1] < 0x80
+                ? 1
+                : wasync_leb_short_min_s(p + 1, left - 1, 4);
         n = n ? n + 1 : 0;
         break;
       case WASYNC_SHAPE_I64:
-        n = min_sleb(p + 1, left - 1, 9);
+        n = wasync_leb_short_min_s(p + 1, left - 1, 9);
         n = n ? n + 1 : 0;
         break;
       case WASYNC_SHAPE_MEMARG: /* align < 64 (no memory index) */
@@ -622,7 +580,7 @@ void wasync_instrs_copy_minimal(WasyncInstrReader *ir, WasyncBuf *out) {
           n = 0;
           break;
         }
-        n = p[2] < 0x80 ? 1 : min_uleb(p + 2, left - 2, 4);
+        n = p[2] < 0x80 ? 1 : wasync_leb_short_min_u(p + 2, left - 2, 4);
         n = n ? n + 2 : 0;
         break;
       case WASYNC_SHAPE_F32: n = left >= 5 ? 5 : 0; break;

@@ -6,6 +6,7 @@
 #define WASYNC_OPCODES_H
 
 #include "instr.h"
+#include "leb128.h"
 
 /* op + 1 by (prefix slot * WASYNC_OP_SLOT_SIZE + code), 0 for none; slot 0
  * holds the one-byte opcodes (opcodes.c). */
@@ -38,39 +39,6 @@ static inline bool wasync_op_is_prefix(uint8_t byte) {
   return byte >= 0xFB && byte <= 0xFE;
 }
 
-/* A LEB128 at p that ends within its first min(max, left) bytes, max <= 4
- * unsigned (28 bits: fits a u32 and a u64) or <= 9 signed (63 bits: fits
- * an s64; an s32 needs max <= 4): its length, or 0 for the general
- * reader (longer, truncated or malformed). */
-static inline size_t wasync_short_uleb(const uint8_t *p, size_t left,
-                                       size_t max, uint32_t *out) {
-  if (left < max) max = left;
-  uint32_t v = 0;
-  for (size_t i = 0; i < max; i++) {
-    v |= (uint32_t)(p[i] & 0x7F) << (7 * i);
-    if (p[i] < 0x80) {
-      *out = v;
-      return i + 1;
-    }
-  }
-  return 0;
-}
-
-static inline size_t wasync_short_sleb(const uint8_t *p, size_t left,
-                                       size_t max, int64_t *out) {
-  if (left < max) max = left;
-  uint64_t v = 0;
-  for (size_t i = 0; i < max; i++) {
-    v |= (uint64_t)(p[i] & 0x7F) << (7 * i);
-    if (p[i] < 0x80) {
-      if (p[i] & 0x40) v |= ~(uint64_t)0 << (7 * (i + 1));
-      *out = (int64_t)v;
-      return i + 1;
-    }
-  }
-  return 0;
-}
-
 /* The fast path of wasync_instr_decode(), inline for hot loops: decodes
  * a one-byte-opcode instruction with no immediate or short, plain
  * immediates; false (nothing consumed except out->offset set) for
@@ -96,14 +64,15 @@ wasync_instr_decode_fast(WasyncInstrReader *ir, WasyncInstr *out) {
       r->pos++;
       return true;
     case WASYNC_SHAPE_IDX:
-      if ((n = wasync_short_uleb(p + 1, left - 1, 4, &out->imm.index)) != 0) {
+      if ((n = wasync_leb_short_u32(p + 1, left - 1, 4, &out->imm.index)) !=
+          0) {
         out->op = op;
         r->pos += 1 + n;
         return true;
       }
       break;
     case WASYNC_SHAPE_I32:
-      if ((n = wasync_short_sleb(p + 1, left - 1, 4, &sv)) != 0) {
+      if ((n = wasync_leb_short_s64(p + 1, left - 1, 4, &sv)) != 0) {
         out->op = op;
         out->imm.i32 = (int32_t)sv;
         r->pos += 1 + n;
@@ -111,7 +80,7 @@ wasync_instr_decode_fast(WasyncInstrReader *ir, WasyncInstr *out) {
       }
       break;
     case WASYNC_SHAPE_I64:
-      if ((n = wasync_short_sleb(p + 1, left - 1, 9, &sv)) != 0) {
+      if ((n = wasync_leb_short_s64(p + 1, left - 1, 9, &sv)) != 0) {
         out->op = op;
         out->imm.i64 = sv;
         r->pos += 1 + n;
@@ -121,7 +90,7 @@ wasync_instr_decode_fast(WasyncInstrReader *ir, WasyncInstr *out) {
     case WASYNC_SHAPE_MEMARG: {
       uint32_t off;
       if (left >= 3 && p[1] < 0x40 &&
-          (n = wasync_short_uleb(p + 2, left - 2, 4, &off)) != 0) {
+          (n = wasync_leb_short_u32(p + 2, left - 2, 4, &off)) != 0) {
         out->op = op;
         out->imm.memarg.align = p[1];
         out->imm.memarg.memory = 0;

@@ -28,6 +28,7 @@
  * Data layout.  m->type_canon is an arena array with one id per type.  The
  * hash table is temporary (module allocator) and freed before returning.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "reader.h"
@@ -371,4 +372,45 @@ done:
     m->ntype_canon = 0;
   }
   return ok;
+}
+
+/* ---- text ---- */
+
+static const char *heap_text(uint32_t ht) {
+  switch (ht) {
+  case WASYNC_HT_FUNC: return "func";
+  case WASYNC_HT_EXTERN: return "extern";
+  case WASYNC_HT_ANY: return "any";
+  case WASYNC_HT_EQ: return "eq";
+  case WASYNC_HT_I31: return "i31";
+  case WASYNC_HT_STRUCT: return "struct";
+  case WASYNC_HT_ARRAY: return "array";
+  case WASYNC_HT_EXN: return "exn";
+  case WASYNC_HT_NOFUNC: return "nofunc";
+  case WASYNC_HT_NOEXTERN: return "noextern";
+  case WASYNC_HT_NONE: return "none";
+  case WASYNC_HT_NOEXN: return "noexn";
+  default: return "?";
+  }
+}
+
+const char *wasync_valtype_text(WasyncValType t, char *buf, size_t size) {
+  switch (t) {
+  case WASYNC_VT_BOT: return "nothing";
+  case WASYNC_VT_I32: return "i32";
+  case WASYNC_VT_I64: return "i64";
+  case WASYNC_VT_F32: return "f32";
+  case WASYNC_VT_F64: return "f64";
+  case WASYNC_VT_V128: return "v128";
+  case WASYNC_VT_I8: return "i8";
+  case WASYNC_VT_I16: return "i16";
+  default: break;
+  }
+  if (!wasync_vt_is_ref(t)) return "?";
+  const char *null = wasync_vt_nullable(t) ? "null " : "";
+  if (wasync_vt_indexed(t))
+    snprintf(buf, size, "(ref %s%u)", null, (unsigned)wasync_vt_heap(t));
+  else
+    snprintf(buf, size, "(ref %s%s)", null, heap_text(wasync_vt_heap(t)));
+  return buf;
 }

@@ -25,6 +25,7 @@
 
 #include "body_writer.h"
 #include "instr.h"
+#include "leb128.h"
 #include "parallel.h"
 #include "reader.h"
 #include "validate.h"
@@ -167,23 +168,22 @@ static bool const_expr(Ctx *c, const WasyncExpr *e, WasyncValType type,
    * every error, takes the general path below. */
   if (end - pos >= 3) {
     const uint8_t *p = base + pos;
-    size_t n = end - pos, k = 1, max = p[0] == 0x42 ? 9 : 4;
-    while (k < n && k <= max && p[k] >= 0x80)
-      k++;
-    if (k + 2 == n && k <= max && p[k + 1] == 0x0B) {
+    size_t n = end - pos, k;
+    uint32_t x;
+    if (p[0] == 0xD2 && (k = wasync_leb_short_u32(p + 1, n - 1, 4, &x)) != 0 &&
+        k + 2 == n && p[k + 1] == 0x0B) {
+      if (x < m->nfuncs &&
+          wasync_valtype_sub(m, wasync_vt_ref_index(false, m->funcs[x].type),
+                             type)) {
+        declare(c, x);
+        return true;
+      }
+    } else if ((p[0] == 0x41 || p[0] == 0x42) &&
+               (k = wasync_leb_short_len(p + 1, n - 1, p[0] == 0x42 ? 9 : 4)) !=
+                   0 &&
+               k + 2 == n && p[k + 1] == 0x0B) {
       if (p[0] == 0x41 && type == WASYNC_VT_I32) return true;
       if (p[0] == 0x42 && type == WASYNC_VT_I64) return true;
-      if (p[0] == 0xD2) {
-        uint32_t x = 0;
-        for (size_t i = k + 1; i-- > 1;)
-          x = (x << 7) | (p[i] & 0x7Fu);
-        if (x < m->nfuncs &&
-            wasync_valtype_sub(m, wasync_vt_ref_index(false, m->funcs[x].type),
-                               type)) {
-          declare(c, x);
-          return true;
-        }
-      }
     }
   }
   if (c->ir_live) {

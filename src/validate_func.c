@@ -35,6 +35,7 @@
  * Frames store block types as pointers into the type section, except a
  * single-value block type, which is kept in the frame itself.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "body_writer.h"
@@ -91,20 +92,39 @@ struct WasyncFuncValidator {
 
 /* ---- errors and growth ---- */
 
-static bool fail(WasyncFuncValidator *v, const char *msg) {
+/* Records an error at `at`: `msg` (the spec's wording first, details
+ * after) and the function it is in.  Only here, on the error path, is
+ * anything formatted. */
+static bool fail_code(WasyncFuncValidator *v, WasyncErrorCode code, uint64_t at,
+                      const char *msg) {
   v->bad = true;
-  return wasync_fail(v->err, WASYNC_ERR_INVALID, v->at, "%s", msg);
+  if (v->func == UINT32_MAX) return wasync_fail(v->err, code, at, "%s", msg);
+  return wasync_fail(v->err, code, at, "%s (in function %u)", msg, v->func);
+}
+
+static bool fail(WasyncFuncValidator *v, const char *msg) {
+  return fail_code(v, WASYNC_ERR_INVALID, v->at, msg);
 }
 
 static bool failn(WasyncFuncValidator *v, const char *msg, uint32_t n) {
-  v->bad = true;
-  return wasync_fail(v->err, WASYNC_ERR_INVALID, v->at, "%s %u", msg,
-                     (unsigned)n);
+  char text[128];
+  snprintf(text, sizeof text, "%s %u", msg, (unsigned)n);
+  return fail(v, text);
+}
+
+/* "type mismatch" with the operand type wanted and the one found
+ * (WASYNC_VT_BOT: none, the stack was empty). */
+static bool fail_mismatch(WasyncFuncValidator *v, WasyncValType expected,
+                          WasyncValType actual) {
+  char a[32], b[32], text[128];
+  snprintf(text, sizeof text, "type mismatch: expected %s, got %s",
+           wasync_valtype_text(expected, a, sizeof a),
+           wasync_valtype_text(actual, b, sizeof b));
+  return fail(v, text);
 }
 
 static bool oom(WasyncFuncValidator *v) {
-  v->bad = true;
-  return wasync_fail(v->err, WASYNC_ERR_NOMEM, v->at, "out of memory");
+  return fail_code(v, WASYNC_ERR_NOMEM, v->at, "out of memory");
 }
 
 static bool grow(WasyncFuncValidator *v, void **p, uint32_t *cap, size_t elem,
@@ -201,7 +221,8 @@ static inline void push(WasyncFuncValidator *v, WasyncValType t) {
 static inline WasyncValType pop(WasyncFuncValidator *v) {
   Frame *f = top(v);
   if (v->nvals == f->pub.height) {
-    if (!f->pub.unreachable) fail(v, "type mismatch");
+    if (!f->pub.unreachable)
+      fail(v, "type mismatch: expected a value, got nothing");
     return WASYNC_VT_BOT;
   }
   return v->vals[--v->nvals];
@@ -214,12 +235,14 @@ static inline bool sub(WasyncFuncValidator *v, WasyncValType a,
 
 static inline WasyncValType pop_expect(WasyncFuncValidator *v,
                                        WasyncValType t) {
-  if (v->nvals > v->ctrls[v->nctrls - 1].pub.height &&
-      v->vals[v->nvals - 1] == t)
-    return v->vals[--v->nvals];
-  WasyncValType a = pop(v);
-  if (!sub(v, a, t)) fail(v, "type mismatch");
-  return a;
+  Frame *f = top(v);
+  if (v->nvals > f->pub.height) {
+    WasyncValType a = v->vals[--v->nvals];
+    if (a != t && !sub(v, a, t)) fail_mismatch(v, t, a);
+    return a;
+  }
+  if (!f->pub.unreachable) fail_mismatch(v, t, WASYNC_VT_BOT);
+  return WASYNC_VT_BOT;
 }
 
 /* A reference type; bottom comes back as (ref bot). */
@@ -269,11 +292,11 @@ static void peek_vals(WasyncFuncValidator *v, const WasyncValType *ts,
   for (uint32_t i = 0; i < n; i++) {
     WasyncValType want = ts[n - 1 - i];
     if (i >= avail) {
-      if (!f->pub.unreachable) fail(v, "type mismatch");
+      if (!f->pub.unreachable) fail_mismatch(v, want, WASYNC_VT_BOT);
       return;
     }
     if (!sub(v, v->vals[v->nvals - 1 - i], want)) {
-      fail(v, "type mismatch");
+      fail_mismatch(v, want, v->vals[v->nvals - 1 - i]);
       return;
     }
   }
@@ -342,7 +365,9 @@ static void reset_inits(WasyncFuncValidator *v, uint32_t height) {
 static bool pop_ctrl(WasyncFuncValidator *v, Frame *out) {
   Frame *f = top(v);
   pop_vals(v, f->pub.results, f->pub.nresults);
-  if (v->nvals != f->pub.height) return fail(v, "type mismatch");
+  if (v->nvals != f->pub.height)
+    return fail(v,
+                "type mismatch: values left on the stack at the block's end");
   reset_inits(v, f->init_height);
   *out = *f;
   if (out->has_single) out->pub.results = NULL; /* the caller re-points it */
@@ -442,9 +467,8 @@ static const WasyncElem *elem_of(WasyncFuncValidator *v, uint32_t idx) {
 static bool data_ok(WasyncFuncValidator *v, uint32_t idx) {
   if (!v->m->has_datacount) {
     if (idx >= v->m->ndatas) return failn(v, "unknown data segment", idx);
-    v->bad = true;
-    return wasync_fail(v->err, WASYNC_ERR_MALFORMED, v->at,
-                       "data count section required");
+    return fail_code(v, WASYNC_ERR_MALFORMED, v->at,
+                     "data count section required");
   }
   if (idx >= v->m->datacount) return failn(v, "unknown data segment", idx);
   return true;
@@ -1274,11 +1298,12 @@ step_other(WasyncFuncValidator *v, const WasyncInstr *in) {
       break;
     case WASYNC_OP_ARRAY_NEW_FIXED:
       if (in->imm.pair.b > MAX_ARRAY_NEW_FIXED) {
-        v->bad = true;
-        return wasync_fail(v->err, WASYNC_ERR_LIMIT, v->at,
-                           "array.new_fixed length %u is larger than "
-                           "implementation limit (%u)",
-                           (unsigned)in->imm.pair.b, MAX_ARRAY_NEW_FIXED);
+        char text[128];
+        snprintf(text, sizeof text,
+                 "array.new_fixed length %u is larger than implementation "
+                 "limit (%u)",
+                 (unsigned)in->imm.pair.b, MAX_ARRAY_NEW_FIXED);
+        return fail_code(v, WASYNC_ERR_LIMIT, v->at, text);
       }
       for (uint32_t i = 0; i < in->imm.pair.b && !v->bad; i++)
         pop_expect(v, unpacked(et));
@@ -1492,16 +1517,17 @@ bool wasync_funcv_begin(WasyncFuncValidator *v, uint32_t func) {
   const WasyncModule *m = v->m;
   reset(v);
   v->at = 0;
+  v->func = UINT32_MAX;
   if (func >= m->nfuncs || m->funcs[func].import != UINT32_MAX)
     return failn(v, "unknown function", func);
+  v->func = func; /* for the errors' context */
   const WasyncFunc *f = &m->funcs[func];
   v->at = f->code.offset;
   const WasyncSubType *t = func_type_of(v, f->type);
   if (!t) return false;
   uint64_t total = (uint64_t)t->nparams + f->code.nlocals;
   if (total > MAX_LOCALS) {
-    v->bad = true;
-    return wasync_fail(v->err, WASYNC_ERR_LIMIT, v->at, "too many locals");
+    return fail_code(v, WASYNC_ERR_LIMIT, v->at, "too many locals");
   }
   uint32_t n = (uint32_t)total;
   uint32_t cap = v->locals_cap;
@@ -1617,14 +1643,15 @@ validate_body(WasyncFuncValidator *v, uint32_t func, WasyncBodyWriter *w,
   size_t run = pos; /* start of the bytes not yet copied to `out` */
   WasyncInstr in;
   while (!v->done) {
-    if (v->ir.r.pos >= v->ir.r.end) {
-      v->bad = true;
-      return wasync_fail(v->err, WASYNC_ERR_MALFORMED, v->ir.r.pos,
-                         "unexpected end of section or function");
-    }
+    if (v->ir.r.pos >= v->ir.r.end)
+      return fail_code(v, WASYNC_ERR_MALFORMED, v->ir.r.pos,
+                       "unexpected end of section or function");
     bool fast = wasync_instr_decode_fast(&v->ir, &in);
     if (!fast && !wasync_instr_decode(&v->ir, &in)) {
       v->bad = true;
+      /* the reader's error names what it read; add where */
+      if (!strstr(v->err->message, "(in function "))
+        wasync_error_context(v->err, "in function %u", func);
       return false;
     }
     if (w) {
@@ -1637,11 +1664,9 @@ validate_body(WasyncFuncValidator *v, uint32_t func, WasyncBodyWriter *w,
     }
     if (!funcv_step(v, &in, true)) return false;
   }
-  if (v->ir.r.pos != v->ir.r.end) {
-    v->bad = true;
-    return wasync_fail(v->err, WASYNC_ERR_MALFORMED, v->ir.r.pos,
-                       "section size mismatch");
-  }
+  if (v->ir.r.pos != v->ir.r.end)
+    return fail_code(v, WASYNC_ERR_MALFORMED, v->ir.r.pos,
+                     "section size mismatch");
   if (w) wasync_buf_bytes(out, base + run, v->ir.r.pos - run);
   return true;
 }
