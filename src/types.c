@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "wasync_limits.h"
 #include "reader.h"
 #include "validate.h"
 
@@ -280,9 +281,6 @@ static bool check_type_refs(const WasyncModule *m, const WasyncSubType *t,
   return true;
 }
 
-/* V8's limit on the length of a supertype chain. */
-#define MAX_SUBTYPE_DEPTH 63
-
 bool wasync_types_prepare(WasyncModule *m, WasyncError *err) {
   if (m->type_canon && m->ntype_canon == m->ntypes) return true;
   m->type_canon = NULL; /* types were added: start over */
@@ -355,7 +353,7 @@ bool wasync_types_prepare(WasyncModule *m, WasyncError *err) {
       if (!t->has_super) continue;
       const WasyncSubType *sup = &m->types[t->super];
       depth[i] = depth[t->super] + 1;
-      if (depth[i] > MAX_SUBTYPE_DEPTH)
+      if (depth[i] > WASYNC_MAX_SUBTYPE_DEPTH)
         ok = wasync_fail(err, WASYNC_ERR_LIMIT, t->offset,
                          "subtyping depth is greater than allowed");
       else if (sup->final || !comp_sub(m, t, sup))

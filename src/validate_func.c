@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "body_writer.h"
+#include "wasync_limits.h"
 #include "opcodes.h"
 #include "reader.h"
 #include "validate.h"
@@ -86,9 +87,6 @@ struct WasyncFuncValidator {
 };
 
 #define SIG_ADDR 0xFFu
-
-#define MAX_LOCALS 50000u /* V8's limits */
-#define MAX_ARRAY_NEW_FIXED 10000u
 
 /* ---- errors and growth ---- */
 
@@ -1297,12 +1295,12 @@ step_other(WasyncFuncValidator *v, const WasyncInstr *in) {
       pop_expect(v, WASYNC_VT_I32);
       break;
     case WASYNC_OP_ARRAY_NEW_FIXED:
-      if (in->imm.pair.b > MAX_ARRAY_NEW_FIXED) {
+      if (in->imm.pair.b > WASYNC_MAX_ARRAY_NEW_FIXED) {
         char text[128];
         snprintf(text, sizeof text,
                  "array.new_fixed length %u is larger than implementation "
                  "limit (%u)",
-                 (unsigned)in->imm.pair.b, MAX_ARRAY_NEW_FIXED);
+                 (unsigned)in->imm.pair.b, WASYNC_MAX_ARRAY_NEW_FIXED);
         return fail_code(v, WASYNC_ERR_LIMIT, v->at, text);
       }
       for (uint32_t i = 0; i < in->imm.pair.b && !v->bad; i++)
@@ -1526,7 +1524,7 @@ bool wasync_funcv_begin(WasyncFuncValidator *v, uint32_t func) {
   const WasyncSubType *t = func_type_of(v, f->type);
   if (!t) return false;
   uint64_t total = (uint64_t)t->nparams + f->code.nlocals;
-  if (total > MAX_LOCALS) {
+  if (total > WASYNC_MAX_LOCALS) {
     return fail_code(v, WASYNC_ERR_LIMIT, v->at, "too many locals");
   }
   uint32_t n = (uint32_t)total;
