@@ -11,8 +11,8 @@
 #include "opcodes.h"
 
 const WasyncOpInfo wasync_op_info[WASYNC_OP_COUNT] = {
-#define OP(e, name, prefix, code, imm, sig)                                    \
-  [WASYNC_OP_##e] = {name, prefix, code, WASYNC_IMM_##imm, sig},
+#define OP(e, name, prefix, code, imm, align, lanes, sig)                      \
+  [WASYNC_OP_##e] = {name, prefix, code, WASYNC_IMM_##imm, align, lanes, sig},
 #include "opcodes.def"
 #undef OP
 };
@@ -26,7 +26,7 @@ const WasyncOpInfo wasync_op_info[WASYNC_OP_COUNT] = {
 #define SLOT_SIZE WASYNC_OP_SLOT_SIZE
 
 const uint16_t wasync_op_by_code[5 * WASYNC_OP_SLOT_SIZE] = {
-#define OP(e, name, prefix, code, imm, sig)                                    \
+#define OP(e, name, prefix, code, imm, align, lanes, sig)                      \
   [SLOT(prefix) * SLOT_SIZE + (code)] = WASYNC_OP_##e + 1,
 #include "opcodes.def"
 #undef OP
@@ -72,7 +72,7 @@ const uint16_t wasync_op_by_code[5 * WASYNC_OP_SLOT_SIZE] = {
 #define SHAPE_FENCE WASYNC_SHAPE_SLOW
 
 const uint8_t wasync_op_shape[5 * WASYNC_OP_SLOT_SIZE] = {
-#define OP(e, name, prefix, code, imm, sig)                                    \
+#define OP(e, name, prefix, code, imm, align, lanes, sig)                      \
   [SLOT(prefix) * SLOT_SIZE + (code)] = SHAPE_##imm,
 #include "opcodes.def"
 #undef OP

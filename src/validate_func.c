@@ -509,113 +509,6 @@ static inline bool defaultable(WasyncValType t) {
 
 /* ---- memory immediates ---- */
 
-/* 1 + log2 of the natural alignment of every memory access (0 = none). */
-static const uint8_t natural[WASYNC_OP_COUNT] = {
-#define N(op, a) [WASYNC_OP_##op] = (a) + 1
-    N(I32_LOAD, 2),
-    N(I64_LOAD, 3),
-    N(F32_LOAD, 2),
-    N(F64_LOAD, 3),
-    N(I32_LOAD8_S, 0),
-    N(I32_LOAD8_U, 0),
-    N(I32_LOAD16_S, 1),
-    N(I32_LOAD16_U, 1),
-    N(I64_LOAD8_S, 0),
-    N(I64_LOAD8_U, 0),
-    N(I64_LOAD16_S, 1),
-    N(I64_LOAD16_U, 1),
-    N(I64_LOAD32_S, 2),
-    N(I64_LOAD32_U, 2),
-    N(I32_STORE, 2),
-    N(I64_STORE, 3),
-    N(F32_STORE, 2),
-    N(F64_STORE, 3),
-    N(I32_STORE8, 0),
-    N(I32_STORE16, 1),
-    N(I64_STORE8, 0),
-    N(I64_STORE16, 1),
-    N(I64_STORE32, 2),
-    N(V128_LOAD, 4),
-    N(V128_LOAD8X8_S, 3),
-    N(V128_LOAD8X8_U, 3),
-    N(V128_LOAD16X4_S, 3),
-    N(V128_LOAD16X4_U, 3),
-    N(V128_LOAD32X2_S, 3),
-    N(V128_LOAD32X2_U, 3),
-    N(V128_LOAD8_SPLAT, 0),
-    N(V128_LOAD16_SPLAT, 1),
-    N(V128_LOAD32_SPLAT, 2),
-    N(V128_LOAD64_SPLAT, 3),
-    N(V128_STORE, 4),
-    N(V128_LOAD8_LANE, 0),
-    N(V128_LOAD16_LANE, 1),
-    N(V128_LOAD32_LANE, 2),
-    N(V128_LOAD64_LANE, 3),
-    N(V128_STORE8_LANE, 0),
-    N(V128_STORE16_LANE, 1),
-    N(V128_STORE32_LANE, 2),
-    N(V128_STORE64_LANE, 3),
-    N(V128_LOAD32_ZERO, 2),
-    N(V128_LOAD64_ZERO, 3),
-    N(MEMORY_ATOMIC_NOTIFY, 2),
-    N(MEMORY_ATOMIC_WAIT32, 2),
-    N(MEMORY_ATOMIC_WAIT64, 3),
-    N(I32_ATOMIC_LOAD, 2),
-    N(I64_ATOMIC_LOAD, 3),
-    N(I32_ATOMIC_LOAD8_U, 0),
-    N(I32_ATOMIC_LOAD16_U, 1),
-    N(I64_ATOMIC_LOAD8_U, 0),
-    N(I64_ATOMIC_LOAD16_U, 1),
-    N(I64_ATOMIC_LOAD32_U, 2),
-    N(I32_ATOMIC_STORE, 2),
-    N(I64_ATOMIC_STORE, 3),
-    N(I32_ATOMIC_STORE8, 0),
-    N(I32_ATOMIC_STORE16, 1),
-    N(I64_ATOMIC_STORE8, 0),
-    N(I64_ATOMIC_STORE16, 1),
-    N(I64_ATOMIC_STORE32, 2),
-#define RMW(name)                                                              \
-  N(I32_ATOMIC_RMW_##name, 2), N(I64_ATOMIC_RMW_##name, 3),                    \
-      N(I32_ATOMIC_RMW8_##name##_U, 0), N(I32_ATOMIC_RMW16_##name##_U, 1),     \
-      N(I64_ATOMIC_RMW8_##name##_U, 0), N(I64_ATOMIC_RMW16_##name##_U, 1),     \
-      N(I64_ATOMIC_RMW32_##name##_U, 2)
-    RMW(ADD),
-    RMW(SUB),
-    RMW(AND),
-    RMW(OR),
-    RMW(XOR),
-    RMW(XCHG),
-    RMW(CMPXCHG),
-#undef RMW
-#undef N
-};
-
-/* Number of lanes addressed by a lane immediate. */
-static const uint8_t lanes[WASYNC_OP_COUNT] = {
-    [WASYNC_OP_I8X16_EXTRACT_LANE_S] = 16,
-    [WASYNC_OP_I8X16_EXTRACT_LANE_U] = 16,
-    [WASYNC_OP_I8X16_REPLACE_LANE] = 16,
-    [WASYNC_OP_I16X8_EXTRACT_LANE_S] = 8,
-    [WASYNC_OP_I16X8_EXTRACT_LANE_U] = 8,
-    [WASYNC_OP_I16X8_REPLACE_LANE] = 8,
-    [WASYNC_OP_I32X4_EXTRACT_LANE] = 4,
-    [WASYNC_OP_I32X4_REPLACE_LANE] = 4,
-    [WASYNC_OP_I64X2_EXTRACT_LANE] = 2,
-    [WASYNC_OP_I64X2_REPLACE_LANE] = 2,
-    [WASYNC_OP_F32X4_EXTRACT_LANE] = 4,
-    [WASYNC_OP_F32X4_REPLACE_LANE] = 4,
-    [WASYNC_OP_F64X2_EXTRACT_LANE] = 2,
-    [WASYNC_OP_F64X2_REPLACE_LANE] = 2,
-    [WASYNC_OP_V128_LOAD8_LANE] = 16,
-    [WASYNC_OP_V128_LOAD16_LANE] = 8,
-    [WASYNC_OP_V128_LOAD32_LANE] = 4,
-    [WASYNC_OP_V128_LOAD64_LANE] = 2,
-    [WASYNC_OP_V128_STORE8_LANE] = 16,
-    [WASYNC_OP_V128_STORE16_LANE] = 8,
-    [WASYNC_OP_V128_STORE32_LANE] = 4,
-    [WASYNC_OP_V128_STORE64_LANE] = 2,
-};
-
 static bool is_atomic(uint16_t op) {
   return wasync_op_info[op].prefix == 0xFE;
 }
@@ -625,7 +518,7 @@ static WasyncValType check_memarg(WasyncFuncValidator *v, uint16_t op,
                                   const WasyncMemArg *ma) {
   const WasyncMemory *mem = memory_of(v, ma->memory);
   if (!mem) return 0;
-  uint32_t nat = natural[op] ? natural[op] - 1u : 0u;
+  uint32_t nat = wasync_op_info[op].align; /* opcodes.def's ALIGN */
   if (is_atomic(op)) {
     if (ma->align != nat) {
       fail(v, "alignment must be equal to natural");
@@ -690,7 +583,7 @@ step_sig_general(WasyncFuncValidator *v, const WasyncInstr *in) {
     addr = check_memarg(v, in->op, &in->imm.memarg);
     if (!addr) return false;
     if (wasync_op_info[in->op].imm == WASYNC_IMM_MEMARG_LANE &&
-        in->imm.memarg.lane >= lanes[in->op])
+        in->imm.memarg.lane >= wasync_op_info[in->op].lanes)
       return fail(v, "invalid lane index");
     break;
   case WASYNC_IMM_MEM: {
@@ -700,7 +593,8 @@ step_sig_general(WasyncFuncValidator *v, const WasyncInstr *in) {
     break;
   }
   case WASYNC_IMM_LANE:
-    if (in->imm.lane >= lanes[in->op]) return fail(v, "invalid lane index");
+    if (in->imm.lane >= wasync_op_info[in->op].lanes)
+      return fail(v, "invalid lane index");
     break;
   case WASYNC_IMM_SHUFFLE:
     for (int i = 0; i < 16; i++)

@@ -97,6 +97,30 @@ static bool starts(const char *s, const char *prefix) {
 static void code2(Bytes *o, const uint8_t *e1, size_t n1, const uint8_t *e2,
                   size_t n2);
 
+/* opcodes.def's ALIGN and LANES columns, which the validator reads. */
+static void test_opcode_columns(void) {
+  for (uint32_t op = 0; op < WASYNC_OP_COUNT; op++) {
+    const WasyncOpInfo *o = &wasync_op_info[op];
+    bool memarg =
+        o->imm == WASYNC_IMM_MEMARG || o->imm == WASYNC_IMM_MEMARG_LANE;
+    bool lane = o->imm == WASYNC_IMM_LANE || o->imm == WASYNC_IMM_MEMARG_LANE;
+    if (!CHECK(memarg ? o->align <= 4 : o->align == 0) ||
+        !CHECK(lane ? o->lanes == 2 || o->lanes == 4 || o->lanes == 8 ||
+                          o->lanes == 16
+                    : o->lanes == 0))
+      fprintf(stderr, "    %s: align %u lanes %u\n", o->name, o->align,
+              o->lanes);
+    /* a lane load/store's lanes are as wide as its natural alignment */
+    if (o->imm == WASYNC_IMM_MEMARG_LANE) CHECK(o->lanes << o->align == 16);
+  }
+  CHECK(wasync_op_info[WASYNC_OP_I32_LOAD].align == 2);
+  CHECK(wasync_op_info[WASYNC_OP_V128_LOAD].align == 4);
+  CHECK(wasync_op_info[WASYNC_OP_I64_ATOMIC_RMW32_CMPXCHG_U].align == 2);
+  CHECK(wasync_op_info[WASYNC_OP_I64_ATOMIC_RMW8_ADD_U].align == 0);
+  CHECK(wasync_op_info[WASYNC_OP_I8X16_EXTRACT_LANE_S].lanes == 16);
+  CHECK(wasync_op_info[WASYNC_OP_F64X2_REPLACE_LANE].lanes == 2);
+}
+
 /* Validator errors: the spec's words, the types, the function. */
 static void test_error_context(void) {
   Bytes o;
@@ -697,6 +721,7 @@ static void test_alloc_failures(void) {
 int main(void) {
   RUN(test_simple);
   RUN(test_error_context);
+  RUN(test_opcode_columns);
   RUN(test_unreachable);
   RUN(test_memory_rules);
   RUN(test_module_rules);
