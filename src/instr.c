@@ -20,6 +20,7 @@
  */
 #include "instr.h"
 
+#include "fastpath.h"
 #include "opcodes.h"
 
 #include <string.h>
@@ -556,41 +557,7 @@ void wasync_instrs_copy_minimal(WasyncInstrReader *ir, WasyncBuf *out) {
     uint8_t *d = out->data;
     while (pos < end && o < room) {
       const uint8_t *p = base + pos;
-      size_t left = end - pos, n;
-      switch (wasync_op_shape[p[0]]) {
-      case WASYNC_SHAPE_NONE: n = 1; break;
-      case WASYNC_SHAPE_IDX:
-        n = left >= 2 && p[1] < 0x80
-                ? 1
-                : wasync_leb_short_min_u(p + 1, left - 1, 4);
-        n = n ? n + 1 : 0;
-        break;
-      case WASYNC_SHAPE_I32:
-        n = left >= 2 && p[1] < 0x80
-                ? 1
-                : wasync_leb_short_min_s(p + 1, left - 1, 4);
-        n = n ? n + 1 : 0;
-        break;
-      case WASYNC_SHAPE_I64:
-        n = wasync_leb_short_min_s(p + 1, left - 1, 9);
-        n = n ? n + 1 : 0;
-        break;
-      case WASYNC_SHAPE_MEMARG: /* align < 64 (no memory index) */
-        if (left < 3 || p[1] >= 0x40) {
-          n = 0;
-          break;
-        }
-        n = p[2] < 0x80 ? 1 : wasync_leb_short_min_u(p + 2, left - 2, 4);
-        n = n ? n + 2 : 0;
-        break;
-      case WASYNC_SHAPE_F32: n = left >= 5 ? 5 : 0; break;
-      case WASYNC_SHAPE_F64: n = left >= 9 ? 9 : 0; break;
-      case WASYNC_SHAPE_BLOCK: /* empty, or a one-byte numeric type */
-        n = left >= 2 && (p[1] == 0x40 || (p[1] >= 0x7B && p[1] <= 0x7F)) ? 2
-                                                                          : 0;
-        break;
-      default: n = 0; break;
-      }
+      size_t left = end - pos, n = wasync_fast_size(p, left, true);
       if (n == 0) break;
       if (left >= 16) { /* one fixed-size move (n <= 10; room has 32) */
         memcpy(d + o, p, 16);

@@ -10,6 +10,8 @@
  */
 #include "opcodes.h"
 
+#include "fastpath.h"
+
 const WasyncOpInfo wasync_op_info[WASYNC_OP_COUNT] = {
 #define OP(e, name, prefix, code, imm, align, lanes, sig)                      \
   [WASYNC_OP_##e] = {name, prefix, code, WASYNC_IMM_##imm, align, lanes, sig},
@@ -32,7 +34,8 @@ const uint16_t wasync_op_by_code[5 * WASYNC_OP_SLOT_SIZE] = {
 #undef OP
 };
 
-/* WASYNC_IMM_x -> WASYNC_SHAPE_y (opcodes.h) */
+/* WASYNC_IMM_x -> WASYNC_SHAPE_y (fastpath.h); `end` and `delegate`, which
+ * close blocks, are set apart below. */
 #define SHAPE_NONE WASYNC_SHAPE_NONE
 #define SHAPE_LOCAL WASYNC_SHAPE_IDX
 #define SHAPE_GLOBAL WASYNC_SHAPE_IDX
@@ -73,7 +76,10 @@ const uint16_t wasync_op_by_code[5 * WASYNC_OP_SLOT_SIZE] = {
 
 const uint8_t wasync_op_shape[5 * WASYNC_OP_SLOT_SIZE] = {
 #define OP(e, name, prefix, code, imm, align, lanes, sig)                      \
-  [SLOT(prefix) * SLOT_SIZE + (code)] = SHAPE_##imm,
+  [SLOT(prefix) * SLOT_SIZE + (code)] =                                        \
+      WASYNC_OP_##e == WASYNC_OP_END        ? WASYNC_SHAPE_END                 \
+      : WASYNC_OP_##e == WASYNC_OP_DELEGATE ? WASYNC_SHAPE_SLOW                \
+                                            : SHAPE_##imm,
 #include "opcodes.def"
 #undef OP
 };

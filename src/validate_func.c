@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "body_writer.h"
+#include "fastpath.h"
 #include "wasync_limits.h"
 #include "opcodes.h"
 #include "reader.h"
