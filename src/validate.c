@@ -48,6 +48,13 @@ static bool invalidn(Ctx *c, uint64_t at, const char *msg, uint32_t n) {
   return wasync_fail(c->err, WASYNC_ERR_INVALID, at, "%s %u", msg, (unsigned)n);
 }
 
+/* Adds where a constant expression that failed sits ("in global 3") to
+ * the error it recorded; returns false. */
+static bool in_entity(Ctx *c, const char *entity, uint32_t index) {
+  wasync_error_context(c->err, "in %s %u", entity, (unsigned)index);
+  return false;
+}
+
 /* ---- types ---- */
 
 static bool check_valtype(Ctx *c, WasyncValType t, uint64_t at) {
@@ -305,7 +312,8 @@ static bool check_entities(Ctx *c) {
                               : entity_offset(m, t->import, WASYNC_SEC_TABLE);
     if (!check_table_type(c, t, at)) return false;
     if (t->has_init) {
-      if (!const_expr(c, &t->init, t->type, m->nglobal_imports)) return false;
+      if (!const_expr(c, &t->init, t->type, m->nglobal_imports))
+        return in_entity(c, "table", i);
     } else if (t->import == UINT32_MAX && wasync_vt_is_ref(t->type) &&
                !wasync_vt_nullable(t->type)) {
       return invalid(c, at, "type mismatch");
@@ -333,7 +341,8 @@ static bool check_entities(Ctx *c) {
                       ? m->imports[g->import].offset
                       : g->init.offset;
     if (!check_valtype(c, g->type, at)) return false;
-    if (!imported && !const_expr(c, &g->init, g->type, i)) return false;
+    if (!imported && !const_expr(c, &g->init, g->type, i))
+      return in_entity(c, "global", i);
   }
   return true;
 }
@@ -363,7 +372,7 @@ static bool check_elems(Ctx *c) {
       if (!const_expr(c, &e->offset_expr,
                       t->limits.is64 ? WASYNC_VT_I64 : WASYNC_VT_I32,
                       m->nglobals))
-        return false;
+        return in_entity(c, "element segment", i);
     }
     if (e->funcs) {
       for (uint32_t k = 0; k < e->count; k++) {
@@ -377,7 +386,8 @@ static bool check_elems(Ctx *c) {
       }
     } else if (e->exprs) {
       for (uint32_t k = 0; k < e->count; k++)
-        if (!const_expr(c, &e->exprs[k], e->type, m->nglobals)) return false;
+        if (!const_expr(c, &e->exprs[k], e->type, m->nglobals))
+          return in_entity(c, "element segment", i);
     }
   }
   return true;
@@ -398,7 +408,7 @@ static bool check_datas(Ctx *c) {
     if (!const_expr(c, &d->offset_expr,
                     mem->limits.is64 ? WASYNC_VT_I64 : WASYNC_VT_I32,
                     m->nglobals))
-      return false;
+      return in_entity(c, "data segment", i);
   }
   return true;
 }

@@ -91,12 +91,13 @@ function validateMany(wasync, files) {
 }
 
 // The spec's wording of a wasync message: without the trailing context
-// groups " (reading WHAT)" and " (in function N)" (src/reader.h), and
+// groups " (reading WHAT)" and " (in function N)", " (in global N)"...
+// (src/reader.h), and
 // without the details wasync gives after "type mismatch: " (the
 // reference interpreter words its own details differently: "instruction
 // requires [i32] but stack has [i64]").
 export function specPart(msg) {
-  const s = msg.replace(/( \((reading [^()]*|in function \d+)\))+$/, '');
+  const s = msg.replace(/( \((reading [^()]*|in [a-z ]+ \d+)\))+$/, '');
   return s.startsWith('type mismatch: ') ? 'type mismatch' : s;
 }
 

@@ -163,6 +163,16 @@ static void test_error_context(void) {
   SEC(&o, 3, 1, 0);
   CODE(&o, 1, 1, 0x7F, 0x20, 3, 0x0B);
   CHECK_STR(run(&o), "unknown local 3 (in function 0)");
+
+  /* constant expressions name their global or segment */
+  header(&o);
+  SEC(&o, 6, 2, 0x7F, 0, 0x41, 1, 0x0B, 0x7F, 0, 0x42, 1, 0x0B);
+  CHECK_STR(run(&o), "type mismatch: expected i32, got i64 (in global 1)");
+  header(&o);
+  SEC(&o, 5, 1, 0, 1);                    /* memory 0: 1 page */
+  SEC(&o, 11, 1, 0, 0x42, 0, 0x0B, 1, 7); /* data at i64.const 0 */
+  CHECK_STR(run(&o),
+            "type mismatch: expected i32, got i64 (in data segment 0)");
 }
 
 static void test_simple(void) {
