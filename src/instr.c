@@ -193,14 +193,36 @@ static bool scratch(WasyncInstrReader *ir, void **arr, uint32_t *cap,
   return true;
 }
 
-/* u32 LEB128 with the one-byte case inline (most indices are small). */
-static inline bool read_idx(WasyncReader *r, uint32_t *out) {
+/* u32 LEB128 with the one-byte case inline (most indices are small);
+ * `what` names it in an error. */
+static inline bool read_idx(WasyncReader *r, const char *what, uint32_t *out) {
   if (r->pos < r->end && r->base[r->pos] < 0x80) {
     *out = r->base[r->pos++];
     return true;
   }
-  return wasync_read_u32(r, "index", out);
+  return wasync_read_u32(r, what, out);
 }
+
+/* What the index immediates are, for errors: one index, or a pair. */
+static const char *const index_what[] = {
+    [WASYNC_IMM_LABEL] = "label",         [WASYNC_IMM_FUNC] = "function index",
+    [WASYNC_IMM_TYPE] = "type index",     [WASYNC_IMM_LOCAL] = "local index",
+    [WASYNC_IMM_GLOBAL] = "global index", [WASYNC_IMM_TABLE] = "table index",
+    [WASYNC_IMM_TAG] = "tag index",       [WASYNC_IMM_ELEM] = "element index",
+    [WASYNC_IMM_DATA] = "data index",     [WASYNC_IMM_MEM] = "memory index",
+};
+static const char *const pair_what[][2] = {
+    [WASYNC_IMM_CALL_INDIRECT] = {"type index", "table index"},
+    [WASYNC_IMM_MEMORY_INIT] = {"data index", "memory index"},
+    [WASYNC_IMM_MEMORY_COPY] = {"memory index", "memory index"},
+    [WASYNC_IMM_TABLE_INIT] = {"element index", "table index"},
+    [WASYNC_IMM_TABLE_COPY] = {"table index", "table index"},
+    [WASYNC_IMM_TYPE_FIELD] = {"type index", "field index"},
+    [WASYNC_IMM_TYPE_N] = {"type index", "length"},
+    [WASYNC_IMM_TYPE_DATA] = {"type index", "data index"},
+    [WASYNC_IMM_TYPE_ELEM] = {"type index", "element index"},
+    [WASYNC_IMM_TYPE_TYPE] = {"type index", "type index"},
+};
 
 /* The offset is a u64 for a 64-bit memory (or when the memory is not
  * known), a u32 otherwise. */
@@ -208,7 +230,7 @@ static bool read_memarg(WasyncReader *r, const WasyncModule *m,
                         WasyncMemArg *ma) {
   size_t at = r->pos;
   uint32_t flags;
-  if (!read_idx(r, &flags)) return false;
+  if (!read_idx(r, "memarg flags", &flags)) return false;
   ma->has_memory = false;
   ma->memory = 0;
   if (flags >= 128)
@@ -233,8 +255,9 @@ static bool read_memarg(WasyncReader *r, const WasyncModule *m,
   return wasync_read_u64(r, "offset", &ma->offset);
 }
 
-static bool read_pair(WasyncReader *r, WasyncInstr *out) {
-  return read_idx(r, &out->imm.pair.a) && read_idx(r, &out->imm.pair.b);
+static bool read_pair(WasyncReader *r, WasyncImmKind kind, WasyncInstr *out) {
+  return read_idx(r, pair_what[kind][0], &out->imm.pair.a) &&
+         read_idx(r, pair_what[kind][1], &out->imm.pair.b);
 }
 
 /* The general path of wasync_instr_decode(): any instruction, and every
@@ -246,7 +269,8 @@ static bool
 decode_general(WasyncInstrReader *ir, WasyncInstr *out) {
   WasyncReader *r = &ir->r;
   if (r->pos >= r->end)
-    return wasync_fail(r->err, WASYNC_ERR_MALFORMED, r->pos, "unexpected end");
+    return wasync_fail(r->err, WASYNC_ERR_MALFORMED, r->pos,
+                       "unexpected end (reading opcode)");
   uint8_t b = r->base[r->pos++];
   WasyncOp op;
   if (wasync_op_is_prefix(b)) {
@@ -276,7 +300,8 @@ decode_general(WasyncInstrReader *ir, WasyncInstr *out) {
   case WASYNC_IMM_TAG:
   case WASYNC_IMM_ELEM:
   case WASYNC_IMM_DATA:
-  case WASYNC_IMM_MEM: return read_idx(r, &out->imm.index);
+  case WASYNC_IMM_MEM:
+    return read_idx(r, index_what[wasync_op_info[op].imm], &out->imm.index);
   case WASYNC_IMM_BR_TABLE: {
     uint32_t n;
     if (!wasync_read_count(r, "label count", 1, &n)) return false;
@@ -284,7 +309,7 @@ decode_general(WasyncInstrReader *ir, WasyncInstr *out) {
                  sizeof *ir->labels))
       return false;
     for (uint32_t i = 0; i < n; i++)
-      if (!read_idx(r, &ir->labels[i])) return false;
+      if (!read_idx(r, "label", &ir->labels[i])) return false;
     out->imm.br_table.count = n;
     out->imm.br_table.labels = ir->labels;
     return wasync_read_u32(r, "label", &out->imm.br_table.default_label);
@@ -298,7 +323,8 @@ decode_general(WasyncInstrReader *ir, WasyncInstr *out) {
   case WASYNC_IMM_TYPE_N:
   case WASYNC_IMM_TYPE_DATA:
   case WASYNC_IMM_TYPE_ELEM:
-  case WASYNC_IMM_TYPE_TYPE: return read_pair(r, out);
+  case WASYNC_IMM_TYPE_TYPE:
+    return read_pair(r, (WasyncImmKind)wasync_op_info[op].imm, out);
   case WASYNC_IMM_MEMARG: return read_memarg(r, m, &out->imm.memarg);
   case WASYNC_IMM_MEMARG_LANE:
     return read_memarg(r, m, &out->imm.memarg) &&
@@ -309,14 +335,14 @@ decode_general(WasyncInstrReader *ir, WasyncInstr *out) {
       out->imm.i32 = (v & 0x40) ? (int32_t)v - 0x80 : (int32_t)v;
       return true;
     }
-    return wasync_read_s32(r, "i32", &out->imm.i32);
-  case WASYNC_IMM_I64: return wasync_read_s64(r, "i64", &out->imm.i64);
-  case WASYNC_IMM_F32: return wasync_read_f32(r, "f32", &out->imm.f32);
-  case WASYNC_IMM_F64: return wasync_read_f64(r, "f64", &out->imm.f64);
+    return wasync_read_s32(r, "i32 constant", &out->imm.i32);
+  case WASYNC_IMM_I64: return wasync_read_s64(r, "i64 constant", &out->imm.i64);
+  case WASYNC_IMM_F32: return wasync_read_f32(r, "f32 constant", &out->imm.f32);
+  case WASYNC_IMM_F64: return wasync_read_f64(r, "f64 constant", &out->imm.f64);
   case WASYNC_IMM_V128:
   case WASYNC_IMM_SHUFFLE: {
     const uint8_t *p;
-    if (!wasync_read_bytes(r, "v128", 16, &p)) return false;
+    if (!wasync_read_bytes(r, "v128 immediate", 16, &p)) return false;
     memcpy(out->imm.bytes16, p, 16);
     return true;
   }

@@ -291,8 +291,8 @@ static void test_error_context(void) {
                                  0x0A, 0x02, 0x04, 0x00, 0x41, 0x01, 0x0B,
                                  0x03, 0x00, 0x41, 0x87};
   expect_error("body", body, sizeof body,
-               "unexpected end of section or function (reading i32) (in "
-               "function 1)",
+               "unexpected end of section or function "
+               "(reading i32 constant) (in function 1)",
                sizeof body);
   /* an imported function shifts the index: the body is function 1's */
   static const uint8_t imported[] = {
@@ -301,8 +301,8 @@ static void test_error_context(void) {
       0x03, 0x02, 0x01, 0x00,                               /* one func */
       0x0A, 0x05, 0x01, 0x03, 0x00, 0x10, 0x80};            /* call <cut> */
   expect_error("imported", imported, sizeof imported,
-               "unexpected end of section or function (reading index) (in "
-               "function 1)",
+               "unexpected end of section or function "
+               "(reading function index) (in function 1)",
                sizeof imported);
 }
 
