@@ -27,7 +27,7 @@ CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps demo test test-c test-unit test-asan test-spec test-truncate \
-        test-realworld test-fuzz test-asyncify test-js test-browser fuzz bench \
+        test-realworld test-fuzz test-asyncify test-js test-browser test-examples fuzz bench \
         format format-check clean
 
 all: $(BUILD)/wasync $(BUILD)/libwasync.a
@@ -102,6 +102,11 @@ test-js: all
 
 test-browser: all
 	node tests/browser/run.mjs
+
+# The gallery (examples/NN-*/): every example in Chromium, Firefox, WebKit
+# and Node 20/26 where it applies (tests/examples/run.mjs).
+test-examples: all
+	node tests/examples/run.mjs
 
 # ---- fuzzing ------------------------------------------------------------
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

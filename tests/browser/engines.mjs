@@ -415,3 +415,29 @@ export async function launchEngine(name, opts = {}) {
       throw new Error(`wasync: unknown engine '${name}' (use ${ENGINES.join(', ')})`);
   }
 }
+
+/**
+ * Waits until `probe` (a function evaluated in the page, no arguments)
+ * returns something other than null/undefined, and resolves to it; rejects
+ * after `totalMs`. The wait runs inside the page, one evaluate of up to 10 s
+ * at a time (few driver round trips instead of a fast poll from here).
+ */
+export async function waitInPage(page, probe, totalMs, what = 'the page') {
+  const deadline = Date.now() + totalMs;
+  const source = `new Promise((resolve) => {
+    const probe = ${probe.toString()};
+    const t0 = performance.now();
+    const poll = () => {
+      const v = probe();
+      if (v !== null && v !== undefined) resolve(v);
+      else if (performance.now() - t0 > 10000) resolve(null);
+      else setTimeout(poll, 100);
+    };
+    poll();
+  })`;
+  for (;;) {
+    const r = await page.evaluate(source);
+    if (r !== null && r !== undefined) return r;
+    if (Date.now() > deadline) throw new Error(`${what} did not finish in ${totalMs / 1000} s`);
+  }
+}

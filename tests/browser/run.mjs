@@ -21,7 +21,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchEngine, bounded, ENGINES } from './engines.mjs';
+import { launchEngine, bounded, waitInPage, ENGINES } from './engines.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -68,31 +68,6 @@ function startServer(extra) {
 const total = { passed: 0, failed: 0, skipped: 0 };
 const perEngine = [];
 
-/**
- * Waits until the page has set window.__results.done (bounded by PAGE_MS).
- * The wait runs inside the page, one evaluate of up to 10 s at a time (few
- * WebDriver round trips instead of a fast poll from here).
- */
-async function waitResults(page) {
-  const deadline = Date.now() + PAGE_MS;
-  for (;;) {
-    const r = await page.evaluate(
-      () =>
-        new Promise((resolve) => {
-          const t0 = performance.now();
-          const poll = () => {
-            if (window.__results?.done === true) resolve(window.__results);
-            else if (performance.now() - t0 > 10000) resolve(null);
-            else setTimeout(poll, 100);
-          };
-          poll();
-        }),
-    );
-    if (r) return r.results;
-    if (Date.now() > deadline) throw new Error(`the page did not finish in ${PAGE_MS / 1000} s`);
-  }
-}
-
 async function runEngine(name, servers) {
   const count = { passed: 0, failed: 0, skipped: 0 };
   let engine;
@@ -116,7 +91,7 @@ async function runEngine(name, servers) {
       let results;
       try {
         await page.goto(url);
-        results = await waitResults(page);
+        ({ results } = await waitInPage(page, () => (window.__results?.done === true ? window.__results : null), PAGE_MS));
       } catch (e) {
         // report what finished and what did not, then go on failing
         const partial = await page

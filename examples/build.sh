@@ -1,0 +1,34 @@
+#!/bin/sh
+# examples/build.sh -- builds every gallery example's modules into
+# build/examples/ (the pages fetch them from ../../build/examples/):
+#   *.wat       -> wat2wasm
+#   *.c         -> clang --target=wasm32-wasi (no libc calls; a reactor)
+#   sleep.wasm  -> also `wasync asyncify` (sleep.async.wasm), and both as
+#                  text (wasm2wat) for example 05's side-by-side view.
+# WASYNC=... overrides build/wasync. Idempotent and quick (< 1 s).
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=build/examples
+wasync=${WASYNC:-$root/build/wasync}
+mkdir -p "$out"
+if [ ! -x "$wasync" ]; then
+  echo "examples/build.sh: $wasync not found; run: make" >&2
+  exit 1
+fi
+resdir=$(clang -print-resource-dir)
+cflags="--target=wasm32-wasi --sysroot=/usr -nostdinc -isystem $resdir/include -isystem /usr/include/wasm32-wasi -O2 -mexec-model=reactor -nostdlib -Wl,--no-entry -Wall -Wextra -Werror"
+
+for wat in examples/*/*.wat; do
+  wat2wasm "$wat" -o "$out/$(basename "$wat" .wat).wasm"
+done
+for c in examples/[0-9]*/*.c; do
+  [ -f "$c" ] || continue
+  clang $cflags "$c" -o "$out/$(basename "$c" .c).wasm"
+done
+# example 05: Binaryen-style asyncify; the state globals exported under
+# their names so the text shows __asyncify_state / __asyncify_data
+"$wasync" asyncify "$out/sleep.wasm" -o "$out/sleep.async.wasm" --export-globals
+wasm2wat "$out/sleep.wasm" -o "$out/sleep.wasm.wat"
+wasm2wat --generate-names "$out/sleep.async.wasm" -o "$out/sleep.async.wasm.wat"
+echo "examples/build.sh: built $(ls "$out"/*.wasm | wc -l) modules in $out"
