@@ -205,7 +205,11 @@ async function launchFirefox(opts, t) {
       p.on('console', (m) => log.push({ type: m.type(), text: m.text() }));
       p.on('pageerror', (e) => log.push({ type: 'pageerror', text: String(e?.message ?? e) }));
       return {
-        goto: (url) => bounded(p.goto(url, { timeout: t.step, waitUntil: 'load' }), t.step + 1000, 'firefox: goto'),
+        async goto(url) {
+          await bounded(p.goto(url, { timeout: t.step, waitUntil: 'load' }), t.step + 1000, 'firefox: goto');
+          // the active tab: background tabs get timers throttled to 1 s
+          await bounded(p.bringToFront(), t.step, 'firefox: bringToFront');
+        },
         // puppeteer treats a string as an expression and awaits promises
         evaluate: (fn, arg) => bounded(p.evaluate(expression(fn, arg)), t.step, 'firefox: evaluate'),
         screenshot: (file) => bounded(p.screenshot({ path: file }), t.step, 'firefox: screenshot'),
