@@ -29,6 +29,6 @@ done
 # example 05: Binaryen-style asyncify; the state globals exported under
 # their names so the text shows __asyncify_state / __asyncify_data
 "$wasync" asyncify "$out/sleep.wasm" -o "$out/sleep.async.wasm" --export-globals
-wasm2wat "$out/sleep.wasm" -o "$out/sleep.wasm.wat"
+wasm2wat --generate-names "$out/sleep.wasm" -o "$out/sleep.wasm.wat"
 wasm2wat --generate-names "$out/sleep.async.wasm" -o "$out/sleep.async.wasm.wat"
 echo "examples/build.sh: built $(ls "$out"/*.wasm | wc -l) modules in $out"
