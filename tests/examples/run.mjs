@@ -270,10 +270,16 @@ try {
 clearTimeout(watchdog);
 
 if (timings.length) {
-  console.log('\nexamples: 09 -- one module, every engine (the same plain .wasm; ms):');
-  const cols = Object.keys(timings[0]).filter((k) => k !== 'where' && k !== 'mode');
-  console.log(`  ${'where'.padEnd(9)} ${'mode'.padEnd(9)} ${cols.map((c) => c.padStart(14)).join(' ')}`);
-  for (const t of timings) console.log(`  ${t.where.padEnd(9)} ${t.mode.padEnd(9)} ${cols.map((c) => String(t[c]).padStart(14)).join(' ')}`);
+  // side by side: one row per mode and measure, one column per engine
+  const wheres = [...new Set(timings.map((t) => t.where))];
+  const measures = Object.keys(timings[0]).filter((k) => k !== 'where' && k !== 'mode');
+  console.log('\nexamples: 09 -- the same sleep.wasm through instantiate() everywhere ("-": mode unavailable there)');
+  console.log(`  ${''.padEnd(24)}${wheres.map((w) => w.padStart(10)).join('')}`);
+  for (const mode of ['jspi', 'asyncify', 'worker'])
+    for (const m of measures) {
+      const cells = wheres.map((w) => String(timings.find((t) => t.where === w && t.mode === mode)?.[m] ?? '-').padStart(10));
+      console.log(`  ${`${mode} ${m}`.padEnd(24)}${cells.join('')}`);
+    }
 }
 for (const [where, c] of perWhere) console.log(`examples (${where}): ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`);
 console.log(`examples: ${count.passed} passed, ${count.failed} failed`);
