@@ -181,7 +181,7 @@ async function pageRun(engine, url, png) {
     result.painted = await page.evaluate(
       () =>
         new Promise((resolve) => {
-          const t = setTimeout(() => resolve(false), 3000);
+          const t = setTimeout(() => resolve(false), 10000);
           requestAnimationFrame(() => requestAnimationFrame(() => (clearTimeout(t), resolve(true))));
         }),
     );
@@ -230,7 +230,7 @@ async function browserRuns(base) {
         }
         const k = colours(png);
         if (k < MIN_COLOURS) problems.push(`screenshot ${png} looks blank (${k} colours)`);
-        if (!result.painted) problems.push('no animation frame within 3 s after the example finished (the screenshot may be stale)');
+        if (!result.painted) problems.push('no animation frame within 10 s after the example finished (the screenshot would be stale)');
         judge(name, ex, result, problems);
       }
       // the gallery's index links every example
