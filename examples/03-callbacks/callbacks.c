@@ -9,7 +9,8 @@
  * C stack is gone between the pieces. */
 
 __attribute__((import_module("env"), import_name("sleep"))) void sleep(int ms);
-__attribute__((import_module("env"), import_name("step"))) void step(int n, int value);
+__attribute__((import_module("env"), import_name("step"))) void step(int n,
+                                                                     int value);
 __attribute__((import_module("env"), import_name("done"))) void done(int value);
 
 #define STEPS 3
