@@ -61,3 +61,10 @@ export function watchLoop() {
 }
 
 export const ms = (t0) => Math.round((performance.now() - t0) * 10) / 10;
+
+/**
+ * How much earlier than asked a timer may seem to fire, as measured with
+ * performance.now(): browsers coarsen the clock (Firefox: 1 ms) and may run
+ * a timer a little early. Tests that check "not before the timer" allow it.
+ */
+export const TIMER_SLACK_MS = 5;
