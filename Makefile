@@ -30,7 +30,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps demo test test-c test-unit test-asan test-spec test-truncate \
         test-realworld test-fuzz test-asyncify test-js test-browser \
-        test-regress test-wasi fuzz bench \
+        test-regress test-wasi test-examples fuzz bench \
         format format-check clean
 
 all: $(BUILD)/wasync $(BUILD)/libwasync.a
@@ -128,6 +128,11 @@ test-browser: all
 
 test-wasi: all
 	scripts/test-wasi.sh
+
+# The gallery (examples/NN-*/): every example in Chromium, Firefox, WebKit
+# and Node 20/26 where it applies (tests/examples/run.mjs).
+test-examples: all
+	node tests/examples/run.mjs
 
 # ---- fuzzing ------------------------------------------------------------
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

@@ -30,6 +30,7 @@ suites=(
   "test-js|scripts/test-js.sh|"
   "test-browser|tests/browser/run.mjs|"
   "test-wasi|scripts/test-wasi.sh tests/wasi/run-suite.mjs|"
+  "test-examples|tests/examples/run.mjs examples/build.sh|"
 )
 
 names=() results=() times=() totals=()
