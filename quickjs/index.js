@@ -34,9 +34,16 @@ import { encode, decode } from './value.js';
 
 const DEFAULTS = {
   memoryLimit: 64 << 20,
-  stackSize: 256 << 10,
   maxValueSize: 16 << 20,
 };
+// Default C stack for QuickJS per mode (~240 bytes per JS call level). The
+// engine's own stack must outlast it, or deep recursion ends in the engine's
+// RangeError (the VM is then disposed) instead of QuickJS's catchable
+// "stack overflow". Measured deepest recursion followed by a blocking host
+// call, stack not limiting: asyncify 800-1000 (Node 20), 1200-1500 (Node 26);
+// jspi 2000-3000 (Node 26); worker > 4000 (Node 20), less in Chromium
+// (a dedicated worker has a smaller stack: 256 KiB overflowed there once).
+const DEFAULT_STACK = { asyncify: 160 << 10, jspi: 256 << 10, worker: 160 << 10 };
 const MAX_STACK = (1 << 20) - (64 << 10); // the module's C stack is 1 MiB
 const REPLY_FLAG = 1;
 
@@ -112,7 +119,8 @@ export class QuickJS {
   /**
    * Creates a VM. options: {mode: 'auto'|'jspi'|'asyncify'|'worker',
    * memoryLimit (bytes, default 64 MiB; 0 = none), stackSize (bytes of C
-   * stack QuickJS may use, default 256 KiB, max 960 KiB), maxValueSize
+   * stack QuickJS may use, default 160 KiB in asyncify mode, else 256 KiB;
+   * max 960 KiB), maxValueSize
    * (bytes, default 16 MiB), wasm: {plain, asyncify} (URLs/paths/Modules)}.
    */
   static async create(options = {}) {
@@ -121,7 +129,7 @@ export class QuickJS {
     if (!['jspi', 'asyncify', 'worker'].includes(mode))
       throw new TypeError(`wasync: unknown mode '${mode}' (use 'jspi', 'asyncify', 'worker' or 'auto')`);
     const memoryLimit = options.memoryLimit ?? DEFAULTS.memoryLimit;
-    const stackSize = options.stackSize ?? DEFAULTS.stackSize;
+    const stackSize = options.stackSize ?? DEFAULT_STACK[mode];
     if (!(Number.isInteger(memoryLimit) && memoryLimit >= 0 && memoryLimit < 2 ** 31))
       throw new RangeError('wasync: memoryLimit must be a whole number of bytes below 2 GiB (0 = no limit)');
     if (!(Number.isInteger(stackSize) && stackSize >= 16384 && stackSize <= MAX_STACK))
@@ -203,7 +211,9 @@ export class QuickJS {
       },
       wasi_snapshot_preview1: wasiImports(),
     };
-    const dataSize = Math.max(65536, stackSize * 4);
+    // Unwinding QuickJS needs ~330 bytes of asyncify data per JS call level
+    // where the C stack needs ~240: twice the stack always suffices.
+    const dataSize = stackSize * 2 + 16384;
     this.#inst = await instantiate(module, imports, {
       mode,
       asyncify: { dataSize },

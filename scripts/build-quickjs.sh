@@ -119,8 +119,12 @@ build_package() {
     objs+=("$pkg/obj/$f.o")
   done
   for p in "${pids[@]}"; do wait "$p"; done
-  # A 1 MiB C stack: the largest `stackSize` a VM may ask for.
+  # A 1 MiB C stack: the largest `stackSize` a VM may ask for.  malloc/free
+  # are exported so that the wasync runtime takes its regions (asyncify
+  # buffers) from them: pages it appended with memory.grow would sit inside
+  # the heap of wasi-libc's malloc, which assumes it owns memory.grow.
   clang "${flags[@]}" -Wno-unused-command-line-argument -mexec-model=reactor -Wl,-z,stack-size=1048576 -Wl,--strip-all \
+    -Wl,--export=malloc -Wl,--export=free \
     "${objs[@]}" -o "$plain.tmp"
   mv "$plain.tmp" "$plain"
   "$BUILD/wasync" asyncify "$plain" -o "$async.tmp" --imports wasync_qjs.host_call

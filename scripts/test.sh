@@ -27,6 +27,7 @@ suites=(
   "test-asyncify|tests/asyncify/run.mjs|"
   "test-js|scripts/test-js.sh|"
   "test-browser|tests/browser/run.mjs|"
+  "test-quickjs|tests/quickjs/run.mjs|"
 )
 
 names=() results=() times=() totals=()
