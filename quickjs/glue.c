@@ -48,6 +48,7 @@
  * check against the shadow stack in linear memory, which throws a catchable
  * InternalError ("stack overflow") before the shadow stack ends.
  */
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,18 +108,74 @@ static int on_interrupt(JSRuntime *r, void *opaque) {
   return interrupt() != 0;
 }
 
+/* QuickJS's allocator hooks, as its defaults do on Linux: every block
+ * counts its usable size plus 8 bytes of header against the limit.  Ours so
+ * that vm_heap can read the count (rt's copy is private). */
+static JSMallocState *heap;
+#define HEADER 8
+
+static void *heap_malloc(JSMallocState *s, size_t size) {
+  heap = s;
+  if (s->malloc_size + size > s->malloc_limit) return NULL;
+  void *p = malloc(size);
+  if (!p) return NULL;
+  s->malloc_count++;
+  s->malloc_size += malloc_usable_size(p) + HEADER;
+  return p;
+}
+
+static void heap_free(JSMallocState *s, void *p) {
+  if (!p) return;
+  s->malloc_count--;
+  s->malloc_size -= malloc_usable_size(p) + HEADER;
+  free(p);
+}
+
+static void *heap_realloc(JSMallocState *s, void *p, size_t size) {
+  if (!p) return size ? heap_malloc(s, size) : NULL;
+  size_t old = malloc_usable_size(p);
+  if (size == 0) {
+    heap_free(s, p);
+    return NULL;
+  }
+  if (s->malloc_size + size - old > s->malloc_limit) return NULL;
+  void *np = realloc(p, size);
+  if (!np) return NULL;
+  s->malloc_size += malloc_usable_size(np) - old;
+  return np;
+}
+
+static size_t heap_usable(const void *p) {
+  return malloc_usable_size((void *)p);
+}
+
+static const JSMallocFunctions heap_funcs = {heap_malloc, heap_free,
+                                             heap_realloc, heap_usable};
+
 int32_t vm_init(int32_t memory_limit, int32_t stack_size,
                 int32_t interrupt_every, int32_t max_value) {
   if (rt) return -1;
-  rt = JS_NewRuntime();
+  rt = JS_NewRuntime2(&heap_funcs, NULL);
   if (!rt) return -1;
   if (memory_limit > 0) JS_SetMemoryLimit(rt, (size_t)memory_limit);
   JS_SetMaxStackSize(rt, (size_t)stack_size);
   JS_UpdateStackTop(rt);
   every = interrupt_every > 0 ? interrupt_every : 1;
   JS_SetInterruptHandler(rt, on_interrupt, NULL);
-  ctx = JS_NewContext(rt);
+  /* JS_NewContext's intrinsics but String.prototype.normalize (its
+   * Unicode normalization tables are ~20 KB of the module). */
+  ctx = JS_NewContextRaw(rt);
   if (!ctx) return -1;
+  JS_AddIntrinsicBaseObjects(ctx);
+  JS_AddIntrinsicDate(ctx);
+  JS_AddIntrinsicEval(ctx);
+  JS_AddIntrinsicRegExp(ctx);
+  JS_AddIntrinsicJSON(ctx);
+  JS_AddIntrinsicProxy(ctx);
+  JS_AddIntrinsicMapSet(ctx);
+  JS_AddIntrinsicTypedArrays(ctx);
+  JS_AddIntrinsicPromise(ctx);
+  JS_AddIntrinsicBigInt(ctx);
   JSValue global = JS_GetGlobalObject(ctx);
   promise_ctor = JS_GetPropertyStr(ctx, global, "Promise");
   JS_FreeValue(ctx, global);
@@ -391,7 +448,5 @@ int32_t vm_settle(int32_t call_id, int32_t len, int32_t is_error) {
 }
 
 int32_t vm_heap(void) {
-  JSMemoryUsage u;
-  JS_ComputeMemoryUsage(rt, &u);
-  return (int32_t)u.malloc_size;
+  return heap ? (int32_t)heap->malloc_size : 0;
 }

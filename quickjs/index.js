@@ -99,14 +99,16 @@ class Token {
   constructor(deadline) {
     this.deadline = deadline;
     this.cancelled = null; // the rejection reason once timed out/aborted
-    this.cancelListeners = [];
+    this.cancelListeners = new Set();
     this.controller = new AbortController(); // host functions' this.signal
   }
   cancel(reason) {
     if (this.cancelled) return;
     this.cancelled = reason;
     this.controller.abort(reason);
-    for (const f of this.cancelListeners.splice(0)) f(reason);
+    const fs = [...this.cancelListeners];
+    this.cancelListeners.clear();
+    for (const f of fs) f(reason);
   }
   check() {
     if (!this.cancelled && this.deadline !== undefined && now() >= this.deadline)
@@ -274,8 +276,18 @@ export class QuickJS {
         finished = true;
         resolve(this.#replyTo(ctx, v, isError, out, cap));
       };
-      token?.cancelListeners.push((reason) => finish(reason, true));
-      r.then((v) => finish(v, false), (e) => finish(e, true));
+      const onCancel = (reason) => finish(reason, true);
+      token?.cancelListeners.add(onCancel);
+      r.then(
+        (v) => {
+          token?.cancelListeners.delete(onCancel);
+          finish(v, false);
+        },
+        (e) => {
+          token?.cancelListeners.delete(onCancel);
+          finish(e, true);
+        },
+      );
     });
   }
 
@@ -431,7 +443,7 @@ export class QuickJS {
           signal?.removeEventListener('abort', onAbort);
         },
       };
-      token.cancelListeners.push((reason) => {
+      token.cancelListeners.add((reason) => {
         if (this.#evals.get(req) !== entry) return;
         this.#evals.delete(req);
         entry.finish();

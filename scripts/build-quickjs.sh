@@ -98,12 +98,13 @@ build_package() {
   mkdir -p "$pkg/obj"
   local res
   res=$(clang -print-resource-dir)
-  # -Oz + LTO: size first (the goals are in quickjs/README.md).  BigInt needs
-  # CONFIG_BIGNUM; BigFloat/BigDecimal/operator overloading and the std/os
-  # modules are never added to a context, so the linker drops what only they
-  # reach.
+  # -Oz + LTO + NDEBUG (QuickJS's asserts and their file/line strings): size
+  # first (the goals are in quickjs/README.md).  BigInt needs CONFIG_BIGNUM;
+  # BigFloat/BigDecimal/operator overloading, String.prototype.normalize and
+  # the std/os modules are never added to a context (quickjs/glue.c), so the
+  # linker drops what only they reach.
   local flags=(--target=wasm32-wasi --sysroot=/usr -nostdinc -isystem "$res/include"
-    -isystem /usr/include/wasm32-wasi -Oz -flto -funsigned-char -D_GNU_SOURCE
+    -isystem /usr/include/wasm32-wasi -Oz -flto -mnontrapping-fptoint -msign-ext -mbulk-memory -funsigned-char -D_GNU_SOURCE -DNDEBUG
     "-DCONFIG_VERSION=\"$(cat "$OUT/src/VERSION")\"" -DCONFIG_BIGNUM)
   local objs=() pids=() start
   start=$(date +%s)
@@ -119,13 +120,22 @@ build_package() {
     objs+=("$pkg/obj/$f.o")
   done
   for p in "${pids[@]}"; do wait "$p"; done
-  # A 1 MiB C stack: the largest `stackSize` a VM may ask for.  malloc/free
-  # are exported so that the wasync runtime takes its regions (asyncify
-  # buffers) from them: pages it appended with memory.grow would sit inside
-  # the heap of wasi-libc's malloc, which assumes it owns memory.grow.
-  clang "${flags[@]}" -Wno-unused-command-line-argument -mexec-model=reactor -Wl,-z,stack-size=1048576 -Wl,--strip-all \
-    -Wl,--export=malloc -Wl,--export=free \
-    "${objs[@]}" -o "$plain.tmp"
+  # Linked by wasm-ld itself: the clang driver would run Binaryen's wasm-opt
+  # on the output whenever one is on PATH, and the package must not depend
+  # on that.  A 1 MiB C stack: the largest `stackSize` a VM may ask for.
+  # malloc/free are exported so that the wasync runtime takes its regions
+  # (asyncify buffers) from them: pages it appended with memory.grow would
+  # sit inside the heap of wasi-libc's malloc, which assumes it owns
+  # memory.grow.
+  local ld
+  ld=$(command -v wasm-ld-14 || command -v wasm-ld || true)
+  if [ -z "$ld" ]; then
+    echo "build-quickjs: wasm-ld not found (apt-get install lld-14)" >&2
+    exit 1
+  fi
+  "$ld" -m wasm32 -L/usr/lib/wasm32-wasi /usr/lib/wasm32-wasi/crt1-reactor.o \
+    --entry _initialize "${objs[@]}" -lc "$res/lib/wasi/libclang_rt.builtins-wasm32.a" \
+    -z stack-size=1048576 --strip-all --export=malloc --export=free -o "$plain.tmp"
   mv "$plain.tmp" "$plain"
   "$BUILD/wasync" asyncify "$plain" -o "$async.tmp" --imports wasync_qjs.host_call
   mv "$async.tmp" "$async"

@@ -331,6 +331,21 @@ test('dispose frees everything: memory returns to its baseline', async () => {
   assert(grown < 48, `RSS grew by ${grown.toFixed(1)} MiB after ${rounds * per} more VMs`);
 });
 
+test("README's first example: the result on the caller's last line", async () => {
+  if (!globalThis.process?.versions?.node) throw new Skip('reads quickjs/README.md from disk (Node only)');
+  const { readFile } = await import('node:fs/promises');
+  const md = await readFile(new URL('../../quickjs/README.md', import.meta.url), 'utf8');
+  const block = /```js\n([\s\S]*?)```/.exec(md)?.[1];
+  assert(block && block.includes("from 'wasync-quickjs'"), 'the first js block imports wasync-quickjs');
+  const lines = block.trimEnd().split('\n');
+  assert(/^const result = await vm\.evalAsync\(/.test(lines.at(-1)), `last line holds the result: ${lines.at(-1)}`);
+  const src = `${block
+    .replace("'wasync-quickjs'", `'${new URL('../../quickjs/index.js', import.meta.url)}'`)
+    .replace('QuickJS.create()', `QuickJS.create({ mode: '${mode}' })`)}\nvm.dispose();\nexport default result;\n`;
+  const m = await import(`data:text/javascript,${encodeURIComponent(src)}`);
+  eq(m.default, 42);
+});
+
 // ---- QuickJS's own tests -------------------------------------------------------
 
 for (const t of QUICKJS_TESTS) {
