@@ -120,7 +120,7 @@ test('two evaluations in flight never swap results', () =>
     const d = vm.evalAsync('"plain"');
     eq(await Promise.all([a, b, c, d]), ['slow', 'fast', 'blocked', 'plain']);
     const order = [];
-    await Promise.all([vm.evalAsync('wait(50, 1)').then((v) => order.push(v)), vm.evalAsync('wait(1, 2)').then((v) => order.push(v))]);
+    await Promise.all([vm.evalAsync('wait(400, 1)').then((v) => order.push(v)), vm.evalAsync('wait(1, 2)').then((v) => order.push(v))]);
     eq(order, [2, 1], 'the faster one settles first');
   }));
 
