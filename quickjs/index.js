@@ -101,6 +101,7 @@ class Token {
     this.cancelled = null; // the rejection reason once timed out/aborted
     this.cancelListeners = new Set();
     this.controller = new AbortController(); // host functions' this.signal
+    this.hostThis = null; // `this` of host functions called for it
   }
   cancel(reason) {
     if (this.cancelled) return;
@@ -230,6 +231,11 @@ export class QuickJS {
 
   // ---- host calls ---------------------------------------------------------
 
+  #hostThis(token) {
+    if (!token) return { signal: undefined, vm: this };
+    return (token.hostThis ??= { signal: token.controller.signal, vm: this });
+  }
+
   // A host result as bytes; one that cannot cross becomes the error why.
   #encodeReply(value, isError) {
     try {
@@ -257,7 +263,7 @@ export class QuickJS {
     let r;
     try {
       const args = decode(ctx.readBytes(argsPtr, argsLen));
-      r = fn.apply({ signal: token?.controller.signal, vm: this }, args);
+      r = fn.apply(this.#hostThis(token), args);
     } catch (err) {
       return this.#replyTo(ctx, err, true, out, cap);
     }
@@ -298,7 +304,7 @@ export class QuickJS {
     let p;
     try {
       const args = decode(ctx.readBytes(argsPtr, argsLen));
-      p = Promise.resolve(fn.apply({ signal: token?.controller.signal, vm: this }, args));
+      p = Promise.resolve(fn.apply(this.#hostThis(token), args));
     } catch (err) {
       p = Promise.reject(err);
     }

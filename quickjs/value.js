@@ -134,6 +134,27 @@ function put(w, v, depth) {
 
 /** The encoding of `value`; throws if it cannot cross or exceeds `max` bytes. */
 export function encode(value, max = 16 << 20) {
+  // Fast paths (host call results are mostly small primitives): exact-size
+  // bytes, no Writer.
+  switch (typeof value) {
+    case 'undefined':
+      return new Uint8Array(1);
+    case 'boolean':
+      return Uint8Array.of(value ? T.TRUE : T.FALSE);
+    case 'number':
+      if ((value | 0) === value && !Object.is(value, -0)) {
+        const b = new Uint8Array(5);
+        b[0] = T.INT;
+        b[1] = value;
+        b[2] = value >> 8;
+        b[3] = value >> 16;
+        b[4] = value >> 24;
+        return b;
+      }
+      break;
+    default:
+      if (value === null) return Uint8Array.of(T.NULL);
+  }
   const w = new Writer(max);
   put(w, value, 0);
   return w.buf.subarray(0, w.len);
