@@ -30,7 +30,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps demo test test-c test-unit test-asan test-spec test-truncate \
         test-realworld test-fuzz test-asyncify test-js test-browser \
-        test-regress test-wasi test-examples fuzz bench \
+        test-regress test-wasi test-examples quickjs test-quickjs fuzz bench \
         format format-check clean
 
 all: $(BUILD)/wasync $(BUILD)/libwasync.a
@@ -134,6 +134,14 @@ test-wasi: all
 test-examples: all
 	node tests/examples/run.mjs
 
+# wasync-quickjs (quickjs/): QuickJS for wasm32-wasi, size-tuned, plain +
+# asyncified (build/quickjs/pkg/), and its tests in every mode and engine.
+quickjs: all
+	@scripts/build-quickjs.sh package
+
+test-quickjs: quickjs
+	@node tests/quickjs/run.mjs
+
 # ---- fuzzing ------------------------------------------------------------
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz: $(BUILD)/fuzz-roundtrip $(BUILD)/fuzz-asyncify
@@ -153,7 +161,7 @@ bench: deps all
 	node bench/asyncify.mjs
 
 # ---- formatting -----------------------------------------------------------
-FORMAT_FILES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/regress/*.c)
+FORMAT_FILES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/regress/*.c quickjs/*.c quickjs/*.h)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

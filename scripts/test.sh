@@ -31,6 +31,7 @@ suites=(
   "test-browser|tests/browser/run.mjs|"
   "test-wasi|scripts/test-wasi.sh tests/wasi/run-suite.mjs|"
   "test-examples|tests/examples/run.mjs examples/build.sh|"
+  "test-quickjs|tests/quickjs/run.mjs|"
 )
 
 names=() results=() times=() totals=()
