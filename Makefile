@@ -66,7 +66,8 @@ WASI_CC    := clang --target=wasm32-wasi --sysroot=/usr -nostdinc \
 WASI_LD    := clang --target=wasm32-wasi --sysroot=/usr
 WASM_OPT   := -Oz
 WASM_LIB_OBJS := $(LIB_SRCS:%.c=$(WASM_BUILD)/%.o)
-WASM_CLI_OBJS := $(filter-out $(WASM_BUILD)/cli/api.o,$(CLI_SRCS:%.c=$(WASM_BUILD)/%.o))
+WASM_CLI_OBJS := $(filter-out $(WASM_BUILD)/cli/api.o $(WASM_BUILD)/cli/node.o,\
+  $(CLI_SRCS:%.c=$(WASM_BUILD)/%.o))
 WASM_API_OBJS := $(WASM_BUILD)/cli/api.o $(WASM_BUILD)/cli/asyncify.o \
   $(WASM_BUILD)/cli/list.o $(WASM_BUILD)/cli/util.o
 

@@ -20,6 +20,11 @@ int wasync_cli_validate(int argc, char **argv);
 int wasync_cli_info(int argc, char **argv);
 int wasync_cli_roundtrip(int argc, char **argv);
 int wasync_cli_asyncify(int argc, char **argv);
+/* cli/node.c (not under WASI): exec `node js/bin/wasync.mjs cc|run ...` */
+int wasync_cli_cc(int argc, char **argv);
+int wasync_cli_run(int argc, char **argv);
+/* The executable's argv[0] (set by wasync_cli_main). */
+extern const char *wasync_cli_self;
 
 /* "func", "table", "memory", "global" or "tag". */
 const char *wasync_cli_kind_name(WasyncExternKind kind);
