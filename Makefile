@@ -157,6 +157,11 @@ test-asyncify: all
 	node tests/spec/run.mjs --transform=asyncify
 	node tests/spec/run.mjs --transform=asyncify --asyncify-args=--split-rewind=1
 
+# wasync built for wasm32-wasi, packed and installed as npm users get it:
+# npx wasync and wasync/transform give build/wasync's bytes (tests/wasm).
+test-wasm: all
+	node tests/wasm/run.mjs
+
 test-js: all
 	scripts/test-js.sh
 

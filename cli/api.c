@@ -10,7 +10,7 @@
  * (`--imports env.sleep --asserts`), parsed by the same code as `wasync
  * asyncify` (cli/asyncify.c), so the two cannot drift apart.  A usage error
  * in them is printed to stderr (fd 2, which transform.js captures) like on
- * the command line.  Nothing here prints or exits by itself.
+ * the command line; --verbose / --why lines go to stdout (fd 1).
  *
  * Only built for wasm32 (the Makefile leaves it out of the native CLI).
  */
@@ -89,6 +89,12 @@ int api_validate(const uint8_t *bytes, size_t size) {
   return load(bytes, size);
 }
 
+/* --verbose and --why lines go to stdout, which transform.js captures. */
+static void log_line(void *ctx, const char *line) {
+  (void)ctx;
+  printf("%s\n", line);
+}
+
 /* `args`: args_size bytes of NUL-terminated option strings.
  * Returns 0 (result: the module), 1 (error: last.err) or 2 (a usage
  * error, printed to stderr). */
@@ -112,6 +118,7 @@ int api_asyncify(const uint8_t *bytes, size_t size, char *args,
   }
   WasyncAsyncifyOptions o;
   memset(&o, 0, sizeof o);
+  o.log = log_line;
   WasyncCliLists ls;
   memset(&ls, 0, sizeof ls);
   int rc = wasync_cli_asyncify_options(argc, argv, &o, &ls, NULL, NULL);

@@ -28,6 +28,7 @@ suites=(
   "test-realworld|tests/realworld/run.mjs|"
   "test-asyncify|tests/asyncify/run.mjs|"
   "test-js|scripts/test-js.sh|"
+  "test-wasm|tests/wasm/run.mjs|"
   "test-browser|tests/browser/run.mjs|"
 )
 
