@@ -214,14 +214,15 @@ export class WasyncInstance {
 // ---- on-the-fly asyncify (auto-asyncify.js) --------------------------------
 // Mode 'auto' on an engine without JSPI with a module that is not
 // instrumented: asyncify it now (cached; see auto-asyncify.js), then run it
-// in asyncify mode.  options.autoAsyncify: false keeps the old order
-// (worker next), or {cache, cacheDir, onProgress, worker}; options.asyncImports
+// in asyncify mode.  options.autoAsyncify: false (or an explicit `modes`
+// order) keeps the old choice (worker next), an object {cache, cacheDir,
+// onProgress, worker} configures it; options.asyncImports
 // names the imports that may suspend (default: all).  Needs the module's
 // bytes (not a precompiled WebAssembly.Module).
 async function onTheFlyAsyncify(compiled, options) {
   const { module, bytes } = compiled;
   if ((options.mode ?? 'auto') !== 'auto' || options.autoAsyncify === false || !bytes) return compiled;
-  if (options.modes && !options.modes.includes('asyncify')) return compiled;
+  if (options.modes && !options.autoAsyncify) return compiled; // an explicit order wins
   if (JspiRunner.available() || isAsyncified(module)) return compiled;
   const { asyncifyOnTheFly } = await import('./auto-asyncify.js');
   const out = await asyncifyOnTheFly(bytes, { ...(options.autoAsyncify ?? {}), asyncImports: options.asyncImports });

@@ -124,7 +124,8 @@ fs.writeFileSync(bad, Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1]));
 const transform = await import(pathToFileURL(path.join(project, "node_modules/wasync/transform.js")));
 const api = await transform.loadTransform();
 let specModules = [];
-const specDir = path.join(ROOT, "../shared/spec-testsuite");
+const { SHARED } = await import(pathToFileURL(path.join(ROOT, "tests/spec/common.mjs")));
+const specDir = path.join(SHARED, "spec-testsuite");
 if (quick) {
   console.log("SKIP spec modules (--quick)");
 } else if (!fs.existsSync(specDir)) {
