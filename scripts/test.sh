@@ -28,6 +28,7 @@ suites=(
   "test-realworld|tests/realworld/run.mjs|"
   "test-asyncify|tests/asyncify/run.mjs|"
   "test-js|scripts/test-js.sh|"
+  "test-wasm|tests/wasm/run.mjs|"
   "test-browser|tests/browser/run.mjs|"
   "test-wasi|scripts/test-wasi.sh tests/wasi/run-suite.mjs|"
   "test-examples|tests/examples/run.mjs examples/build.sh|"
