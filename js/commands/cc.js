@@ -37,7 +37,7 @@ const USAGE = `usage: wasync cc SOURCES... -o OUT.wasm [options] [clang flags]
   --no-asyncify          skip the Asyncify step (the module then runs in jspi and worker modes)
   --async-imports LIST   more imports that may suspend (module.name, comma-separated)
   -v                     print the commands run
-Environment: CC (clang), WASI_SYSROOT, WASYNC_NATIVE (the native wasync binary).`;
+Environment: CC (clang), WASI_SYSROOT, WASYNC_NATIVE (the native wasync binary; 'none' uses\nthe wasm build, wasync/transform).`;
 
 function findSysroot() {
   const c = [process.env.WASI_SYSROOT, '/usr', '/opt/wasi-sdk/share/wasi-sysroot'].filter(Boolean);
@@ -49,6 +49,7 @@ function findSysroot() {
 }
 
 export function findNative() {
+  if (process.env.WASYNC_NATIVE === 'none') return null; // force the wasm build (transform.js)
   const c = [process.env.WASYNC_NATIVE, path.resolve(here, '../../build/wasync')].filter(Boolean);
   return c.find((p) => fs.existsSync(p)) ?? null;
 }
@@ -249,7 +250,7 @@ export async function main(argv) {
           console.error(`wasync cc: no asyncify available: build the native wasync (make) or set WASYNC_NATIVE (${e.message})`);
           return 1;
         }
-        bytes = transform.asyncify(bytes, { imports: list });
+        bytes = new Uint8Array(await transform.asyncify(bytes, list.length ? { imports: list } : { ignoreImports: true }));
       }
       if (verbose) console.error(`wasync cc: async imports: ${list.join(', ') || '(none)'}`);
     }

@@ -183,6 +183,28 @@ await check('MemoryFS snapshot and restore', async () => {
   eq(sum(a).length, 4, 'count');
 });
 
+// wasync cc without the native binary: asyncify through wasync/transform (the wasm build)
+if (!fs.existsSync(path.join(repo, 'js/transform.js'))) console.log('wasi-api: SKIPPED cc through js/transform.js: absent');
+else
+  await check('wasync cc with WASYNC_NATIVE=none (wasync/transform) builds a module that waits', async () => {
+    const out = path.join(outDir, 'guest-transform.wasm');
+    const saved = process.env.WASYNC_NATIVE;
+    process.env.WASYNC_NATIVE = 'none';
+    try {
+      eq(await cc([path.join(here, 'guest.c'), '-o', out]), 0, 'cc exit');
+    } finally {
+      if (saved === undefined) delete process.env.WASYNC_NATIVE;
+      else process.env.WASYNC_NATIVE = saved;
+    }
+    let text = '';
+    async function* slow() {
+      await new Promise((r) => setTimeout(r, 20));
+      yield 'late line\n';
+    }
+    const code = await runWasi(fs.readFileSync(out), { mode: 'asyncify', args: ['g', 'cat'], stdin: slow(), stdout: (b) => (text += dec.decode(b)) });
+    eq([code, text], [0, '1:late line\n'], 'run');
+  });
+
 // errno, never an exception, for bad pointers and bad fds (no guest needed)
 await check('errno for bad input', async () => {
   const w = new WASI({});
