@@ -32,43 +32,70 @@
 
 import { isThenable } from './call.js';
 import { dummyResult } from './sig.js';
+import { InThreadRunner } from './runner.js';
+
+const ASYNCIFY_EXPORTS = ['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind'];
 
 export function isAsyncified(module) {
   const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
-  return ['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind'].every(
-    (n) => names.has(n),
-  );
+  return ASYNCIFY_EXPORTS.every((n) => names.has(n));
 }
 
 const STATE_UNWINDING = 1;
 const STATE_REWINDING = 2;
 
-export class AsyncifyRunner {
-  constructor(stack, regions, memory, opts = {}) {
-    this.mode = 'asyncify';
-    this.stack = stack;
-    this.regions = regions;
-    this.memory = memory;
+function memory64Error(where) {
+  return new Error(
+    `wasync: asyncify mode does not support memory64 modules (${where} is 64-bit; the asyncify data buffer ` +
+      "holds 32-bit {pos, end}); run this module with mode 'jspi' or 'worker', or build it for wasm32",
+  );
+}
+
+export class AsyncifyRunner extends InThreadRunner {
+  static mode = 'asyncify';
+
+  static unavailable(module) {
+    // no module: "can this engine run asyncify modules" -- every engine can
+    if (module && !isAsyncified(module))
+      return 'the module is not asyncify-instrumented (no asyncify_* exports; run `wasync asyncify IN -o OUT`)';
+    return null;
+  }
+
+  constructor(options = {}) {
+    super('asyncify', options);
+    const opts = options.asyncify ?? {};
     this.dataSize = opts.dataSize ?? 16384;
     this.fixedData = opts.dataAddress;
     if (this.fixedData !== undefined && opts.dataSize === undefined)
       throw new Error('wasync: options.asyncify.dataAddress needs options.asyncify.dataSize');
-    this.running = null;
-    this.waiting = [];
     this.active = 0;
+  }
+
+  async instantiate(module, importObject, link) {
+    // refuse memory64 up front: the buffer header is two u32s (Binaryen's ABI)
+    const mem64 = link.sigs?.memory64;
+    if (mem64) throw memory64Error(`memory ${mem64}`);
+    const out = await super.instantiate(module, importObject, link);
+    const mem = this.memory.raw();
+    if (mem && isMemory64(mem)) throw memory64Error('its memory');
+    return out;
   }
 
   get oneAtATime() {
     return !this.stack.canSwitch || this.fixedData !== undefined;
   }
 
-  wrapImport(fn, ctxFor, results) {
+  get concurrency() {
+    return this.stack && !this.oneAtATime ? 'parallel' : 'queued';
+  }
+
+  wrapImport(fn, ctxFor, { results }) {
     const runner = this;
     const dummy = dummyResult(results);
     return function wasyncAsyncifyImport(...args) {
       const call = runner.running;
       if (call !== null && call.rewinding) {
-        runner.ex.asyncify_stop_rewind();
+        runner.exports.asyncify_stop_rewind();
         call.rewinding = false;
         const r = call.resumeWith;
         call.resumeWith = null;
@@ -85,14 +112,12 @@ export class AsyncifyRunner {
       const mem = runner.memory.view();
       mem.setUint32(call.data, call.data + 8, true);
       mem.setUint32(call.data + 4, call.data + runner.dataSize, true);
-      runner.ex.asyncify_start_unwind(call.data);
+      runner.exports.asyncify_start_unwind(call.data);
       return dummy;
     };
   }
 
-  attach(exports) {
-    this.ex = exports;
-  }
+  attach() {}
 
   wrapExport(fn) {
     return fn;
@@ -102,10 +127,9 @@ export class AsyncifyRunner {
     fn();
   }
 
-  start(call) {
-    call.onAbort = () => this.#abort(call);
+  admit(call) {
     if (this.running !== null || (this.oneAtATime && this.active > 0)) {
-      this.waiting.push(call);
+      this.queue.push(call);
       return;
     }
     this.#begin(call);
@@ -126,7 +150,7 @@ export class AsyncifyRunner {
   }
 
   #run(call) {
-    const ex = this.ex;
+    const ex = this.exports;
     this.running = call;
     this.stack.enter(call);
     let value;
@@ -171,7 +195,7 @@ export class AsyncifyRunner {
   // stop_unwind; `wasync asyncify` keeps counting without writing), so
   // pos - data is the size that would have been enough.
   #stopUnwind(call) {
-    const ex = this.ex;
+    const ex = this.exports;
     const mem = this.memory.view();
     const pos = mem.getUint32(call.data, true);
     const end = mem.getUint32(call.data + 4, true);
@@ -223,7 +247,7 @@ export class AsyncifyRunner {
     call.rewinding = true;
     this.running = call;
     this.stack.enter(call);
-    this.ex.asyncify_start_rewind(call.data);
+    this.exports.asyncify_start_rewind(call.data);
     this.#run(call);
   }
 
@@ -240,19 +264,30 @@ export class AsyncifyRunner {
   }
 
   #next() {
-    while (this.running === null && this.waiting.length && !(this.oneAtATime && this.active > 0)) {
-      const next = this.waiting.shift();
-      if (!next.settled) this.#begin(next);
+    while (this.running === null && this.queue.length && !(this.oneAtATime && this.active > 0)) {
+      const next = this.queue.shift();
+      if (next) this.#begin(next);
     }
   }
 
-  #abort(call) {
-    const i = this.waiting.indexOf(call);
-    if (i >= 0) {
-      this.waiting.splice(i, 1);
-      return;
-    }
+  abortStarted(call) {
     // Unwound and waiting for its import: just never rewind it.
     if (call.suspended && !call.dead) this.#finish(call, false, undefined);
+  }
+}
+
+/** True for a memory with 64-bit addresses (memory64): its grow() answers a BigInt. */
+function isMemory64(mem) {
+  const t = typeof mem.type === 'function' ? mem.type() : null;
+  if (t && (t.index === 'i64' || t.address === 'i64')) return true;
+  try {
+    return typeof mem.grow(0) === 'bigint';
+  } catch {
+    // an i64 memory refuses a Number delta
+    try {
+      return typeof mem.grow(0n) === 'bigint';
+    } catch {
+      return false;
+    }
   }
 }

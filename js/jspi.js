@@ -20,20 +20,24 @@
 // a second call waits (queued) until the first has finished.
 
 import { isThenable } from './call.js';
+import { InThreadRunner } from './runner.js';
 
-export class JspiRunner {
-  constructor(stack) {
-    this.mode = 'jspi';
-    this.stack = stack;
-    this.running = null;
-    this.ready = []; // [{call, run}]
-    this.waiting = []; // calls not started yet (one-at-a-time modules)
-    this.active = 0;
-    this.pumpQueued = false;
-  }
+export class JspiRunner extends InThreadRunner {
+  static mode = 'jspi';
 
   static available() {
     return typeof WebAssembly.Suspending === 'function' && typeof WebAssembly.promising === 'function';
+  }
+
+  static unavailable() {
+    return JspiRunner.available() ? null : 'this engine has no JSPI (WebAssembly.Suspending / WebAssembly.promising)';
+  }
+
+  constructor(options = {}) {
+    super('jspi', options);
+    this.ready = []; // [{call, run}]: calls to start or resume, in order (not a call queue)
+    this.active = 0;
+    this.pumpQueued = false;
   }
 
   wrapImport(fn, ctxFor) {
@@ -74,9 +78,7 @@ export class JspiRunner {
     });
   }
 
-  attach(exports) {
-    this.exports = exports;
-  }
+  attach() {}
 
   wrapExport(fn) {
     return WebAssembly.promising(fn);
@@ -87,10 +89,9 @@ export class JspiRunner {
     return WebAssembly.promising(fn)();
   }
 
-  start(call) {
-    call.onAbort = (reason) => this.#abort(call, reason);
+  admit(call) {
     if (!this.stack.canSwitch && this.active > 0) {
-      this.waiting.push(call);
+      this.queue.push(call);
       return;
     }
     this.#begin(call);
@@ -122,9 +123,9 @@ export class JspiRunner {
     this.active--;
     if (ok) call.resolve(value);
     else call.reject(value);
-    while (this.waiting.length && (this.stack.canSwitch || this.active === 0)) {
-      const next = this.waiting.shift();
-      if (!next.settled) this.#begin(next);
+    while (this.queue.length && (this.stack.canSwitch || this.active === 0)) {
+      const next = this.queue.shift();
+      if (next) this.#begin(next);
     }
     this.#pump();
   }
@@ -160,12 +161,7 @@ export class JspiRunner {
     }
   }
 
-  #abort(call, reason) {
-    const i = this.waiting.indexOf(call);
-    if (i >= 0) {
-      this.waiting.splice(i, 1);
-      return;
-    }
+  abortStarted(call, reason) {
     // Suspended: resume it with the reason thrown at the import, so the guest
     // unwinds and the call finishes (its result is ignored, it already settled).
     if (call.wake) call.wake(reason);

@@ -14,6 +14,7 @@
 
 const SEC_TYPE = 1;
 const SEC_IMPORT = 2;
+const SEC_MEMORY = 5;
 
 function reader(bytes) {
   let pos = 0;
@@ -84,8 +85,10 @@ function readLimits(r) {
 }
 
 /**
- * Returns { funcs: [{module, name, results}], memories: [{module, name, limits}] }
- * for the imports of a module, or null when the bytes cannot be read.
+ * Returns { funcs: [{module, name, results}], memories: [{module, name, limits}],
+ * memory64 } for the imports of a module, or null when the bytes cannot be
+ * read. memory64 names the first 64-bit memory ('env.mem' for an import,
+ * 'index N' for a defined one), else null.
  */
 export function readImportSignatures(bytes) {
   try {
@@ -95,6 +98,8 @@ export function readImportSignatures(bytes) {
     const types = [];
     const funcs = [];
     const memories = [];
+    let memory64 = null;
+    let memIndex = 0;
     while (r.pos < u8.length) {
       const id = r.byte();
       const size = r.u32();
@@ -130,7 +135,10 @@ export function readImportSignatures(bytes) {
             valtype(r);
             readLimits(r);
           } else if (kind === 2) {
-            memories.push({ module, name, limits: readLimits(r) });
+            const limits = readLimits(r);
+            if (limits.memory64 && memory64 === null) memory64 = `${module}.${name}`;
+            memIndex++;
+            memories.push({ module, name, limits });
           } else if (kind === 3) {
             valtype(r);
             r.byte();
@@ -141,11 +149,14 @@ export function readImportSignatures(bytes) {
             return null;
           }
         }
-        return { funcs, memories };
-      }
+      } else if (id === SEC_MEMORY) {
+        const count = r.u32();
+        for (let i = 0; i < count; i++, memIndex++)
+          if (readLimits(r).memory64 && memory64 === null) memory64 = `index ${memIndex}`;
+      } else if (id > SEC_MEMORY && id !== 0) break;
       r.pos = end;
     }
-    return { funcs, memories };
+    return { funcs, memories, memory64 };
   } catch {
     return null;
   }
@@ -153,7 +164,11 @@ export function readImportSignatures(bytes) {
 
 /** A value of the given result list that the JS API accepts as a return value. */
 export function dummyResult(results) {
-  if (!results || results.length === 0) return undefined;
+  // Result types unknown (a WebAssembly.Module source: no bytes to read):
+  // `false` converts to every number type -- 0 for i32/f32/f64, 0n for i64
+  // (ToBigInt accepts booleans) -- where 0 or 0n would each fail one of them.
+  if (!results) return false;
+  if (results.length === 0) return undefined;
   const one = (t) => (t === 'i64' ? 0n : t === 'ref' ? null : 0);
   return results.length === 1 ? one(results[0]) : results.map(one);
 }

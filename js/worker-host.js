@@ -16,6 +16,7 @@
 import * as C from './channel.js';
 import { GuestMemory, toU8 } from './memory.js';
 import { isThenable } from './call.js';
+import { Runner } from './runner.js';
 
 const encoder = new TextEncoder();
 
@@ -141,14 +142,43 @@ class RemoteMemory extends GuestMemory {
   }
 }
 
-export class WorkerRunner {
-  constructor() {
-    this.mode = 'worker';
-    this.queue = [];
-    this.current = null;
+export class WorkerRunner extends Runner {
+  static mode = 'worker';
+
+  static unavailable() {
+    return workerAvailable() ? null : workerUnavailableReason();
+  }
+
+  constructor(options = {}) {
+    super('worker');
+    this.options = options;
     this.inImport = false;
     this.importToken = 0;
     this.memory = new RemoteMemory(this);
+  }
+
+  /** The runner contract's instantiate (runner.js): the module is instantiated in the worker. */
+  async instantiate(module, importObject, { ctxFor, sigs, declared }) {
+    const list = declared.map((imp) => {
+      const v = importObject[imp.module]?.[imp.name];
+      const out = { module: imp.module, name: imp.name, kind: imp.kind };
+      if (imp.kind === 'function') out.fn = v;
+      else if (imp.kind === 'memory') {
+        if (v instanceof WebAssembly.Memory && v.buffer instanceof SharedArrayBuffer) out.memory = v;
+        else {
+          const lim = sigs?.memories?.find((m) => m.module === imp.module && m.name === imp.name)?.limits;
+          if (!lim) throw new Error(`wasync: worker mode cannot recreate memory import ${imp.module}.${imp.name}`);
+          out.descriptor = { initial: lim.initial, maximum: lim.maximum, shared: lim.shared };
+        }
+      } else if (imp.kind === 'global') out.value = v instanceof WebAssembly.Global ? v.value : v;
+      else throw new Error(`wasync: worker mode cannot pass ${imp.kind} import ${imp.module}.${imp.name} to the worker`);
+      return out;
+    });
+    const opts = this.options.worker ?? {};
+    const exportList = await this.init(module, list, ctxFor, { dataSize: opts.dataSize, workerURL: opts.url, fast: opts.fast });
+    const fns = {};
+    for (const e of exportList) if (e.kind === 'function' && e.name !== '_initialize') fns[e.name] = true;
+    return { fns, others: {}, instance: null };
   }
 
   /**
@@ -206,8 +236,7 @@ export class WorkerRunner {
     return this.exportList;
   }
 
-  start(call) {
-    call.onAbort = (reason) => this.#abort(call, reason);
+  admit(call) {
     this.queue.push(call);
     this.#next();
   }
@@ -215,20 +244,19 @@ export class WorkerRunner {
   terminate() {
     this.dead = new Error('wasync: the instance was terminated');
     this.worker?.terminate();
-    for (const c of [this.current, ...this.queue]) c?.reject(this.dead);
-    this.queue = [];
-    this.current = null;
+    for (const c of [this.running, ...this.queue.drain()]) c?.reject(this.dead);
+    this.running = null;
   }
 
   #next() {
-    while (this.current === null && this.queue.length) {
+    while (this.running === null && this.queue.length) {
       const call = this.queue.shift();
-      if (call.settled) continue;
+      if (!call) break;
       if (this.dead) {
         call.reject(this.dead);
         continue;
       }
-      this.current = call;
+      this.running = call;
       this.worker.ref();
       if (!this.#fastCall(call)) this.worker.post({ t: 'call', id: call.id, name: call.name, args: call.args });
       this.#listen();
@@ -265,7 +293,7 @@ export class WorkerRunner {
     if (!this.fast || this.listening) return;
     this.listening = true;
     try {
-      while (this.current !== null && !this.dead) {
+      while (this.running !== null && !this.dead) {
         const seen = this.seen;
         const w = Atomics.waitAsync(this.ctl, C.REQ, seen);
         if (w.async) await w.value;
@@ -289,13 +317,13 @@ export class WorkerRunner {
         tag === C.TAG_NUMBER ? this.argF64[i] : tag === C.TAG_BIGINT ? this.argI64[i] : tag === C.TAG_NULL ? null : undefined;
     }
     if (ctl[C.REQ_KIND] === C.REQ_IMPORT) this.#runImport(ctl[C.REQ_INDEX], args);
-    else this.#complete(this.current ? (this.current.wireId ?? this.current.id) : undefined, true, args[0]);
+    else this.#complete(this.running ? (this.running.wireId ?? this.running.id) : undefined, true, args[0]);
   }
 
   #complete(id, ok, value, m) {
-    const call = this.current;
+    const call = this.running;
     if (!call || (call.wireId ?? call.id) !== id) return;
-    this.current = null;
+    this.running = null;
     if (ok) call.resolve(value);
     else if (call.importError !== undefined) call.reject(call.importError);
     else {
@@ -326,14 +354,13 @@ export class WorkerRunner {
   #onError(e) {
     this.dead = e instanceof Error ? e : new Error(String(e));
     if (this.readyReject) this.readyReject(this.dead);
-    this.current?.reject(this.dead);
-    this.current = null;
-    for (const c of this.queue) c.reject(this.dead);
-    this.queue = [];
+    this.running?.reject(this.dead);
+    this.running = null;
+    for (const c of this.queue.drain()) c.reject(this.dead);
   }
 
   #runImport(index, args) {
-    const call = this.current;
+    const call = this.running;
     const token = ++this.importToken;
     this.inImport = true;
     if (call === null || call.settled) {
@@ -396,12 +423,7 @@ export class WorkerRunner {
     Atomics.notify(this.ctl, C.STATE);
   }
 
-  #abort(call, reason) {
-    const i = this.queue.indexOf(call);
-    if (i >= 0) {
-      this.queue.splice(i, 1);
-      return;
-    }
-    if (call === this.current && this.inImport && call.wake) call.wake(reason);
+  abortStarted(call, reason) {
+    if (call === this.running && this.inImport && call.wake) call.wake(reason);
   }
 }

@@ -28,7 +28,10 @@ wat2wasm "$sleep_wat" -o "$out/sleep.wasm"
 clang $cflags -Wl,--export=malloc,--export=free,--export=__stack_pointer \
   tests/js/fixtures/app.c -o "$out/app.wasm"
 clang $cflags tests/js/fixtures/app.c -o "$out/app-nosp.wasm"
-for m in sleep app app-nosp; do
+# memory64 (asyncify mode must refuse it) and i64/f64 async imports
+wat2wasm --enable-memory64 tests/js/fixtures/mem64.wat -o "$out/mem64.wasm"
+wat2wasm tests/js/fixtures/i64.wat -o "$out/i64.wasm"
+for m in sleep app app-nosp mem64 i64; do
   "$wasync" asyncify "$out/$m.wasm" -o "$out/$m.async.wasm"
 done
 echo "test-js: fixtures built in $out"
