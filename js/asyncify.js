@@ -44,6 +44,24 @@ export function isAsyncified(module) {
 const STATE_UNWINDING = 1;
 const STATE_REWINDING = 2;
 
+/**
+ * The error for an import that suspended where the module cannot: its
+ * caller was not instrumented (a typo or a gap in `wasync asyncify
+ * --imports`). `how` says what gave it away.
+ */
+function notInstrumented(call, how, cause) {
+  const imp = call.pendingImport ?? 'an import';
+  const e = new Error(
+    `wasync: import ${imp} returned a Promise in ${call.name}(), but the module was not instrumented to suspend ` +
+      `at that call (${how}); add ${imp} to --imports of \`wasync asyncify\` (Binaryen: --pass-arg=asyncify-imports@...), ` +
+      `or make ${imp} return a plain value`,
+    cause ? { cause } : undefined,
+  );
+  e.name = 'AsyncifyImportError';
+  e.importName = call.pendingImport;
+  return e;
+}
+
 function memory64Error(where) {
   return new Error(
     `wasync: asyncify mode does not support memory64 modules (${where} is 64-bit; the asyncify data buffer ` +
@@ -89,18 +107,30 @@ export class AsyncifyRunner extends InThreadRunner {
     return this.stack && !this.oneAtATime ? 'parallel' : 'queued';
   }
 
-  wrapImport(fn, ctxFor, { results }) {
+  wrapImport(fn, ctxFor, { name, results }) {
     const runner = this;
     const dummy = dummyResult(results);
     return function wasyncAsyncifyImport(...args) {
       const call = runner.running;
       if (call !== null && call.rewinding) {
+        // the rewind must come back to the import that unwound
+        if (name !== call.pendingImport) {
+          call.fault = notInstrumented(call, `the rewind reached import ${name} instead`);
+          throw call.fault;
+        }
         runner.exports.asyncify_stop_rewind();
         call.rewinding = false;
         const r = call.resumeWith;
         call.resumeWith = null;
         if (!r.ok) throw r.value;
         return r.value;
+      }
+      if (call !== null && call.pending !== null) {
+        // An unwind is under way, yet guest code runs on and calls an import:
+        // the code between the suspending import and the export was not
+        // instrumented, so it can never be rewound. Stop now (see #run).
+        call.fault = notInstrumented(call, `the guest ran on and called ${name} after the unwind began`);
+        throw call.fault;
       }
       // an aborted call runs no further imports (see jspi.js)
       if (call !== null && call.settled) throw call.abortReason ?? new Error('wasync: the call has already settled');
@@ -109,6 +139,7 @@ export class AsyncifyRunner extends InThreadRunner {
       if (call === null)
         throw new Error('wasync: an import returned a Promise outside an export call; only export calls can suspend');
       call.pending = r;
+      call.pendingImport = name;
       const mem = runner.memory.view();
       mem.setUint32(call.data, call.data + 8, true);
       mem.setUint32(call.data + 4, call.data + runner.dataSize, true);
@@ -164,16 +195,22 @@ export class AsyncifyRunner extends InThreadRunner {
     }
     const state = ex.asyncify_get_state();
     if (state === STATE_UNWINDING) {
-      const overflow = this.#stopUnwind(call);
-      if (threw || overflow) {
-        call.pending = null;
-        this.#finish(call, false, this.#overflow(call, threw ? error : null, overflow));
+      const { overflow, saved } = this.#stopUnwind(call);
+      const p = call.pending;
+      call.pending = null;
+      let failure = null;
+      if (overflow) failure = this.#overflow(call, threw ? error : null, overflow);
+      else if (call.fault) failure = call.fault;
+      else if (threw)
+        // --asserts traps when a call assumed not to unwind does
+        failure = error instanceof WebAssembly.RuntimeError ? notInstrumented(call, 'a call assumed not to unwind did (--asserts trapped)', error) : error;
+      else if (saved === 0) failure = notInstrumented(call, 'the unwind saved no frame');
+      if (failure) {
+        this.#finish(call, false, failure);
         return;
       }
       this.stack.save(call);
       this.running = null;
-      const p = call.pending;
-      call.pending = null;
       call.suspended = true;
       Promise.resolve(p).then(
         (v) => this.#resume(call, true, v),
@@ -183,14 +220,20 @@ export class AsyncifyRunner extends InThreadRunner {
       return;
     }
     if (state === STATE_REWINDING) {
-      // The guest never reached the import it unwound from (it trapped on the way).
+      // The guest never reached the import it unwound from: it trapped on the
+      // way, or it returned -- the frames it rewound were not the ones saved.
       ex.asyncify_stop_rewind();
       call.rewinding = false;
+      if (!threw) {
+        this.#finish(call, false, notInstrumented(call, 'the rewind ended without reaching it'));
+        return;
+      }
     }
-    this.#finish(call, !threw, threw ? error : value);
+    this.#finish(call, !threw, threw ? (call.fault ?? error) : value);
   }
 
-  // Ends an unwind. Returns null, or {needed} when the buffer overflowed:
+  // Ends an unwind. Returns {overflow, saved}: the bytes of frames saved, and
+  // overflow null, or {needed} when the buffer overflowed:
   // the position ran past the end (Binaryen keeps counting and traps in
   // stop_unwind; `wasync asyncify` keeps counting without writing), so
   // pos - data is the size that would have been enough.
@@ -202,7 +245,7 @@ export class AsyncifyRunner extends InThreadRunner {
     if (pos <= end) {
       try {
         ex.asyncify_stop_unwind();
-        return null;
+        return { overflow: null, saved: pos - (call.data + 8) };
       } catch {
         // fall through: treat as overflow
       }
@@ -214,11 +257,10 @@ export class AsyncifyRunner extends InThreadRunner {
     } catch {
       // the state could not be reset; nothing more to do
     }
-    return { needed: pos > end ? pos - call.data : undefined };
+    return { overflow: { needed: pos > end ? pos - call.data : undefined }, saved: pos - (call.data + 8) };
   }
 
   #overflow(call, error, overflow) {
-    if (!overflow && !(error instanceof WebAssembly.RuntimeError)) return error;
     const size = this.dataSize;
     const needed = overflow?.needed;
     const what = needed

@@ -53,6 +53,7 @@ export class Call {
     this.data = undefined; // address of the call's asyncify data buffer
     this.rewinding = false; // start_rewind called, the import not reached yet
     this.resumeWith = null; // {ok, value}: what the import hands the guest on rewind
+    this.fault = null; // the error an import wrapper detected (asyncify.js: not instrumented)
     // -- worker mode (worker-host.js) --
     this.wireId = undefined; // -1 when sent over the fast channel, else the id
     this.importError = undefined; // the first error an import threw into the guest

@@ -31,9 +31,14 @@ clang $cflags tests/js/fixtures/app.c -o "$out/app-nosp.wasm"
 # memory64 (asyncify mode must refuse it) and i64/f64 async imports
 wat2wasm --enable-memory64 tests/js/fixtures/mem64.wat -o "$out/mem64.wasm"
 wat2wasm tests/js/fixtures/i64.wat -o "$out/i64.wasm"
+# typo.wasm: a module whose --imports list misses env.tock (see typo.c)
+clang $cflags -Wl,--export=malloc,--export=free,--export=__stack_pointer \
+  tests/js/fixtures/typo.c -o "$out/typo.wasm"
 for m in sleep app app-nosp mem64 i64; do
   "$wasync" asyncify "$out/$m.wasm" -o "$out/$m.async.wasm"
 done
+"$wasync" asyncify "$out/typo.wasm" -o "$out/typo.async.wasm" --imports env.tick
+"$wasync" asyncify "$out/typo.wasm" -o "$out/typo-asserts.async.wasm" --imports env.tick --asserts
 echo "test-js: fixtures built in $out"
 [ "${1:-}" = "--build-only" ] && exit 0
 

@@ -43,6 +43,14 @@ function load(name) {
   }
 }
 
+// scenario notes (figures such as how fast an error came) go to the console
+// and to window.__notes, for any driver to print
+window.__notes = [];
+const note = (m) => {
+  window.__notes.push(m);
+  console.log(`[wasync-test] note ${m}`);
+};
+
 async function record(name, fn) {
   const li = document.createElement('li');
   let entry;
@@ -102,7 +110,7 @@ async function main() {
     await record('page is cross-origin isolated', () => check(crossOriginIsolated === true, 'crossOriginIsolated'));
     for (const mode of modes) {
       for (const [name, run] of Object.entries(scenarios)) {
-        await record(`${mode}: ${name}`, () => run({ instantiate, mode, load }));
+        await record(`${mode}: ${name}`, () => run({ instantiate, mode, load, note }));
       }
       await record(`${mode}: main thread responsive while suspended`, () => responsive(mode));
     }
@@ -147,7 +155,7 @@ async function main() {
     );
     for (const mode of ['jspi', 'asyncify']) {
       for (const [name, run] of Object.entries(scenarios)) {
-        await record(`no isolation, ${mode}: ${name}`, () => run({ instantiate, mode, load }));
+        await record(`no isolation, ${mode}: ${name}`, () => run({ instantiate, mode, load, note }));
       }
     }
   }

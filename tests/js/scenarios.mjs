@@ -258,6 +258,50 @@ export const scenarios = {
     i3.terminate();
   },
 
+  // An async import the module was not instrumented for (a typo in
+  // `wasync asyncify --imports`): asyncify mode rejects at once naming the
+  // import and the fix, never spins or returns a wrong result, and the
+  // instance stays usable; the other modes run the same module correctly.
+  async importNotInstrumented(env) {
+    const files = env.mode === 'asyncify' ? ['typo.async.wasm', 'typo-asserts.async.wasm'] : ['typo.wasm'];
+    for (const file of files) {
+      for (const later of [false, true]) {
+        const answer = (x) => (later ? delay(2, x + 1) : Promise.resolve(x + 1));
+        const inst = await env.instantiate(env.load(file), { env: { tick: answer, tock: answer } }, { mode: env.mode });
+        const cases = [
+          ['run', 3, 4 + 1 + 2 + 3],
+          ['only_tock', 3, 4],
+          ['spin', 3, 8],
+        ];
+        for (const [name, arg, expected] of cases) {
+          const what = `${file} ${name}(${arg}), tock ${later ? 'after a timer' : 'at once'}`;
+          const t0 = Date.now();
+          let value;
+          let error;
+          // bounded: a spinning guest would never let this timer fire
+          await within(inst.exports[name](arg), 5000, what).then(
+            (v) => (value = v),
+            (e) => (error = e),
+          );
+          if (env.mode !== 'asyncify') {
+            if (error) throw error;
+            eq(value, expected, what);
+            continue;
+          }
+          check(error !== undefined, `${what}: expected a rejection, got ${value}`);
+          check(
+            /^wasync: import env\.tock /.test(error.message) && /add env\.tock to --imports/.test(error.message),
+            `${what}: message names the import and the fix: ${error.message}`,
+          );
+          eq(error.name, 'AsyncifyImportError', `${what}: error name`);
+          env.note?.(`${what}: rejected after ${Date.now() - t0} ms`);
+          eq(await inst.exports.only_tick(5), 6, `${what}: a correct suspension afterwards`);
+        }
+        inst.terminate();
+      }
+    }
+  },
+
   async asyncifyOverflow(env) {
     if (env.mode !== 'asyncify') return 'skip';
     const { inst } = await app(env, {}, 'app', { asyncify: { dataSize: 128 } });
