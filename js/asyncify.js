@@ -99,12 +99,15 @@ export class AsyncifyRunner extends InThreadRunner {
     return out;
   }
 
+  // One fixed buffer (options.asyncify.dataAddress): calls run strictly one
+  // after another. Without a switchable stack calls share it in LIFO order
+  // (runner.js, SharedStackOrder); with one, each call has its own.
   get oneAtATime() {
-    return !this.stack.canSwitch || this.fixedData !== undefined;
+    return this.fixedData !== undefined;
   }
 
   get concurrency() {
-    return this.stack && !this.oneAtATime ? 'parallel' : 'queued';
+    return this.stack?.canSwitch && !this.oneAtATime ? 'parallel' : 'queued';
   }
 
   wrapImport(fn, ctxFor, { name, results }) {
@@ -159,6 +162,18 @@ export class AsyncifyRunner extends InThreadRunner {
   }
 
   admit(call) {
+    if (this.oneAtATime && this.running !== null) {
+      // called from an import of the running call: it would wait for that
+      // call, which may be waiting for it -- say so instead of deadlocking
+      call.reject(
+        new Error(
+          `wasync: ${call.name}() was called from an import of ${this.running.name}() on the same instance, but ` +
+            'options.asyncify.dataAddress gives the instance one asyncify buffer, so calls cannot overlap; ' +
+            'leave out dataAddress (each call then gets its own buffer)',
+        ),
+      );
+      return;
+    }
     if (this.running !== null || (this.oneAtATime && this.active > 0)) {
       this.queue.push(call);
       return;
@@ -177,6 +192,7 @@ export class AsyncifyRunner extends InThreadRunner {
     }
     call.rewinding = false;
     call.pending = null;
+    if (!this.stack.canSwitch) this.order.enter(call);
     this.#run(call);
   }
 
@@ -278,6 +294,11 @@ export class AsyncifyRunner extends InThreadRunner {
 
   #resume(call, ok, value) {
     if (call.dead) return;
+    if (!this.order.mayRun(call)) {
+      // a newer call runs on top of this one's stack: resume after it
+      call.parked = () => this.#resume(call, ok, value);
+      return;
+    }
     call.suspended = false;
     if (this.running !== null) {
       // Cannot happen with synchronous guest code, but never interleave.
@@ -299,6 +320,8 @@ export class AsyncifyRunner extends InThreadRunner {
     if (call.data !== undefined && call.data !== this.fixedData) this.regions.release(call.data, this.dataSize);
     call.data = undefined;
     call.dead = true;
+    call.parked = null;
+    this.order.leave(call);
     this.active--;
     if (ok) call.resolve(value);
     else call.reject(value);

@@ -49,6 +49,7 @@ export class Call {
     this.pending = null; // the thenable an import returned (asyncify, until stop_unwind)
     this.pendingImport = null; // 'module.name' of the import the call suspended in
     this.wake = null; // (reason) => void: throw `reason` into the suspended import
+    this.parked = null; // () => void: a resumption waiting for newer calls on a shared stack (runner.js)
     // -- asyncify mode (asyncify.js) --
     this.data = undefined; // address of the call's asyncify data buffer
     this.rewinding = false; // start_rewind called, the import not reached yet

@@ -16,8 +16,10 @@
 // what keeps another call's resumption from slipping in between and running
 // with the wrong stack pointer.
 //
-// Without a way to switch the stack pointer, calls run one after another:
-// a second call waits (queued) until the first has finished.
+// Without a way to switch the stack pointer, calls share the one stack: a
+// call that arrives while guest code runs waits (queued) until it suspends
+// or finishes, then starts on top of the suspended calls, which resume only
+// after it has finished (last in, first out: SharedStackOrder in runner.js).
 
 import { isThenable } from './call.js';
 import { InThreadRunner } from './runner.js';
@@ -51,7 +53,7 @@ export class JspiRunner extends InThreadRunner {
       if (!isThenable(r) || call === null) return r;
       runner.stack.save(call);
       runner.running = null;
-      if (runner.ready.length) runner.#pumpSoon();
+      if (runner.ready.length || runner.queue.length) runner.#pumpSoon();
       return new Promise((resolve, reject) => {
         let done = false;
         const go = (ok, v) => {
@@ -62,12 +64,17 @@ export class JspiRunner extends InThreadRunner {
             if (ok) resolve(v);
             else reject(v);
           };
-          if (runner.running === null && runner.ready.length === 0) {
-            // the guest is free: take it now, no queue round trip
-            runner.running = call;
-            runner.stack.enter(call);
-            run();
-          } else runner.#schedule(call, run);
+          const proceed = () => {
+            if (runner.running === null && runner.ready.length === 0) {
+              // the guest is free: take it now, no queue round trip
+              runner.running = call;
+              runner.stack.enter(call);
+              run();
+            } else runner.#schedule(call, run);
+          };
+          // on a shared stack a newer call runs on top of this one: resume after it
+          if (runner.order.mayRun(call)) proceed();
+          else call.parked = proceed;
         };
         call.wake = (reason) => go(false, reason);
         Promise.resolve(r).then(
@@ -89,12 +96,22 @@ export class JspiRunner extends InThreadRunner {
     return WebAssembly.promising(fn)();
   }
 
+  // With a switchable stack every call starts at once (on its own stack);
+  // without, a call waits while guest code runs and then starts on top of
+  // the suspended ones (SharedStackOrder, runner.js).
   admit(call) {
-    if (!this.stack.canSwitch && this.active > 0) {
+    if (!this.stack.canSwitch && this.running !== null) {
       this.queue.push(call);
       return;
     }
     this.#begin(call);
+  }
+
+  #drain() {
+    while (this.queue.length && this.running === null) {
+      const next = this.queue.shift();
+      if (next) this.#begin(next);
+    }
   }
 
   #begin(call) {
@@ -104,6 +121,7 @@ export class JspiRunner extends InThreadRunner {
         this.#finish(call, false, undefined);
         return;
       }
+      if (!this.stack.canSwitch) this.order.enter(call);
       let p;
       try {
         p = call.fn(...call.args);
@@ -120,13 +138,13 @@ export class JspiRunner extends InThreadRunner {
   #finish(call, ok, value) {
     if (this.running === call) this.running = null;
     this.stack.release(call);
+    call.dead = true;
+    call.parked = null;
+    this.order.leave(call);
     this.active--;
     if (ok) call.resolve(value);
     else call.reject(value);
-    while (this.queue.length && (this.stack.canSwitch || this.active === 0)) {
-      const next = this.queue.shift();
-      if (next) this.#begin(next);
-    }
+    this.#drain();
     this.#pump();
   }
 
@@ -140,6 +158,7 @@ export class JspiRunner extends InThreadRunner {
     this.pumpQueued = true;
     queueMicrotask(() => {
       this.pumpQueued = false;
+      this.#drain();
       this.#pump();
     });
   }

@@ -90,6 +90,43 @@ export class CallQueue {
   }
 }
 
+/**
+ * The order of the calls that share one C stack (a module whose stack
+ * pointer cannot be switched). A call that starts while the others are
+ * suspended pushes its frames below theirs, so the calls must finish last in,
+ * first out: a suspended call whose import has settled resumes only when it
+ * is the newest unfinished call; until then its resumption is parked
+ * (call.parked) and run when the calls above it finish. That is what lets an
+ * import await a call into its own instance on such a module instead of
+ * deadlocking.
+ */
+export class SharedStackOrder {
+  #calls = [];
+
+  enter(call) {
+    this.#calls.push(call);
+  }
+
+  /** True when `call` may run guest code now (it is the newest, or not in the order). */
+  mayRun(call) {
+    const i = this.#calls.indexOf(call);
+    return i < 0 || i === this.#calls.length - 1;
+  }
+
+  /** Takes `call` out; the newest call left resumes if it was parked. */
+  leave(call) {
+    const i = this.#calls.indexOf(call);
+    if (i < 0) return;
+    this.#calls.splice(i, 1);
+    const top = this.#calls[this.#calls.length - 1];
+    if (top?.parked) {
+      const resume = top.parked;
+      top.parked = null;
+      queueMicrotask(resume);
+    }
+  }
+}
+
 export class Runner {
   constructor(mode) {
     this.mode = mode;
@@ -131,6 +168,7 @@ export class InThreadRunner extends Runner {
     this.stack = null;
     this.regions = null;
     this.memory = new LocalMemory(() => findMemory(this.exports, this.importObject));
+    this.order = new SharedStackOrder(); // used when the stack cannot be switched
   }
 
   async instantiate(module, importObject, { ctxFor, sigs, declared }) {

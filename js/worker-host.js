@@ -154,6 +154,10 @@ export class WorkerRunner extends Runner {
     this.options = options;
     this.inImport = false;
     this.importToken = 0;
+    // calls below `running` in the worker, each blocked in an import:
+    // [{call, token, deferred}] (deferred: its import's answer, held back
+    // until the calls above it have finished)
+    this.outer = [];
     this.memory = new RemoteMemory(this);
   }
 
@@ -237,15 +241,33 @@ export class WorkerRunner extends Runner {
   }
 
   admit(call) {
+    // The worker is blocked in an import of the running call: it can run
+    // this call on top (CALLREQ), which is what an import awaiting a call
+    // into its own instance needs. Otherwise the call waits its turn.
+    if (this.running !== null && this.inImport && !this.dead && this.#packArgs(call)) {
+      this.#nest(call);
+      return;
+    }
     this.queue.push(call);
     this.#next();
+  }
+
+  #nest(call) {
+    this.outer.push({ call: this.running, token: this.importToken, deferred: null });
+    this.running = call;
+    this.inImport = false;
+    call.wireId = -1;
+    this.ctl[C.REQ_INDEX] = this.exportIndex.get(call.name);
+    Atomics.store(this.ctl, C.STATE, C.CALLREQ);
+    Atomics.notify(this.ctl, C.STATE);
   }
 
   terminate() {
     this.dead = new Error('wasync: the instance was terminated');
     this.worker?.terminate();
-    for (const c of [this.running, ...this.queue.drain()]) c?.reject(this.dead);
+    for (const c of [this.running, ...this.outer.map((o) => o.call), ...this.queue.drain()]) c?.reject(this.dead);
     this.running = null;
+    this.outer = [];
   }
 
   #next() {
@@ -265,7 +287,17 @@ export class WorkerRunner extends Runner {
 
   // Sends a call over the channel; false if its arguments do not fit.
   #fastCall(call) {
-    if (!this.fast || call.args.length > C.ARG_SLOTS) return false;
+    if (!this.fast || !this.#packArgs(call)) return false;
+    this.ctl[C.REQ_INDEX] = this.exportIndex.get(call.name);
+    call.wireId = -1;
+    Atomics.add(this.ctl, C.CALL, 1);
+    Atomics.notify(this.ctl, C.CALL);
+    return true;
+  }
+
+  // Puts call.args into the channel's argument slots; false if they do not fit.
+  #packArgs(call) {
+    if (call.args.length > C.ARG_SLOTS) return false;
     const ctl = this.ctl;
     for (let i = 0; i < call.args.length; i++) {
       const v = call.args[i];
@@ -280,10 +312,6 @@ export class WorkerRunner extends Runner {
       } else return false;
     }
     ctl[C.REQ_ARGC] = call.args.length;
-    ctl[C.REQ_INDEX] = this.exportIndex.get(call.name);
-    call.wireId = -1;
-    Atomics.add(ctl, C.CALL, 1);
-    Atomics.notify(ctl, C.CALL);
     return true;
   }
 
@@ -324,6 +352,15 @@ export class WorkerRunner extends Runner {
     const call = this.running;
     if (!call || (call.wireId ?? call.id) !== id) return;
     this.running = null;
+    if (this.outer.length) {
+      // a nested call finished: the call below it is again the one in the
+      // worker, still blocked in its import
+      const o = this.outer.pop();
+      this.running = o.call;
+      this.inImport = true;
+      this.importToken = o.token;
+      queueMicrotask(() => o.deferred?.());
+    }
     if (ok) call.resolve(value);
     else if (call.importError !== undefined) call.reject(call.importError);
     else {
@@ -332,7 +369,7 @@ export class WorkerRunner extends Runner {
       e.workerStack = m.stack;
       call.reject(e);
     }
-    if (this.queue.length === 0) this.worker.unref();
+    if (this.queue.length === 0 && this.running === null) this.worker.unref();
     this.#next();
   }
 
@@ -355,7 +392,9 @@ export class WorkerRunner extends Runner {
     this.dead = e instanceof Error ? e : new Error(String(e));
     if (this.readyReject) this.readyReject(this.dead);
     this.running?.reject(this.dead);
+    for (const o of this.outer) o.call.reject(this.dead);
     this.running = null;
+    this.outer = [];
     for (const c of this.queue.drain()) c.reject(this.dead);
   }
 
@@ -389,8 +428,17 @@ export class WorkerRunner extends Runner {
     );
   }
 
+  // True when the import `token` may answer now; if it belongs to a call
+  // below a nested one, `answer` is kept until that call is on top again.
+  #answerable(token, answer) {
+    if (token === this.importToken && this.inImport) return true;
+    const o = this.outer.find((x) => x.token === token);
+    if (o && !o.deferred) o.deferred = answer;
+    return false;
+  }
+
   #sendResult(token, v) {
-    if (token !== this.importToken || !this.inImport) return;
+    if (!this.#answerable(token, () => this.#sendResult(token, v))) return;
     this.inImport = false;
     const ctl = this.ctl;
     if (typeof v === 'number') {
@@ -412,7 +460,7 @@ export class WorkerRunner extends Runner {
   }
 
   #sendError(token, call, e) {
-    if (token !== this.importToken || !this.inImport) return;
+    if (!this.#answerable(token, () => this.#sendError(token, call, e))) return;
     this.inImport = false;
     if (call && call.importError === undefined) call.importError = e;
     const text = encoder.encode(`${e?.name ?? 'Error'}\n${e?.message ?? String(e)}`);

@@ -109,6 +109,15 @@ function stub(index) {
         e.name = text.slice(0, nl);
         throw e;
       }
+      if (s === C.CALLREQ) {
+        // an export call while this import waits (an import awaiting a call
+        // into its own instance): run it here, on top of this one
+        const index = ctl[C.REQ_INDEX];
+        const args = unpackArgs();
+        Atomics.store(ctl, C.STATE, C.IDLE);
+        runCall(-1, exportNames[index], args);
+        continue;
+      }
       if (s === C.MEMREQ) {
         serveMemory();
         Atomics.store(ctl, C.STATE, C.MEMDONE);

@@ -117,5 +117,24 @@ for (const mode of allModes) {
   });
 }
 
+test('asyncify: with one fixed buffer, a call from an import rejects instead of deadlocking', async () => {
+  const first = await instantiate(bytes('app.async.wasm'), (ctx) => appImports(ctx, []), { mode: 'asyncify' });
+  const free = first.exports.memory.buffer.byteLength; // pages appended below are free
+  let inst;
+  inst = await instantiate(
+    bytes('app.async.wasm'),
+    (ctx) => {
+      const imps = appImports(ctx, []);
+      imps.env.fail_async = (code) => inst.exports.noop(code);
+      return imps;
+    },
+    { mode: 'asyncify', asyncify: { dataAddress: free, dataSize: 4096 } },
+  );
+  inst.exports.memory.grow(1);
+  await assert.rejects(inst.exports.fail_path(1), /^Error: wasync: noop\(\) was called from an import of fail_path\(\) .*leave out dataAddress/);
+  assert.equal(await inst.exports.compute(3, 1, 1), (await first.exports.compute(3, 1, 1)), 'usable afterwards');
+  assert.equal(inst.concurrency, 'queued');
+});
+
 // Node 20 has no JSPI; say so instead of passing silently
 if (!modes.includes('jspi')) test('jspi tests of this file', (t) => t.skip('this engine has no JSPI'));

@@ -216,8 +216,43 @@ export const scenarios = {
     const [a, b] = await Promise.all([pa, pb]);
     eq(a, expectedCompute(4, 9, 20), 'first call');
     eq(b, expectedCompute(2, 50, 1), 'second call');
-    eq(order.join(''), 'ab', 'calls ran one after another');
+    // one shared C stack: in jspi/asyncify mode b starts on top of the
+    // suspended a, and a resumes only after b finished (last in, first out);
+    // in worker mode b arrives before the worker is blocked and waits
+    eq(order.join(''), env.mode === 'worker' ? 'ab' : 'ba', 'calls shared the stack in LIFO order');
+    eq(inst.concurrency, 'queued', 'inst.concurrency');
     inst.terminate();
+  },
+
+  // An import that awaits a call into its own instance -- before or after its
+  // own await, the nested call suspending too -- with and without a
+  // switchable C stack: it runs (on its own stack, on top of the suspended
+  // caller's, or in the blocked worker) instead of deadlocking.
+  async reentrant(env) {
+    for (const file of ['app', 'app-nosp']) {
+      for (const awaitFirst of [false, true]) {
+        let inst;
+        inst = await env.instantiate(
+          env.load(modOf(env.mode, file)),
+          (ctx) => {
+            const imps = appImports(ctx, []);
+            imps.env.fail_async = async (code) => {
+              if (awaitFirst) await delay(1);
+              return inst.exports.compute(4, code, 2);
+            };
+            return imps;
+          },
+          { mode: env.mode },
+        );
+        const what = `${file}, nested call ${awaitFirst ? 'after' : 'before'} the import's await`;
+        eq(await within(inst.exports.fail_path(9), 5000, what), expectedCompute(4, 9, 2) + 9, what);
+        // twice over, and alongside a plain call
+        const [a, b] = await within(Promise.all([inst.exports.fail_path(3), inst.exports.compute(5, 1, 3)]), 5000, what);
+        eq(a, expectedCompute(4, 3, 2) + 3, `${what}: again`);
+        eq(b, expectedCompute(5, 1, 3), `${what}: a plain call alongside`);
+        inst.terminate();
+      }
+    }
   },
 
   async rejection(env) {
