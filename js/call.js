@@ -27,7 +27,7 @@ export function timeoutError(ms) {
 }
 
 export class Call {
-  constructor(name, fn, args, { signal, timeout } = {}) {
+  constructor(name, fn, args, { signal, timeout, marshal = null } = {}) {
     // -- the call itself (set here, read by everyone) --
     this.id = nextId++;
     this.name = name;
@@ -55,6 +55,8 @@ export class Call {
     this.rewinding = false; // start_rewind called, the import not reached yet
     this.resumeWith = null; // {ok, value}: what the import hands the guest on rewind
     this.fault = null; // the error an import wrapper detected (asyncify.js: not instrumented)
+    // -- a marshalled call in worker mode: {returns, argTypes} (marshal.js) --
+    this.marshal = marshal;
     // -- worker mode (worker-host.js) --
     this.wireId = undefined; // -1 when sent over the fast channel, else the id
     this.importError = undefined; // the first error an import threw into the guest

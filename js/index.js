@@ -39,6 +39,7 @@ import { JspiRunner } from './jspi.js';
 import { AsyncifyRunner, isAsyncified } from './asyncify.js';
 import { WorkerRunner } from './worker-host.js';
 import { readImportSignatures } from './sig.js';
+import { checkSignature } from './marshal.js';
 import { tuneEngine } from './engine.js';
 
 export { GuestMemory, isAsyncified, tuneEngine };
@@ -47,6 +48,7 @@ export { GuestMemory, isAsyncified, tuneEngine };
 const RUNNERS = [JspiRunner, AsyncifyRunner, WorkerRunner];
 const MODES = RUNNERS.map((R) => R.mode);
 const SOLE_CALL = Symbol('wasync.soleCall');
+const MARSHAL = Symbol('wasync.marshal');
 
 function isNode() {
   return typeof process === 'object' && typeof process.versions?.node === 'string' && typeof window === 'undefined';
@@ -93,8 +95,18 @@ export function supportedModes(module) {
   return { modes: MODES.filter((m) => !why[m]), why };
 }
 
+// What a caller may require of the mode (options.needs).
+const NEEDS = ['memory'];
+
 function chooseMode(requested, module, options) {
   const { why } = supportedModes(module);
+  for (const need of options.needs ?? []) {
+    if (!NEEDS.includes(need)) throw new TypeError(`wasync: unknown need '${need}' in options.needs (known: ${NEEDS.join(', ')})`);
+    for (const R of RUNNERS) {
+      const lack = R.lacks?.(need);
+      if (lack && !why[R.mode]) why[R.mode] = `${lack} (options.needs has '${need}')`;
+    }
+  }
   if (requested === 'auto') {
     const order = options.modes ?? MODES;
     for (const m of order) if (!why[m]) return m;
@@ -178,7 +190,10 @@ export class WasyncInstance {
     this.#timeout = options.timeout;
     const exp = {};
     for (const name of Object.keys(exportFns)) {
-      exp[name] = (...args) => this.call(name, args);
+      const f = (...args) => this.call(name, args);
+      // exports.f.with({args: ['string'], returns: 'string'}) -> marshalled f (marshal.js)
+      f.with = ({ args = [], returns = 'void' } = {}) => this.cwrap(name, returns, args);
+      exp[name] = f;
     }
     Object.assign(exp, others);
     this.exports = Object.freeze(exp);
@@ -211,18 +226,40 @@ export class WasyncInstance {
    * Calls export `name` with `args`. options: {signal, timeout}. Returns a
    * Promise of the result.
    */
-  call(name, args = [], { signal, timeout = this.#timeout } = {}) {
+  call(name, args = [], { signal, timeout = this.#timeout, [MARSHAL]: marshal = null } = {}) {
     const fn = this.#fns[name];
     if (fn === undefined) return Promise.reject(new TypeError(`wasync: no exported function '${name}'`));
     if (signal?.aborted) return Promise.reject(signal.reason ?? abortError());
     if (this.#dead) return Promise.reject(this.#dead);
-    const call = new Call(name, fn, args, { signal, timeout });
+    const call = new Call(name, fn, args, { signal, timeout, marshal });
     const pending = this.#pending;
     pending.add(call);
     const forget = () => pending.delete(call);
     call.promise.then(forget, forget);
     this.#runner.start(call);
     return call.promise;
+  }
+
+  /**
+   * Calls export `name` with arguments converted by type (marshal.js), where
+   * the guest memory lives (in the worker in worker mode):
+   * ccall('greet', 'string', ['string'], ['Bob']). options: {signal, timeout}.
+   */
+  ccall(name, returns, argTypes, args = [], options = {}) {
+    try {
+      checkSignature(name, returns, argTypes);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (this.#fns[name] === undefined) return Promise.reject(new TypeError(`wasync: no exported function '${name}'`));
+    const run = (values, marshal) => this.call(name, values, { ...options, [MARSHAL]: marshal });
+    return this.#runner.marshalled(name, returns ?? 'void', argTypes, args, run);
+  }
+
+  /** A function calling ccall(name, returns, argTypes, args). */
+  cwrap(name, returns, argTypes) {
+    checkSignature(name, returns, argTypes);
+    return (...args) => this.ccall(name, returns, argTypes, args);
   }
 
   /**

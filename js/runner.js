@@ -12,6 +12,9 @@
 //   static unavailable(module)    null when the mode can run `module` here
 //                                 (module may be null: "any module"), else
 //                                 the reason, one sentence
+//   static lacks(need)            (optional) why the mode cannot meet a
+//                                 caller's need (options.needs: 'memory'),
+//                                 else null
 //   new Runner(options)           options: instantiate()'s options
 //   runner.memory                 the GuestMemory import code uses; exists
 //                                 before instantiate() (the imports factory
@@ -31,6 +34,12 @@
 //                                 its own C stack) or 'queued' (one call at a
 //                                 time, the others wait in runner.queue)
 //   runner.terminate()            stops whatever the runner keeps running
+//   await runner.marshalled(name, returns, argTypes, args, run)
+//                                 a call described by types (marshal.js):
+//                                 converts where the memory lives and calls
+//                                 run(rawArgs, spec) -> Promise of the raw
+//                                 result (or, in worker mode, of the value
+//                                 the worker converted, spec telling it how)
 //
 // and, for start()'s shared part below, two hooks:
 //
@@ -51,6 +60,7 @@
 // shadow stack (stack.js) is set up once the module is initialised.
 
 import { LocalMemory } from './memory.js';
+import { marshalArgs, marshalResult, release } from './marshal.js';
 import { Regions, ShadowStack } from './stack.js';
 
 /** Calls waiting for their turn, first in first out; aborted calls leave it at once. */
@@ -71,6 +81,12 @@ export class CallQueue {
     if (i < 0) return false;
     this.#calls.splice(i, 1);
     return true;
+  }
+
+  /** The first call that has not settled yet, left in the queue, or null. */
+  peek() {
+    while (this.#calls.length && this.#calls[0].settled) this.#calls.shift();
+    return this.#calls[0] ?? null;
   }
 
   /** The next call that has not settled yet, or null. */
@@ -203,5 +219,16 @@ export class InThreadRunner extends Runner {
 
   get concurrency() {
     return this.stack?.canSwitch ? 'parallel' : 'queued';
+  }
+
+  async marshalled(name, returns, argTypes, args, run) {
+    const bytes = () => this.memory.bytes();
+    const state = marshalArgs(name, this.exports, bytes, argTypes, args);
+    try {
+      const raw = await run(state.values, null);
+      return marshalResult(bytes, returns, raw, state);
+    } finally {
+      release(state);
+    }
   }
 }

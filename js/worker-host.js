@@ -78,7 +78,9 @@ class RemoteMemory extends GuestMemory {
     const host = this.#host;
     if (!host.inImport)
       throw new Error(
-        'wasync: in worker mode guest memory can be reached only while an import is running (the guest lives in the worker)',
+        'wasync: in worker mode guest memory can be reached only while an import is running (the guest lives in the ' +
+          "worker); pass strings and buffers into calls with inst.ccall/inst.cwrap or exports.f.with({args: ['string'], " +
+          "returns: 'string'}), which convert them in the worker, or choose mode 'jspi'/'asyncify' (options.needs: ['memory'])",
       );
     const ctl = host.ctl;
     ctl[C.OP] = op;
@@ -149,16 +151,27 @@ export class WorkerRunner extends Runner {
     return workerAvailable() ? null : workerUnavailableReason();
   }
 
+  /** Why this mode cannot meet a caller's need (options.needs), or null. */
+  static lacks(need) {
+    return need === 'memory' ? 'guest memory lives in the worker and is out of reach between calls' : null;
+  }
+
   constructor(options = {}) {
     super('worker');
     this.options = options;
     this.inImport = false;
-    this.importToken = 0;
+    this.importToken = 0; // the token of the import the running call is in
+    this.importSeq = 0; // the last token handed out (tokens are never reused)
     // calls below `running` in the worker, each blocked in an import:
     // [{call, token, deferred}] (deferred: its import's answer, held back
     // until the calls above it have finished)
     this.outer = [];
     this.memory = new RemoteMemory(this);
+  }
+
+  /** Marshalled calls are converted in the worker, next to the memory (marshal.js). */
+  marshalled(name, returns, argTypes, args, run) {
+    return run(args, { returns, argTypes });
   }
 
   /** The runner contract's instantiate (runner.js): the module is instantiated in the worker. */
@@ -280,7 +293,8 @@ export class WorkerRunner extends Runner {
       }
       this.running = call;
       this.worker.ref();
-      if (!this.#fastCall(call)) this.worker.post({ t: 'call', id: call.id, name: call.name, args: call.args });
+      if (call.marshal) this.worker.post({ t: 'ccall', id: call.id, name: call.name, args: call.args, marshal: call.marshal });
+      else if (!this.#fastCall(call)) this.worker.post({ t: 'call', id: call.id, name: call.name, args: call.args });
       this.#listen();
     }
   }
@@ -297,7 +311,7 @@ export class WorkerRunner extends Runner {
 
   // Puts call.args into the channel's argument slots; false if they do not fit.
   #packArgs(call) {
-    if (call.args.length > C.ARG_SLOTS) return false;
+    if (call.marshal || call.args.length > C.ARG_SLOTS) return false;
     const ctl = this.ctl;
     for (let i = 0; i < call.args.length; i++) {
       const v = call.args[i];
@@ -359,7 +373,12 @@ export class WorkerRunner extends Runner {
       this.running = o.call;
       this.inImport = true;
       this.importToken = o.token;
-      queueMicrotask(() => o.deferred?.());
+      if (o.deferred) queueMicrotask(o.deferred);
+      else {
+        // its import may be waiting for a call that queued meanwhile
+        const next = this.queue.peek();
+        if (next && this.#packArgs(next)) this.#nest(this.queue.shift());
+      }
     }
     if (ok) call.resolve(value);
     else if (call.importError !== undefined) call.reject(call.importError);
@@ -400,7 +419,8 @@ export class WorkerRunner extends Runner {
 
   #runImport(index, args) {
     const call = this.running;
-    const token = ++this.importToken;
+    const token = ++this.importSeq;
+    this.importToken = token;
     this.inImport = true;
     if (call === null || call.settled) {
       // The call was aborted (or timed out) before the worker got here: its

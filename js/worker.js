@@ -9,6 +9,7 @@
 // awaits.
 
 import * as C from './channel.js';
+import { marshalArgs, marshalResult, release } from './marshal.js';
 
 let post;
 let listen;
@@ -167,6 +168,21 @@ function runCall(id, name, args) {
   if (!request(C.REQ_RETURN, 0, [value])) post({ t: 'ret', id, value });
 }
 
+// A marshalled call (marshal.js): arguments converted here, where the memory is.
+function runMarshalled(id, name, args, spec) {
+  const bytes = () => new Uint8Array(memory.buffer);
+  let state = null;
+  try {
+    state = marshalArgs(name, exports, bytes, spec.argTypes, args);
+    const raw = exports[name](...state.values);
+    post({ t: 'ret', id, value: marshalResult(bytes, spec.returns, raw, state) });
+  } catch (e) {
+    post(errorMessage(id, e));
+  } finally {
+    if (state) release(state);
+  }
+}
+
 function init(msg) {
   ctl = new Int32Array(msg.sab, 0, C.DATA_OFFSET / 4);
   f64 = new Float64Array(msg.sab, C.F64_OFFSET, 1);
@@ -220,5 +236,7 @@ listen((msg) => {
     }
   } else if (msg.t === 'call') {
     runCall(msg.id, msg.name, msg.args);
+  } else if (msg.t === 'ccall') {
+    runMarshalled(msg.id, msg.name, msg.args, msg.marshal);
   }
 });

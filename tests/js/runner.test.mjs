@@ -136,5 +136,22 @@ test('asyncify: with one fixed buffer, a call from an import rejects instead of 
   assert.equal(inst.concurrency, 'queued');
 });
 
+test("options.needs: ['memory'] keeps auto and an explicit mode off worker mode", async () => {
+  const imps = (ctx) => appImports(ctx, []);
+  await assert.rejects(
+    instantiate(bytes('app.wasm'), imps, { modes: ['worker'], needs: ['memory'] }),
+    /worker: guest memory lives in the worker and is out of reach between calls \(options.needs has 'memory'\)/,
+  );
+  await assert.rejects(instantiate(bytes('app.wasm'), imps, { mode: 'worker', needs: ['memory'] }), /mode 'worker' is unavailable/);
+  await assert.rejects(instantiate(bytes('app.wasm'), imps, { needs: ['speed'] }), /unknown need 'speed'/);
+  const inst = await instantiate(bytes('app.async.wasm'), imps, { modes: ['worker', 'asyncify'], needs: ['memory'] });
+  assert.equal(inst.mode, 'asyncify');
+  // without the need, worker mode points out of its error to the marshalling API
+  if (modes.includes('worker')) {
+    const w = await instantiate(bytes('app.wasm'), imps, { mode: 'worker' });
+    assert.throws(() => w.memory.readBytes(0, 4), /inst\.ccall\/inst\.cwrap .*needs: \['memory'\]/);
+  }
+});
+
 // Node 20 has no JSPI; say so instead of passing silently
 if (!modes.includes('jspi')) test('jspi tests of this file', (t) => t.skip('this engine has no JSPI'));

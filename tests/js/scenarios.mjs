@@ -337,6 +337,38 @@ export const scenarios = {
     }
   },
 
+  // The same source in every mode: arguments and results described once,
+  // converted where the memory lives (in the worker in worker mode).
+  async marshalled(env) {
+    const { inst, log } = await app(env, { name: 'unused' });
+    const greet = inst.exports.hello.with({ args: ['string'], returns: 'string' });
+    eq(await greet('Bob'), 'Hello, Bob! ✓', "greet('Bob')");
+    eq(await inst.ccall('hello', 'string', ['string'], ['Zoë']), 'Hello, Zoë! ✓', 'ccall hello');
+    const hello = inst.cwrap('hello', 'string', ['string']);
+    eq(await hello('x'.repeat(100)), `Hello, ${'x'.repeat(100)}! ✓`, 'cwrap hello, long name');
+    eq(log.join('|'), `fetch Bob|fetch Zoë|fetch ${'x'.repeat(100)}`, 'the async import saw the strings');
+    eq(await inst.ccall('sum_bytes', 'i32', ['bytes', 'i32'], [new Uint8Array([1, 2, 3, 250]), 4]), 256, 'bytes');
+    eq(await inst.ccall('sum_bytes', 'i32', ['bytes', 'i32'], [new Uint16Array([1, 256]), 4]), 2, 'a typed array as bytes');
+    eq(await inst.ccall('sum_bytes', 'i32', ['array', 'i32'], [[7, 8], 2]), 15, 'an array of bytes');
+    const s = await inst.ccall('fill_out', 'i32', [{ out: 8, as: 'string' }, 'i32'], [null, 5]);
+    eq(s.value, 5, 'out-buffer call result');
+    eq(s.out[0], 'abcde', 'out-buffer as a string');
+    const b = await inst.ccall('fill_out', 'i32', [{ out: 4 }, 'i32'], [null, 3]);
+    eq([...b.out[0]].join(','), '97,98,99,0', 'out-buffer as bytes');
+    eq(await inst.ccall('mul64', 'i64', ['i64', 'i64'], [1n << 40n, 3n]), 3n << 40n, 'i64 as BigInt');
+    eq(await inst.ccall('noop', 'bool', ['i32'], [-1]), false, 'bool result');
+    await rejects(inst.ccall('hello', 'string', ['str'], ['x']), (e) => e instanceof TypeError && /unknown argument type "str"/.test(e.message), 'bad type');
+    await rejects(inst.ccall('nope', 'void', [], []), (e) => /no exported function 'nope'/.test(e.message), 'missing export');
+    // the allocations went back: the same call again gets the same memory
+    eq(await greet('Bob'), 'Hello, Bob! ✓', 'again');
+    inst.terminate();
+    // a module without malloc/free: a clear error for string arguments
+    const { inst: i2 } = await app(env, {}, 'app-nosp');
+    await rejects(i2.ccall('hello', 'string', ['string'], ['x']), (e) => /export malloc and free/.test(e.message), 'no allocator');
+    eq(await i2.ccall('noop', 'i32', ['i32'], [1]), 2, 'numbers need no allocator');
+    i2.terminate();
+  },
+
   async asyncifyOverflow(env) {
     if (env.mode !== 'asyncify') return 'skip';
     const { inst } = await app(env, {}, 'app', { asyncify: { dataSize: 128 } });
