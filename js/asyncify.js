@@ -226,6 +226,10 @@ export class AsyncifyRunner extends InThreadRunner {
         return;
       }
       this.stack.save(call);
+      if (this.stack.overflowed(call)) {
+        this.#finish(call, false, null);
+        return;
+      }
       this.running = null;
       call.suspended = true;
       Promise.resolve(p).then(
@@ -316,6 +320,10 @@ export class AsyncifyRunner extends InThreadRunner {
 
   #finish(call, ok, value) {
     if (this.running === call) this.running = null;
+    if (this.stack.overflowed(call)) {
+      ok = false;
+      value = this.stack.overflowError(call);
+    }
     this.stack.release(call);
     if (call.data !== undefined && call.data !== this.fixedData) this.regions.release(call.data, this.dataSize);
     call.data = undefined;

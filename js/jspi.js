@@ -52,6 +52,8 @@ export class JspiRunner extends InThreadRunner {
       const r = fn.apply(ctxFor(call), args);
       if (!isThenable(r) || call === null) return r;
       runner.stack.save(call);
+      // ran past its stack: stop it here (the guest unwinds by the throw)
+      if (runner.stack.overflowed(call)) throw runner.stack.overflowError(call);
       runner.running = null;
       if (runner.ready.length || runner.queue.length) runner.#pumpSoon();
       return new Promise((resolve, reject) => {
@@ -137,6 +139,10 @@ export class JspiRunner extends InThreadRunner {
 
   #finish(call, ok, value) {
     if (this.running === call) this.running = null;
+    if (this.stack.overflowed(call)) {
+      ok = false;
+      value = this.stack.overflowError(call);
+    }
     this.stack.release(call);
     call.dead = true;
     call.parked = null;

@@ -62,6 +62,7 @@
 import { LocalMemory } from './memory.js';
 import { marshalArgs, marshalResult, release } from './marshal.js';
 import { Regions, ShadowStack } from './stack.js';
+import { moduleStackSize } from './sig.js';
 
 /** Calls waiting for their turn, first in first out; aborted calls leave it at once. */
 export class CallQueue {
@@ -205,7 +206,9 @@ export class InThreadRunner extends Runner {
     this.regions = new Regions(ex, () => findMemory(ex, importObject));
     this.attach(ex);
     if (typeof ex._initialize === 'function') await this.runInit(ex._initialize);
-    this.stack = new ShadowStack(ex, this.regions, this.options.stackSize ?? 65536);
+    const top = typeof ex.__stack_pointer?.value === 'number' ? ex.__stack_pointer.value : 0;
+    const own = moduleStackSize(top, sigs ? sigs.data : null);
+    this.stack = new ShadowStack(ex, this.regions, this.options.stackSize ?? (own || 65536), () => this.memory.bytes());
     const fns = {};
     const others = {};
     for (const [name, v] of Object.entries(ex)) {

@@ -11,7 +11,15 @@
 //     own stack ("main"), starting from the stack top recorded at
 //     instantiation;
 //   - every further concurrent call gets a region of `stackSize` bytes and
-//     starts with the pointer at the region's top;
+//     starts with the pointer at the region's top; `stackSize` defaults to
+//     the size of the module's own stack (sig.js, moduleStackSize: from the
+//     stack pointer's initial value and the data layout), so a call never
+//     gets less stack than the module was linked with;
+//   - below each such region lies a guard of GUARD bytes filled with a known
+//     pattern; a call that ran past the bottom of its stack changed it, and
+//     is reported as a stack overflow (overflowed(), checked when the call
+//     suspends and when it finishes) instead of going on with the memory
+//     below its stack overwritten;
 //   - when a call suspends, its current pointer is saved; when it resumes
 //     (and before anything else runs guest code) the pointer is restored.
 //
@@ -28,6 +36,8 @@
 // regions are kept on a free list by size and reused.
 
 const PAGE = 65536;
+const GUARD = 256;
+const guardByte = (i) => (0xa5 ^ i) & 0xff;
 
 export class Regions {
   #exports;
@@ -87,8 +97,10 @@ export class ShadowStack {
   #size;
   #mainTop;
   #mainOwner = null;
+  #bytes;
 
-  constructor(exports, regions, stackSize) {
+  constructor(exports, regions, stackSize, bytes) {
+    this.#bytes = bytes;
     const g = exports.__stack_pointer;
     if (g instanceof WebAssembly.Global) {
       let ok = true;
@@ -118,6 +130,11 @@ export class ShadowStack {
     return this.#get !== undefined && this.#regions.canAllocate;
   }
 
+  /** Bytes of C stack each extra call gets. */
+  get size() {
+    return this.#size;
+  }
+
   get pointer() {
     return this.#get ? this.#get() : undefined;
   }
@@ -130,10 +147,31 @@ export class ShadowStack {
       call.stack = 'main';
       call.sp = this.#mainTop;
     } else {
-      const base = this.#regions.alloc(this.#size);
+      const base = this.#regions.alloc(this.#size + GUARD);
+      const mem = this.#bytes();
+      for (let i = 0; i < GUARD; i++) mem[base + i] = guardByte(i);
       call.stack = base;
-      call.sp = base + this.#size;
+      call.sp = base + GUARD + this.#size;
     }
+  }
+
+  /** True when `call` ran past the bottom of its (extra) stack: its guard changed. */
+  overflowed(call) {
+    if (typeof call.stack !== 'number') return false;
+    const mem = this.#bytes();
+    for (let i = 0; i < GUARD; i++) if (mem[call.stack + i] !== guardByte(i)) return true;
+    return false;
+  }
+
+  /** The error for a call that overflowed its stack. */
+  overflowError(call) {
+    const e = new Error(
+      `wasync: C stack overflow in ${call.name}(): the call ran past the end of its ${this.#size}-byte stack ` +
+        '(options.stackSize; the default is the size of the module\'s own stack); raise options.stackSize',
+    );
+    e.name = 'StackOverflowError';
+    e.stackSize = this.#size;
+    return e;
   }
 
   /** Points the guest's stack pointer at `call`'s saved position. */
@@ -150,7 +188,7 @@ export class ShadowStack {
   release(call) {
     if (!this.#get || call.stack === undefined) return;
     if (call.stack === 'main') this.#mainOwner = null;
-    else this.#regions.release(call.stack, this.#size);
+    else this.#regions.release(call.stack, this.#size + GUARD);
     call.stack = undefined;
     this.#set(this.#mainTop);
   }

@@ -31,10 +31,13 @@ clang $cflags tests/js/fixtures/app.c -o "$out/app-nosp.wasm"
 # memory64 (asyncify mode must refuse it) and i64/f64 async imports
 wat2wasm --enable-memory64 tests/js/fixtures/mem64.wat -o "$out/mem64.wasm"
 wat2wasm tests/js/fixtures/i64.wat -o "$out/i64.wasm"
+# stack.wasm: a 256 KiB C stack, 100 KiB used across a suspension (see stack.c)
+clang $cflags -Wl,-z,stack-size=262144 -Wl,--export=malloc,--export=free,--export=__stack_pointer \
+  tests/js/fixtures/stack.c -o "$out/stack.wasm"
 # typo.wasm: a module whose --imports list misses env.tock (see typo.c)
 clang $cflags -Wl,--export=malloc,--export=free,--export=__stack_pointer \
   tests/js/fixtures/typo.c -o "$out/typo.wasm"
-for m in sleep app app-nosp mem64 i64; do
+for m in sleep app app-nosp mem64 i64 stack; do
   "$wasync" asyncify "$out/$m.wasm" -o "$out/$m.async.wasm"
 done
 "$wasync" asyncify "$out/typo.wasm" -o "$out/typo.async.wasm" --imports env.tick
