@@ -33,6 +33,7 @@
 import { isThenable } from './call.js';
 import { dummyResult } from './sig.js';
 import { InThreadRunner } from './runner.js';
+import { AsyncifyImportError, AsyncifyOverflowError } from './errors.js';
 
 const ASYNCIFY_EXPORTS = ['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind'];
 
@@ -51,15 +52,12 @@ const STATE_REWINDING = 2;
  */
 function notInstrumented(call, how, cause) {
   const imp = call.pendingImport ?? 'an import';
-  const e = new Error(
+  return new AsyncifyImportError(
     `wasync: import ${imp} returned a Promise in ${call.name}(), but the module was not instrumented to suspend ` +
       `at that call (${how}); add ${imp} to --imports of \`wasync asyncify\` (Binaryen: --pass-arg=asyncify-imports@...), ` +
       `or make ${imp} return a plain value`,
-    cause ? { cause } : undefined,
+    { importName: call.pendingImport, cause },
   );
-  e.name = 'AsyncifyImportError';
-  e.importName = call.pendingImport;
-  return e;
 }
 
 function memory64Error(where) {
@@ -286,14 +284,10 @@ export class AsyncifyRunner extends InThreadRunner {
     const what = needed
       ? `needs ${needed} bytes but options.asyncify.dataSize is ${size}; raise options.asyncify.dataSize to at least ${needed}`
       : `needs more than the ${size} bytes of options.asyncify.dataSize; raise options.asyncify.dataSize (e.g. to ${size * 4})`;
-    const e = new Error(
+    return new AsyncifyOverflowError(
       `wasync: asyncify data buffer overflow in ${call.name}(): unwinding the suspended call stack ${what}`,
+      { dataSize: size, needed, cause: error ?? undefined },
     );
-    e.name = 'AsyncifyOverflowError';
-    e.dataSize = size;
-    e.needed = needed;
-    if (error) e.cause = error;
-    return e;
   }
 
   #resume(call, ok, value) {

@@ -14,16 +14,14 @@ export function isThenable(v) {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function';
 }
 
+import { AbortError, TimeoutError } from './errors.js';
+
 export function abortError(message = 'The operation was aborted') {
-  const e = new Error(`wasync: ${message}`);
-  e.name = 'AbortError';
-  return e;
+  return new AbortError(`wasync: ${message}`);
 }
 
 export function timeoutError(ms) {
-  const e = new Error(`wasync: call timed out after ${ms} ms`);
-  e.name = 'TimeoutError';
-  return e;
+  return new TimeoutError(`wasync: call timed out after ${ms} ms`, ms);
 }
 
 export class Call {

@@ -43,6 +43,14 @@ import { checkSignature } from './marshal.js';
 import { tuneEngine } from './engine.js';
 
 export { GuestMemory, isAsyncified, tuneEngine };
+export {
+  WasyncError,
+  AbortError,
+  TimeoutError,
+  AsyncifyOverflowError,
+  AsyncifyImportError,
+  StackOverflowError,
+} from './errors.js';
 
 // The runners, in auto's order; each follows the contract in runner.js.
 const RUNNERS = [JspiRunner, AsyncifyRunner, WorkerRunner];

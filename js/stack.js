@@ -35,6 +35,8 @@
 // allocator in the module has handed out, so nothing is corrupted. Freed
 // regions are kept on a free list by size and reused.
 
+import { StackOverflowError } from './errors.js';
+
 const PAGE = 65536;
 const GUARD = 256;
 const guardByte = (i) => (0xa5 ^ i) & 0xff;
@@ -165,13 +167,11 @@ export class ShadowStack {
 
   /** The error for a call that overflowed its stack. */
   overflowError(call) {
-    const e = new Error(
+    return new StackOverflowError(
       `wasync: C stack overflow in ${call.name}(): the call ran past the end of its ${this.#size}-byte stack ` +
-        '(options.stackSize; the default is the size of the module\'s own stack); raise options.stackSize',
+        "(options.stackSize; the default is the size of the module's own stack); raise options.stackSize",
+      this.#size,
     );
-    e.name = 'StackOverflowError';
-    e.stackSize = this.#size;
-    return e;
   }
 
   /** Points the guest's stack pointer at `call`'s saved position. */

@@ -4,7 +4,10 @@
 // ctx.callName after an await, supportedModes(null), inst.concurrency, and
 // the typed memory accessors on the import context.
 import assert from 'node:assert/strict';
-import { supportedModes } from '../../js/index.js';
+import { supportedModes, AbortError, TimeoutError, WasyncError, AsyncifyImportError } from '../../js/index.js';
+import { serve } from '../../js/serve.js';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { CallQueue, Runner } from '../../js/runner.js';
 import { JspiRunner } from '../../js/jspi.js';
 import { AsyncifyRunner } from '../../js/asyncify.js';
@@ -151,6 +154,32 @@ test("options.needs: ['memory'] keeps auto and an explicit mode off worker mode"
     const w = await instantiate(bytes('app.wasm'), imps, { mode: 'worker' });
     assert.throws(() => w.memory.readBytes(0, 4), /inst\.ccall\/inst\.cwrap .*needs: \['memory'\]/);
   }
+});
+
+test('errors are classes: instanceof, name, fields', async () => {
+  const inst = await instantiate(bytes('app.async.wasm'), (ctx) => appImports(ctx, [], { sleepMs: 60000 }), { mode: 'asyncify' });
+  await assert.rejects(inst.call('compute', [3, 1, 1], { timeout: 5 }), (e) => e instanceof TimeoutError && e.timeout === 5 && e.name === 'TimeoutError');
+  // an AbortSignal's own reason is passed on as is; terminate() aborts with wasync's AbortError
+  const p = inst.call('compute', [3, 1, 1]);
+  inst.terminate();
+  await assert.rejects(p, (e) => e instanceof AbortError && e instanceof WasyncError && e.name === 'AbortError');
+  const typo = await instantiate(bytes('typo.async.wasm'), { env: { tick: async (x) => x, tock: async (x) => x } }, { mode: 'asyncify' });
+  await assert.rejects(typo.exports.only_tock(1), (e) => e instanceof AsyncifyImportError && e.importName === 'env.tock');
+});
+
+test('wasync-serve refuses a directory that does not exist', async () => {
+  await assert.rejects(serve({ root: '/nonexistent/wasync', port: 0 }), /^Error: wasync: cannot serve \/nonexistent\/wasync: no such directory/);
+  const bin = fileURLToPath(new URL('../../js/bin/wasync-serve.mjs', import.meta.url));
+  let status = 0;
+  let stderr = '';
+  try {
+    execFileSync(process.execPath, [bin, '/nonexistent/wasync', '--port', '0'], { stdio: 'pipe', timeout: 10000 });
+  } catch (e) {
+    status = e.status;
+    stderr = String(e.stderr);
+  }
+  assert.equal(status, 1);
+  assert.match(stderr, /no such directory/);
 });
 
 // Node 20 has no JSPI; say so instead of passing silently
