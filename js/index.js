@@ -41,6 +41,7 @@ import { WorkerRunner } from './worker-host.js';
 import { readImportSignatures } from './sig.js';
 import { checkSignature } from './marshal.js';
 import { tuneEngine } from './engine.js';
+import { isNode, nodeModule } from './platform.js';
 
 export { GuestMemory, isAsyncified, tuneEngine };
 export {
@@ -58,21 +59,17 @@ const MODES = RUNNERS.map((R) => R.mode);
 const SOLE_CALL = Symbol('wasync.soleCall');
 const MARSHAL = Symbol('wasync.marshal');
 
-function isNode() {
-  return typeof process === 'object' && typeof process.versions?.node === 'string' && typeof window === 'undefined';
-}
-
 async function loadBytes(source) {
   if (source instanceof URL || typeof source === 'string') {
     let url;
     if (source instanceof URL) url = source;
     else if (/^[a-z][a-z0-9+.-]*:/i.test(source) && !/^[a-z]:[\\/]/i.test(source)) url = new URL(source);
     else if (isNode()) {
-      const { pathToFileURL } = await import('node:url');
+      const { pathToFileURL } = await nodeModule('node:url');
       url = pathToFileURL(source);
     } else url = new URL(source, globalThis.location?.href);
     if (url.protocol === 'file:' && isNode()) {
-      const { readFile } = await import('node:fs/promises');
+      const { readFile } = await nodeModule('node:fs/promises');
       return new Uint8Array(await readFile(url));
     }
     source = await fetch(url);

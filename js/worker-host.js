@@ -17,6 +17,7 @@ import * as C from './channel.js';
 import { GuestMemory, toU8 } from './memory.js';
 import { isThenable } from './call.js';
 import { Runner } from './runner.js';
+import { isNode, nodeModule } from './platform.js';
 
 const encoder = new TextEncoder();
 
@@ -36,13 +37,9 @@ export function workerUnavailableReason() {
   return 'this engine has no SharedArrayBuffer/Atomics';
 }
 
-function isNode() {
-  return typeof process === 'object' && typeof process.versions?.node === 'string' && typeof window === 'undefined';
-}
-
 async function spawn(url) {
   if (isNode()) {
-    const { Worker } = await import('node:worker_threads');
+    const { Worker } = await nodeModule('node:worker_threads');
     const w = new Worker(url);
     return {
       post: (m) => w.postMessage(m),
@@ -58,7 +55,19 @@ async function spawn(url) {
   return {
     post: (m) => w.postMessage(m),
     onMessage: (f) => w.addEventListener('message', (ev) => f(ev.data)),
-    onError: (f) => w.addEventListener('error', (ev) => f(ev.error ?? new Error(ev.message ?? 'worker failed'))),
+    // a worker script that cannot be loaded (not found: wasync bundled
+    // without its worker.js) fires an 'error' event with no message
+    onError: (f) =>
+      w.addEventListener('error', (ev) =>
+        f(
+          ev.error ??
+            new Error(
+              `wasync: the worker (${url}) failed to start${ev.message ? `: ${ev.message}` : ''}; if wasync is bundled, ` +
+                "emit its worker.js next to the bundle as a second entry point (esbuild app.js wasync/worker.js --bundle " +
+                "--format=esm --entry-names=[name]) or pass options.worker.url",
+            ),
+        ),
+      ),
     ref: () => {},
     unref: () => {},
     terminate: () => w.terminate(),

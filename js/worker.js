@@ -9,6 +9,7 @@
 // awaits.
 
 import * as C from './channel.js';
+import { nodeModule } from './platform.js';
 import { marshalArgs, marshalResult, release } from './marshal.js';
 
 let post;
@@ -17,7 +18,7 @@ if (typeof WorkerGlobalScope !== 'undefined' && typeof self !== 'undefined') {
   post = (m) => self.postMessage(m);
   listen = (f) => self.addEventListener('message', (ev) => f(ev.data));
 } else {
-  const { parentPort } = await import('node:worker_threads');
+  const { parentPort } = await nodeModule('node:worker_threads');
   post = (m) => parentPort.postMessage(m);
   listen = (f) => parentPort.on('message', f);
 }
