@@ -214,6 +214,16 @@ export class WasyncInstance {
     return this.#runner.concurrency;
   }
 
+  /**
+   * {pending, regionBytesInUse, regionBytesKept}: calls not settled yet, and
+   * the guest memory the runtime holds for C stacks and asyncify buffers --
+   * in use by calls now, and kept on free lists for the next calls (after
+   * every call settled, regionBytesInUse is 0).
+   */
+  stats() {
+    return { pending: this.#pending.size, ...this.#runner.stats };
+  }
+
   /** The one call in progress, or null when there are none or several. */
   [SOLE_CALL]() {
     if (this.#pending.size !== 1) return null;

@@ -164,6 +164,11 @@ export class Runner {
     return 'queued';
   }
 
+  /** Runtime memory in the guest: {regionBytesInUse, regionBytesKept} (0 where the runner keeps none). */
+  get stats() {
+    return { regionBytesInUse: 0, regionBytesKept: 0 };
+  }
+
   terminate() {}
 }
 
@@ -222,6 +227,11 @@ export class InThreadRunner extends Runner {
 
   get concurrency() {
     return this.stack?.canSwitch ? 'parallel' : 'queued';
+  }
+
+  get stats() {
+    const s = this.regions?.stats ?? { inUse: 0, kept: 0 };
+    return { regionBytesInUse: s.inUse, regionBytesKept: s.kept };
   }
 
   async marshalled(name, returns, argTypes, args, run) {

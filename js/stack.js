@@ -46,6 +46,8 @@ export class Regions {
   #memory;
   #free = new Map(); // size -> [addr]
   #ownAllocator;
+  #inUse = 0; // bytes handed out and not released
+  #kept = 0; // bytes on the free lists
 
   constructor(exports, getMemory) {
     this.#exports = exports;
@@ -59,11 +61,29 @@ export class Regions {
     return this.#ownAllocator !== null || this.#memory() instanceof WebAssembly.Memory;
   }
 
+  /** {inUse, kept}: bytes of regions handed out now, and kept for reuse. */
+  get stats() {
+    return { inUse: this.#inUse, kept: this.#kept };
+  }
+
   /** A 16-byte aligned region of `size` bytes. Must be called while no guest code runs. */
   alloc(size) {
     size = Math.ceil(size / 16) * 16;
     const list = this.#free.get(size);
-    if (list && list.length) return list.pop();
+    this.#inUse += size;
+    if (list && list.length) {
+      this.#kept -= size;
+      return list.pop();
+    }
+    try {
+      return this.#fresh(size);
+    } catch (e) {
+      this.#inUse -= size;
+      throw e;
+    }
+  }
+
+  #fresh(size) {
     if (this.#ownAllocator) {
       const raw = this.#ownAllocator.malloc(size + 16) >>> 0;
       if (raw === 0) throw new Error(`wasync: the module's malloc could not provide ${size} bytes`);
@@ -86,6 +106,8 @@ export class Regions {
 
   release(addr, size) {
     size = Math.ceil(size / 16) * 16;
+    this.#inUse -= size;
+    this.#kept += size;
     let list = this.#free.get(size);
     if (!list) this.#free.set(size, (list = []));
     list.push(addr);

@@ -158,11 +158,34 @@ async function serveCalls() {
   }
 }
 
+// The C stack pointer, when the module exports it (or stackSave/stackRestore):
+// a call that ends by an exception (an import's rejection or an abort thrown
+// into the guest) skips the epilogues that pop its C frames, so the pointer
+// is put back by hand; else every failed call would leak its frames.
+let stackPointer = null;
+
+function findStackPointer() {
+  const g = exports.__stack_pointer;
+  if (g instanceof WebAssembly.Global) {
+    try {
+      g.value = g.value; // throws on an immutable global
+      return { get: () => g.value, set: (v) => (g.value = v) };
+    } catch {
+      // fall through
+    }
+  }
+  if (typeof exports.stackSave === 'function' && typeof exports.stackRestore === 'function')
+    return { get: () => exports.stackSave(), set: (v) => exports.stackRestore(v) };
+  return null;
+}
+
 function runCall(id, name, args) {
   let value;
+  const sp = stackPointer?.get();
   try {
     value = exports[name](...args);
   } catch (e) {
+    stackPointer?.set(sp);
     post(errorMessage(id, e));
     return;
   }
@@ -173,11 +196,13 @@ function runCall(id, name, args) {
 function runMarshalled(id, name, args, spec) {
   const bytes = () => new Uint8Array(memory.buffer);
   let state = null;
+  const sp = stackPointer?.get();
   try {
     state = marshalArgs(name, exports, bytes, spec.argTypes, args);
     const raw = exports[name](...state.values);
     post({ t: 'ret', id, value: marshalResult(bytes, spec.returns, raw, state) });
   } catch (e) {
+    stackPointer?.set(sp);
     post(errorMessage(id, e));
   } finally {
     if (state) release(state);
@@ -211,6 +236,7 @@ function init(msg) {
   }
   if (exports.memory instanceof WebAssembly.Memory) memory = exports.memory;
   if (typeof exports._initialize === 'function') exports._initialize();
+  stackPointer = findStackPointer();
   const list = Object.entries(exports).map(([name, v]) => ({ name, kind: typeof v === 'function' ? 'function' : 'other' }));
   exportNames = list.map((e) => e.name);
   if (fast) serveCalls();

@@ -403,6 +403,19 @@ export const scenarios = {
     small.terminate();
   },
 
+  // Load and faults at CI size (the full size: bench/runtime.mjs --load).
+  async loadAndFaults(env) {
+    const { runLoad } = await import('./load.mjs');
+    const calls = env.mode === 'worker' ? 100 : 1000;
+    const r = await runLoad({ ...env, calls, aborts: env.mode === 'worker' ? 50 : 200 });
+    env.note?.(`load ${env.mode}: ${JSON.stringify(r)}`);
+    eq(r.calls, 2 * calls + calls, 'calls made');
+    eq(r.wrong, 0, 'wrong results');
+    eq(r.rejections, calls / 2, 'rejections');
+    eq(r.leakedBytes, 0, 'runtime memory still in use after every call settled');
+    if (r.grownBytes !== null) eq(r.grownBytes, 0, 'guest memory grown in the second round');
+  },
+
   async asyncifyOverflow(env) {
     if (env.mode !== 'asyncify') return 'skip';
     const { inst } = await app(env, {}, 'app', { asyncify: { dataSize: 128 } });
