@@ -29,7 +29,11 @@
 //     all modes (memory.js; in worker mode it is proxied to the worker);
 //   - several calls may be suspended at once; each has its own C shadow stack
 //     (and Asyncify buffer) when the module allows switching it (stack.js),
-//     otherwise calls queue;
+//     otherwise they share one in last-in-first-out order (runner.js); an
+//     import may await a call into its own instance;
+//   - arguments and results can be described by type (ccall, cwrap,
+//     exports.f.with: marshal.js) and are then converted where the memory
+//     lives;
 //   - every call takes an AbortSignal and a timeout (call.js); an aborted or
 //     failed call leaves the instance usable.
 

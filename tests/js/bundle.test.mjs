@@ -67,6 +67,11 @@ test('bundle: esbuild for the browser without --external; every scenario in Chro
   await page.bringToFront();
   await page.waitForFunction(() => window.__results?.done === true, null, { timeout: 200000, polling: 200 });
   const { results } = await page.evaluate(() => window.__results);
+  // figures the scenarios noted (how fast a not-instrumented import was reported, load results)
+  const notes = await page.evaluate(() => window.__notes ?? []);
+  const ms = notes.map((n) => /rejected after (\d+) ms/.exec(n)?.[1]).filter(Boolean).map(Number);
+  if (ms.length) t.diagnostic(`not-instrumented import reported within ${Math.max(...ms)} ms (${ms.length} cases)`);
+  for (const n of notes.filter((x) => x.startsWith('load '))) t.diagnostic(n);
   const failed = results.filter((x) => !x.ok);
   const modes = new Set(results.map((x) => /^(jspi|asyncify|worker):/.exec(x.name)?.[1]).filter(Boolean));
   t.diagnostic(`${results.length} page results, ${failed.length} failed, modes: ${[...modes].join(', ')}`);
