@@ -107,10 +107,14 @@ export function supportedModes(module) {
 // What a caller may require of the mode (options.needs).
 const NEEDS = ['memory'];
 
+function checkNeeds(needs) {
+  for (const need of needs ?? [])
+    if (!NEEDS.includes(need)) throw new TypeError(`wasync: unknown need '${need}' in options.needs (known: ${NEEDS.join(', ')})`);
+}
+
 function chooseMode(requested, module, options) {
   const { why } = supportedModes(module);
   for (const need of options.needs ?? []) {
-    if (!NEEDS.includes(need)) throw new TypeError(`wasync: unknown need '${need}' in options.needs (known: ${NEEDS.join(', ')})`);
     for (const R of RUNNERS) {
       const lack = R.lacks?.(need);
       if (lack && !why[R.mode]) why[R.mode] = `${lack} (options.needs has '${need}')`;
@@ -309,7 +313,11 @@ async function onTheFlyAsyncify(compiled, options) {
   if ((options.mode ?? 'auto') !== 'auto' || options.autoAsyncify === false || !bytes) return compiled;
   if (options.modes && !options.autoAsyncify) return compiled; // an explicit order wins
   if (JspiRunner.available() || isAsyncified(module)) return compiled;
-  const { asyncifyOnTheFly } = await import('./auto-asyncify.js');
+  // a specifier in a variable: bundlers leave auto-asyncify.js (and the Node
+  // built-ins it imports) out of browser bundles; it is loaded next to this
+  // file (or the bundle) when used
+  const AUTO_ASYNCIFY = './auto-asyncify.js';
+  const { asyncifyOnTheFly } = await import(/* webpackIgnore: true */ /* @vite-ignore */ AUTO_ASYNCIFY);
   const out = await asyncifyOnTheFly(bytes, { ...(options.autoAsyncify ?? {}), asyncImports: options.asyncImports });
   return { module: await WebAssembly.compile(out), bytes: out };
 }
@@ -328,6 +336,7 @@ async function onTheFlyAsyncify(compiled, options) {
  *           (on-the-fly asyncify, see above))
  */
 export async function instantiate(source, imports = {}, options = {}) {
+  checkNeeds(options.needs);
   if (options.tuneEngine !== false) await tuneEngine();
   const { module, bytes } = await onTheFlyAsyncify(await compile(source), options);
   const mode = chooseMode(options.mode ?? 'auto', module, options);
