@@ -43,6 +43,14 @@ function load(name) {
   }
 }
 
+// scenario notes (figures such as how fast an error came) go to the console
+// and to window.__notes, for any driver to print
+window.__notes = [];
+const note = (m) => {
+  window.__notes.push(m);
+  console.log(`[wasync-test] note ${m}`);
+};
+
 async function record(name, fn) {
   const li = document.createElement('li');
   let entry;
@@ -106,7 +114,7 @@ async function main() {
     await record('page is cross-origin isolated', () => check(crossOriginIsolated === true, 'crossOriginIsolated'));
     for (const mode of modes) {
       for (const [name, run] of Object.entries(scenarios)) {
-        await record(`${mode}: ${name}`, needs(mode, () => run({ instantiate, mode, load })));
+        await record(`${mode}: ${name}`, needs(mode, () => run({ instantiate, mode, load, note })));
       }
       await record(`${mode}: main thread responsive while suspended`, needs(mode, () => responsive(mode)));
     }
@@ -151,7 +159,7 @@ async function main() {
     );
     for (const mode of ['jspi', 'asyncify']) {
       for (const [name, run] of Object.entries(scenarios)) {
-        await record(`no isolation, ${mode}: ${name}`, needs(mode, () => run({ instantiate, mode, load })));
+        await record(`no isolation, ${mode}: ${name}`, needs(mode, () => run({ instantiate, mode, load, note })));
       }
     }
   }
