@@ -348,9 +348,15 @@ export async function instantiate(source, imports = {}, options = {}) {
   // in progress when there is exactly one (overlapping calls: use `this`)
   base.current = () => runner.running ?? base.instance?.[SOLE_CALL]() ?? null;
   const ctxFor = makeCtxFor(base);
-  const importObject = (typeof imports === 'function' ? imports(base) : imports) ?? {};
+  let importObject = (typeof imports === 'function' ? imports(base) : imports) ?? {};
 
   const declared = WebAssembly.Module.imports(module);
+  // WASYNC_ASYNC_JS (include/wasync/guest.h): the JS bodies the C file carries
+  // in its "wasync.js" section become the wasync_js imports, unless given
+  if (!importObject.wasync_js && declared.some((i) => i.module === 'wasync_js')) {
+    const { guestJsImports } = await import('./wasi/guest-js.js');
+    importObject = { ...importObject, ...guestJsImports(module) };
+  }
   for (const imp of declared) {
     if (imp.kind === 'function' && typeof importObject[imp.module]?.[imp.name] !== 'function')
       throw new TypeError(`wasync: import ${imp.module}.${imp.name} must be a function`);
