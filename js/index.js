@@ -78,12 +78,14 @@ async function loadBytes(source) {
     }
     source = await fetch(url);
   }
+  // bytes first: reading the global Response in Node 20 loads its whole
+  // fetch implementation (~400 ms on a first instantiate of bytes)
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   if (typeof Response === 'function' && source instanceof Response) {
     if (!source.ok) throw new Error(`wasync: fetching ${source.url} failed: ${source.status} ${source.statusText}`);
     return new Uint8Array(await source.arrayBuffer());
   }
-  if (source instanceof ArrayBuffer) return new Uint8Array(source);
-  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   throw new TypeError('wasync: source must be bytes, a Response, a URL or a WebAssembly.Module');
 }
 
