@@ -72,7 +72,7 @@ WASM_API_OBJS := $(WASM_BUILD)/cli/api.o $(WASM_BUILD)/cli/asyncify.o \
   $(WASM_BUILD)/cli/list.o $(WASM_BUILD)/cli/util.o
 
 wasm: $(WASM_BUILD)/wasync.wasm $(WASM_BUILD)/wasync-transform.wasm \
-      js/wasync.wasm js/wasync-transform.wasm
+      js/wasync.wasm js/wasync-transform.wasm js/include/wasync/guest.h
 
 $(WASM_BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -85,6 +85,11 @@ $(WASM_BUILD)/wasync-transform.wasm: $(WASM_API_OBJS) $(WASM_LIB_OBJS)
 	$(WASI_LD) $(WASM_OPT) -mexec-model=reactor -Wl,--strip-all $^ -o $@
 
 js/%.wasm: $(WASM_BUILD)/%.wasm
+	cp $< $@
+
+# the guest kit's header travels in the npm package (wasync cc finds it there)
+js/include/wasync/guest.h: include/wasync/guest.h
+	@mkdir -p $(dir $@)
 	cp $< $@
 
 # Unit tests of the CLI's own code link its commands too.
