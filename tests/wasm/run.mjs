@@ -18,6 +18,8 @@
 // 4. The package carries its wasm files and the `wasync` bin.
 // 5. On-the-fly asyncify in Node 20 (no JSPI): instantiate() of a plain
 //    module runs it in asyncify mode; the second load hits the cache.
+// 6. Chromium (tests/wasm/browser.mjs): wasync/transform in a page and a
+//    worker gives the native bytes; on-the-fly asyncify hits the Cache API.
 // Prints `wasm: N passed, N failed`.
 import fs from "node:fs";
 import os from "node:os";
@@ -231,6 +233,12 @@ if (quick) {
     }
     check(refused && refused.message.startsWith("wasync: no way to run async imports here"), "autoAsyncify: false keeps the old refusal", refused?.message);
   }
+}
+
+// ---- 6. in a browser (Chromium) -------------------------------------------------
+if (!quick) {
+  const { browserChecks } = await import(pathToFileURL(path.join(ROOT, "tests/wasm/browser.mjs")));
+  await browserChecks(ROOT, check);
 }
 
 console.log(`wasm: ${passed} passed, ${failed} failed`);
