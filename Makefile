@@ -131,7 +131,7 @@ bench: deps all
 	node bench/asyncify.mjs
 
 # ---- formatting -----------------------------------------------------------
-FORMAT_FILES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h quickjs/*.c quickjs/*.h)
+FORMAT_FILES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h quickjs/*.c quickjs/*.h tests/quickjs/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
