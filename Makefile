@@ -206,9 +206,10 @@ test-fuzz: $(BUILD)/fuzz-roundtrip $(BUILD)/fuzz-asyncify
 bench: deps all
 	node bench/roundtrip.mjs
 	node bench/asyncify.mjs
+	node bench/transform.mjs
 
 # ---- formatting -----------------------------------------------------------
-FORMAT_FILES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/regress/*.c quickjs/*.c quickjs/*.h)
+FORMAT_FILES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/regress/*.c quickjs/*.c quickjs/*.h tests/quickjs/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
