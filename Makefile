@@ -27,7 +27,8 @@ CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps demo test test-c test-unit test-asan test-spec test-truncate \
-        test-realworld test-fuzz test-asyncify test-js test-browser fuzz bench \
+        test-realworld test-fuzz test-asyncify test-emscripten test-js test-browser \
+        fuzz bench \
         format format-check clean
 
 all: $(BUILD)/wasync $(BUILD)/libwasync.a
@@ -96,6 +97,11 @@ test-asyncify: all
 	node tests/asyncify/run.mjs --wasync-arg=--split-rewind=1
 	node tests/spec/run.mjs --transform=asyncify
 	node tests/spec/run.mjs --transform=asyncify --asyncify-args=--split-rewind=1
+
+# wasync inside emcc (scripts/emcc/wasm-opt) vs stock emcc on Emscripten-style
+# programs at -O0..-O3; builds cached under build/emscripten/.
+test-emscripten: all
+	nice node tests/emscripten/run.mjs
 
 test-js: all
 	scripts/test-js.sh
