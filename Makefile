@@ -24,11 +24,13 @@ HDRS      := $(wildcard include/*.h src/*.h src/*.def cli/*.h tests/unit/*.h)
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+# the CLI's commands without main(): linked into tests that run commands
+CLI_CMD_OBJS := $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps demo test test-c test-unit test-asan test-spec test-truncate \
         test-realworld test-fuzz test-asyncify test-emscripten test-js test-browser \
-        fuzz bench \
+        test-regress fuzz bench \
         format format-check clean
 
 all: $(BUILD)/wasync $(BUILD)/libwasync.a
@@ -47,6 +49,16 @@ $(BUILD)/wasync: $(CLI_OBJS) $(BUILD)/libwasync.a
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwasync.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BUILD)/libwasync.a -o $@
+
+# Unit tests of the CLI's own code link its commands too.
+$(BUILD)/tests/test_cli: tests/unit/test_cli.c $(CLI_CMD_OBJS) $(BUILD)/libwasync.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Icli $(CFLAGS) $(LDFLAGS) $< $(CLI_CMD_OBJS) $(BUILD)/libwasync.a -o $@
+
+# The regression runner (tests/regress/run.c): CLI commands in-process.
+$(BUILD)/tests/regress: tests/regress/run.c $(CLI_CMD_OBJS) $(BUILD)/libwasync.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Icli -Itests/unit $(CFLAGS) $(LDFLAGS) $< $(CLI_CMD_OBJS) $(BUILD)/libwasync.a -o $@
 
 # Test tools (tests/tools/NAME.c -> build/tools/NAME), linked with the library.
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libwasync.a $(HDRS)
@@ -72,14 +84,24 @@ test-unit: $(UNIT_BINS) $(BUILD)/wasync
 	@scripts/run-unit.sh $(UNIT_BINS)
 
 # The same C tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_MAKE  := $(MAKE) --no-print-directory BUILD=build/asan CC=clang \
+  OPT="-O1 -g $(SAN_FLAGS) -fno-omit-frame-pointer" LDFLAGS="$(SAN_FLAGS)"
 test-asan:
-	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
-	  OPT="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	  LDFLAGS="-fsanitize=address,undefined" test-unit
+	@$(SAN_MAKE) test-unit
 	# the sanitized CLI on every spec module: asyncify (every function
 	# split, asserts on) exercises the pass's widest code paths
 	node tests/spec/run.mjs --transform=asyncify --wasync=build/asan/wasync \
 	  --asyncify-args='--split-rewind=1 --asserts'
+
+# Every fixed bug and fuzz crash leaves a case in tests/regress/ (see
+# tests/regress/run.c); the runner is built with ASan + UBSan.
+test-regress:
+	+@$(SAN_MAKE) build/asan/tests/regress build/asan/libwasync.a
+	@EXAMPLE_CC=clang EXAMPLE_CFLAGS="$(SAN_FLAGS)" \
+	  build/asan/tests/regress build/asan tests/regress/*.case || { \
+	  echo "test-regress: the last case's stderr:"; \
+	  cat build/asan/regress.stderr; exit 1; }
 
 test-spec: all
 	node tests/spec/run.mjs
@@ -128,7 +150,7 @@ bench: deps all
 	node bench/asyncify.mjs
 
 # ---- formatting -----------------------------------------------------------
-FORMAT_FILES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h)
+FORMAT_FILES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/regress/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

@@ -11,6 +11,7 @@
  *   --remove-list LIST      --pass-arg=asyncify-removelist@LIST
  *   --only-list LIST        --pass-arg=asyncify-onlylist@LIST
  *   --asserts               --pass-arg=asyncify-asserts
+ *   --split-rewind auto|N|never   (wasync only) rewind-only copies
  *   --import-globals        --pass-arg=asyncify-relocatable / -import-globals
  *   --export-globals        --pass-arg=asyncify-export-globals
  *   --memory N|NAME         --pass-arg=asyncify-memory@N|NAME
@@ -23,66 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/asyncify.h"
 #include "cli.h"
-
-typedef struct Lists {
-  char *bufs[16];
-  int nbufs;
-  char **items[16];
-  int nitems;
-} Lists;
 
 static void log_line(void *ctx, const char *line) {
   (void)ctx;
   printf("%s\n", line);
-}
-
-/* Fills a name list from "a,b" or "@file" (the string is copied). */
-static bool parse_list(Lists *ls, const char *arg, WasyncNameList *out) {
-  char *text = NULL;
-  if (arg[0] == '@') {
-    uint8_t *data;
-    size_t size;
-    if (!wasync_cli_read_file(arg + 1, &data, &size)) return false;
-    text = malloc(size + 1);
-    if (!text) {
-      free(data);
-      return false;
-    }
-    memcpy(text, data, size);
-    text[size] = '\0';
-    free(data);
-  } else {
-    text = strdup(arg);
-    if (!text) return false;
-  }
-  if (ls->nbufs >= 16) {
-    free(text);
-    return false;
-  }
-  ls->bufs[ls->nbufs++] = text;
-  char *copy = strdup(text);
-  if (!copy) return false;
-  size_t n = wasync_asyncify_split(copy, NULL, 0);
-  free(copy);
-  char **items = calloc(n + 1, sizeof *items);
-  if (!items || ls->nitems >= 16) {
-    free(items);
-    return false;
-  }
-  ls->items[ls->nitems++] = items;
-  wasync_asyncify_split(text, items, n);
-  out->items = (const char *const *)items;
-  out->count = n;
-  return true;
-}
-
-static void free_lists(Lists *ls) {
-  for (int i = 0; i < ls->nbufs; i++)
-    free(ls->bufs[i]);
-  for (int i = 0; i < ls->nitems; i++)
-    free(ls->items[i]);
 }
 
 static const char usage[] =
@@ -116,7 +62,7 @@ int wasync_cli_asyncify(int argc, char **argv) {
   WasyncAsyncifyOptions o;
   memset(&o, 0, sizeof o);
   o.log = log_line;
-  Lists ls;
+  WasyncCliLists ls;
   memset(&ls, 0, sizeof ls);
   const char *in = NULL, *out = NULL;
   int rc = 2;
@@ -124,10 +70,10 @@ int wasync_cli_asyncify(int argc, char **argv) {
     const char *a = argv[i];
     const char *val = NULL;
     char key[64];
-    /* --pass-arg=KEY[@VALUE] or --pass-arg KEY[@VALUE] */
-    if (strncmp(a, "--pass-arg=", 11) == 0 || strcmp(a, "--pass-arg") == 0 ||
-        strcmp(a, "-pa") == 0) {
-      const char *pa = a[10] == '=' ? a + 11 : (i + 1 < argc ? argv[++i] : "");
+    /* --pass-arg=KEY[@VALUE], or --pass-arg / -pa then KEY[@VALUE] */
+    bool pass_arg_eq = strncmp(a, "--pass-arg=", 11) == 0;
+    if (pass_arg_eq || strcmp(a, "--pass-arg") == 0 || strcmp(a, "-pa") == 0) {
+      const char *pa = pass_arg_eq ? a + 11 : (i + 1 < argc ? argv[++i] : "");
       const char *at = strchr(pa, '@');
       size_t kl = at ? (size_t)(at - pa) : strlen(pa);
       if (kl >= sizeof key) {
@@ -162,12 +108,12 @@ int wasync_cli_asyncify(int argc, char **argv) {
 #define LIST(field)                                                            \
   do {                                                                         \
     NEEDS_VALUE();                                                             \
-    if (!parse_list(&ls, val, &o.field)) {                                     \
+    if (!wasync_cli_parse_list(&ls, val, &o.field)) {                          \
       rc = 1;                                                                  \
       goto done;                                                               \
     }                                                                          \
   } while (0)
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    if (wasync_cli_is_help(a)) {
       fputs(usage, stdout);
       rc = 0;
       goto done;
@@ -255,13 +201,12 @@ int wasync_cli_asyncify(int argc, char **argv) {
     goto done;
   }
   {
-    uint8_t *data = NULL;
-    size_t size = 0;
+    WasyncCliInput input;
     rc = 1;
-    if (!wasync_cli_read_file(in, &data, &size)) goto done;
+    if (!wasync_cli_open_input(in, &input)) goto done;
     WasyncError err;
     memset(&err, 0, sizeof err);
-    WasyncModule *m = wasync_module_decode(data, size, NULL, &err);
+    WasyncModule *m = wasync_module_decode(input.data, input.size, NULL, &err);
     uint8_t *bytes = NULL;
     size_t nbytes = 0;
     if (m && wasync_module_validate(m, &err) && wasync_asyncify(m, &o, &err) &&
@@ -272,9 +217,9 @@ int wasync_cli_asyncify(int argc, char **argv) {
       wasync_cli_error(in, &err);
     }
     wasync_module_free(m);
-    free(data);
+    wasync_cli_close_input(&input);
   }
 done:
-  free_lists(&ls);
+  wasync_cli_lists_free(&ls);
   return rc;
 }

@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-bool wasync_cli_read_file(const char *path, uint8_t **data, size_t *size) {
+/* Reads a whole file ("-" = stdin).  Prints an error and returns false on
+ * failure.  Free *data with free(). */
+static bool read_file(const char *path, uint8_t **data, size_t *size) {
   bool is_stdin = strcmp(path, "-") == 0;
   FILE *f = is_stdin ? stdin : fopen(path, "rb");
   if (!f) {
@@ -86,7 +88,7 @@ bool wasync_cli_open_input(const char *path, WasyncCliInput *in) {
     close(fd); /* not mappable (empty, a pipe...): read it */
   }
   uint8_t *data;
-  if (!wasync_cli_read_file(path, &data, &in->size)) return false;
+  if (!read_file(path, &data, &in->size)) return false;
   in->owned = data;
   in->data = data;
   return true;
@@ -180,6 +182,10 @@ unsigned wasync_cli_default_threads(void) {
 void wasync_cli_error(const char *path, const WasyncError *err) {
   fprintf(stderr, "%s:0x%llx: error: %s\n", path,
           (unsigned long long)err->offset, err->message);
+}
+
+bool wasync_cli_is_help(const char *arg) {
+  return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }
 
 int wasync_cli_usage_error(const char *cmd, const char *message) {

@@ -13,13 +13,18 @@
  *     if (!m || !wasync_module_validate(m, &err)) {
  *       fprintf(stderr, "in.wasm:0x%llx: error: %s\n",
  *               (unsigned long long)err.offset, err.message);
- *       ...
+ *       wasync_module_free(m);
+ *       return 1;
  *     }
- *     uint8_t *out; size_t out_size;
- *     wasync_module_encode(m, NULL, &out, &out_size, &err);
- *     ...
- *     wasync_buffer_free(out);
+ *     uint8_t *out;
+ *     size_t out_size;
+ *     if (wasync_module_encode(m, NULL, &out, &out_size, &err)) {
+ *       fwrite(out, 1, out_size, stdout);
+ *       wasync_buffer_free(m, out);
+ *     }
  *     wasync_module_free(m);
+ *
+ * (tests/regress/header-example.sh compiles and runs this example.)
  */
 #ifndef WASYNC_H
 #define WASYNC_H

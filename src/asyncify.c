@@ -30,17 +30,16 @@
  * during an unwind are instrumented; every other body is copied byte for
  * byte by the encoder.
  *
- * Rewrite (asyncify_rewrite.c), per instrumented function:
+ * Rewrite (asyncify_rewrite.c, in steps: asyncify_mark.c,
+ * asyncify_generate.c, asyncify_finish.c), per instrumented function:
  *
- *   prologue:  if (state == 2) { p = data.pos - 4; ci = load(p);
- *                                switch layout(ci): pop frame, restore }
- *   block $exit  block $L(n-1) (result i32) ... block $L0 (result i32)
- *     block $body (result R*)               (one $L per frame layout)
+ *   prologue:  if (state == 2) { (p, ci) = pop frame; restore locals }
+ *   block $exit  block $save (result i32)
+ *     block $body (result R*)
  *       ... the body ...
  *     end
  *     return
- *   end $L0: ci = the call index; save layout 0; br $exit  ...
- *   end $L(n-1): ci = ...; save layout n-1
+ *   end $save: ci = the call index; save the frame
  *   end $exit: return zeros
  *
  * In the body, every nesting level (a "sequence") that contains an
@@ -54,7 +53,7 @@
  *                 (inside the body the state is 0 or 2 here)
  *     cold code...            end $p0
  *     piece 0 (a call site):  args...; call; i32.const i;
- *                             br_if $L(layout i) (state); drop
+ *                             br_if $save (state); drop
  *                             (state != 0 after the call: unwinding; the
  *                             call index travels as the branch value)
  *     cold code...            end $p1
@@ -79,7 +78,11 @@
  * functions -- `fast`, without the dispatches, and `rewind`, the full
  * rewrite (same frame layout, same call-site numbers) -- and becomes a
  * trampoline: if (state == 2) return rewind(args); return fast(args).  A
- * rewound activation finishes in `rewind`.  See asyncify_rewrite.c.
+ * rewound activation finishes in `rewind`.  See asyncify_finish.c.
+ *
+ * Module editing (adding the globals, tables, runtime functions and
+ * exports, removing the asyncify.* imports, importing the state globals)
+ * goes through module_edit.h.
  *
  * Frames are pushed and popped by two shared functions, and their locals
  * written and read by shared functions, one pair per count of locals of
@@ -91,9 +94,9 @@
  * live across its call site (liveness over the rewritten body,
  * asyncify_liveness.c) -- i32/f32 4 bytes, i64/f64 8, v128 16; every i32,
  * then i64, f32, f64, v128, each class in local order -- followed by the
- * i32 call index.  A function has one layout, the
- * union of its sites' live sets (LAYOUT_MAX in asyncify_rewrite.c: extra
- * layouts cost save and restore code, a bigger frame only buffer bytes).
+ * i32 call index.  A function has one frame layout, the union of its
+ * sites' live sets (several layouts would cost save and restore code per
+ * layout; a bigger frame costs only buffer bytes; see asyncify_finish.c).
  * Rewinding reads the call index at pos-4, pops the frame
  * (pos -= size + 4) and restores.  Reference-typed locals cannot live in
  * linear memory: they are pushed on per-hierarchy reference stacks (a
@@ -127,6 +130,7 @@
 
 #include "asyncify.h"
 #include "asyncify_emit.h"
+#include "module_edit.h"
 
 static void logf_(const WasyncAsyncifyOptions *o, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -158,143 +162,6 @@ static void fname(WasyncModule *m, uint32_t f, char *buf, size_t cap) {
   }
 }
 
-/* Makes room for `add` more elements after the n in *arr (module arena;
- * the old array is left there).  Arrays grown here get twice the room they
- * need, recorded in m->grown, so adding k elements one at a time costs
- * O(n + k), not O(n * k). */
-static bool grow_array(WasyncModule *m, void **arr, uint32_t n, uint32_t add,
-                       size_t size) {
-  const size_t slots = sizeof m->grown / sizeof m->grown[0];
-  size_t k;
-  for (k = 0; k < slots; k++)
-    if (m->grown[k].array && m->grown[k].array == *arr) break;
-  if (k < slots && (uint64_t)n + add <= m->grown[k].cap) return true;
-  uint64_t want = ((uint64_t)n + add) * 2;
-  if (want < 16) want = 16;
-  if (want > UINT32_MAX) want = (uint64_t)n + add;
-  void *p = wasync_arena_array(&m->arena, (size_t)want, size);
-  if (!p) return false;
-  if (n) memcpy(p, *arr, (size_t)n * size);
-  if (k == slots) /* a free slot, or the least useful one */
-    for (k = 0; k + 1 < slots && m->grown[k].array; k++)
-      ;
-  m->grown[k].array = p;
-  m->grown[k].cap = (uint32_t)want;
-  *arr = p;
-  return true;
-}
-
-/* A function type params -> results (an existing plain one, or added). */
-bool wasync_asyncify_functype(WasyncModule *m, const WasyncValType *params,
-                              uint32_t np, const WasyncValType *results,
-                              uint32_t nr, uint32_t *out) {
-  for (uint32_t t = 0; t < m->ntypes; t++) {
-    const WasyncSubType *st = &m->types[t];
-    if (st->form != WASYNC_COMP_FUNC || st->nparams != np ||
-        st->nresults != nr || st->has_super || !st->final || st->rec_size > 1)
-      continue;
-    if ((np && memcmp(st->params, params, np * sizeof *params)) ||
-        (nr && memcmp(st->results, results, nr * sizeof *results)))
-      continue;
-    *out = t;
-    return true;
-  }
-  uint32_t n = m->ntypes;
-  if (!grow_array(m, (void **)&m->types, n, 1, sizeof *m->types)) return false;
-  if (m->type_canon &&
-      !grow_array(m, (void **)&m->type_canon, n, 1, sizeof *m->type_canon))
-    return false;
-  WasyncSubType *st = &m->types[n];
-  memset(st, 0, sizeof *st);
-  st->form = WASYNC_COMP_FUNC;
-  st->encoding = WASYNC_SUB_BARE;
-  st->final = true;
-  st->rec_start = n;
-  st->rec_size = 1;
-  st->nparams = np;
-  st->nresults = nr;
-  st->params = wasync_arena_array(&m->arena, np + 1, sizeof *params);
-  st->results = wasync_arena_array(&m->arena, nr + 1, sizeof *results);
-  if (!st->params || !st->results) return false;
-  if (np) memcpy(st->params, params, np * sizeof *params);
-  if (nr) memcpy(st->results, results, nr * sizeof *results);
-  if (m->type_canon) m->type_canon[n] = n;
-  m->ntypes = n + 1;
-  *out = n;
-  return true;
-}
-
-static bool add_global(WasyncModule *m, WasyncValType t, bool mut,
-                       const uint8_t *init, uint32_t init_size) {
-  uint32_t n = m->nglobals;
-  if (!grow_array(m, (void **)&m->globals, n, 1, sizeof *m->globals))
-    return false;
-  WasyncGlobal *g = &m->globals[n];
-  memset(g, 0, sizeof *g);
-  g->type = t;
-  g->mut = mut;
-  uint8_t *b = wasync_arena_alloc(&m->arena, init_size);
-  if (!b) return false;
-  memcpy(b, init, init_size);
-  g->init.bytes = b;
-  g->init.size = init_size;
-  g->import = UINT32_MAX;
-  m->nglobals = n + 1;
-  return true;
-}
-
-static bool add_export(WasyncModule *m, const char *name, uint8_t kind,
-                       uint32_t index) {
-  uint32_t n = m->nexports;
-  size_t len = strlen(name);
-  for (uint32_t i = 0; i < n; i++)
-    if (m->exports[i].name.len == len &&
-        memcmp(m->exports[i].name.bytes, name, len) == 0) {
-      /* Binaryen would fail on a duplicate; replace the old export. */
-      m->exports[i].kind = kind;
-      m->exports[i].index = index;
-      return true;
-    }
-  if (!grow_array(m, (void **)&m->exports, n, 1, sizeof *m->exports))
-    return false;
-  WasyncExport *e = &m->exports[n];
-  memset(e, 0, sizeof *e);
-  e->name.bytes = (const uint8_t *)name;
-  e->name.len = (uint32_t)len;
-  e->kind = kind;
-  e->index = index;
-  m->nexports = n + 1;
-  return true;
-}
-
-/* Adds a defined function with the given body (expression bytes, without
- * locals). */
-bool wasync_asyncify_add_func(WasyncModule *m, uint32_t type,
-                              const uint8_t *expr, size_t size, uint32_t *out) {
-  uint32_t n = m->nfuncs;
-  if (!grow_array(m, (void **)&m->funcs, n, 1, sizeof *m->funcs)) return false;
-  WasyncFunc *f = &m->funcs[n];
-  memset(f, 0, sizeof *f);
-  f->type = type;
-  f->import = UINT32_MAX;
-  uint8_t *b = wasync_arena_alloc(&m->arena, size + 1);
-  if (!b) return false;
-  b[0] = 0; /* no locals */
-  memcpy(b + 1, expr, size);
-  f->code.body = b;
-  f->code.size = (uint32_t)(size + 1);
-  f->code.expr_start = 1;
-  f->code.replaced = true;
-  m->nfuncs = n + 1;
-  if (m->func_names_done && m->func_names) {
-    if (!grow_array(m, (void **)&m->func_names, n, 1, sizeof *m->func_names))
-      return false;
-    memset(&m->func_names[n], 0, sizeof *m->func_names);
-  }
-  *out = n;
-  return true;
-}
-
 static void put_instr(WasyncBuf *b, uint16_t op, uint64_t imm) {
   WasyncInstr in;
   memset(&in, 0, sizeof in);
@@ -324,9 +191,9 @@ static bool add_runtime(WasyncAsyncifyCtx *c, uint32_t rt[ART_COUNT]) {
   WasyncValType ptr = c->mem64 ? WASYNC_VT_I64 : WASYNC_VT_I32;
   WasyncValType i32 = WASYNC_VT_I32;
   uint32_t t_ptr, t_void, t_get;
-  if (!wasync_asyncify_functype(m, &ptr, 1, NULL, 0, &t_ptr) ||
-      !wasync_asyncify_functype(m, NULL, 0, NULL, 0, &t_void) ||
-      !wasync_asyncify_functype(m, NULL, 0, &i32, 1, &t_get))
+  if (!wasync_module_add_type(m, &ptr, 1, NULL, 0, &t_ptr) ||
+      !wasync_module_add_type(m, NULL, 0, NULL, 0, &t_void) ||
+      !wasync_module_add_type(m, NULL, 0, &i32, 1, &t_get))
     return false;
   static const int states[ART_COUNT] = {0, 1, 0, 2, 0, 0};
   for (int k = ART_START_UNWIND; k < ART_COUNT; k++) {
@@ -361,8 +228,7 @@ static bool add_runtime(WasyncAsyncifyCtx *c, uint32_t rt[ART_COUNT]) {
     uint32_t type = k == ART_GET_STATE                                 ? t_get
                     : (k == ART_START_UNWIND || k == ART_START_REWIND) ? t_ptr
                                                                        : t_void;
-    bool ok =
-        !b.oom && wasync_asyncify_add_func(m, type, b.data, b.size, &rt[k]);
+    bool ok = !b.oom && wasync_module_add_func(m, type, b.data, b.size, &rt[k]);
     wasync_buf_release(&b);
     if (!ok) return false;
   }
@@ -373,7 +239,8 @@ static bool add_runtime(WasyncAsyncifyCtx *c, uint32_t rt[ART_COUNT]) {
                                                "asyncify_stop_rewind",
                                                "asyncify_get_state"};
   for (int k = ART_START_UNWIND; k < ART_COUNT; k++)
-    if (!add_export(m, names[k], WASYNC_EXTERN_FUNC, rt[k])) return false;
+    if (!wasync_module_add_export(m, names[k], WASYNC_EXTERN_FUNC, rt[k]))
+      return false;
   return true;
 }
 
@@ -403,13 +270,8 @@ static bool pick_memory(WasyncAsyncifyCtx *c) {
                            "asyncify memory: no exported memory named %s", sel);
     }
   } else if (m->nmemories == 0) {
-    if (!grow_array(m, (void **)&m->memories, 0, 1, sizeof *m->memories))
+    if (!wasync_module_add_memory(m, 1, &c->memory))
       return wasync_fail(c->err, WASYNC_ERR_NOMEM, 0, "out of memory");
-    memset(&m->memories[0], 0, sizeof m->memories[0]);
-    m->memories[0].limits.min = 1;
-    m->memories[0].import = UINT32_MAX;
-    m->nmemories = 1;
-    c->memory = 0;
   } else if (m->nmemories > 1) {
     /* Binaryen's default: the memory exported as "memory". */
     c->memory = 0;
@@ -472,287 +334,6 @@ static void explain(WasyncAsyncifyCtx *c, uint32_t f) {
     }
     n = w;
   }
-}
-
-/* ---- removing the asyncify.* imports --------------------------------------
- * They become calls to the runtime functions; every function index after
- * the first removed import shifts down.  Bodies and constant expressions
- * that mention a function index are re-encoded with the new indices; the
- * name section (function indices) is dropped. */
-
-/* Re-encodes instructions [bytes, bytes+size) with function indices mapped;
- * *changed false when nothing needed mapping (out untouched). */
-/* The new index of the function / global an instruction names, when a map
- * changes it. */
-static bool remapped(const WasyncInstr *in, const uint32_t *map,
-                     const uint32_t *gmap, uint32_t *to) {
-  if (map && (in->op == WASYNC_OP_CALL || in->op == WASYNC_OP_RETURN_CALL ||
-              in->op == WASYNC_OP_REF_FUNC)) {
-    *to = map[in->imm.index];
-    return *to != in->imm.index;
-  }
-  if (gmap &&
-      (in->op == WASYNC_OP_GLOBAL_GET || in->op == WASYNC_OP_GLOBAL_SET)) {
-    *to = gmap[in->imm.index];
-    return *to != in->imm.index;
-  }
-  return false;
-}
-
-static bool remap_code(WasyncModule *m, const uint8_t *bytes, size_t size,
-                       const uint32_t *map, const uint32_t *gmap,
-                       WasyncBuf *out, bool *changed, WasyncError *err) {
-  WasyncInstrReader ir;
-  wasync_instr_reader_init(&ir, m, m->bytes, 0, 0, err);
-  ir.r.base = bytes;
-  ir.r.pos = 0;
-  ir.r.end = size;
-  *changed = false;
-  WasyncInstr in;
-  bool ok = true;
-  /* First pass: is there anything to change? */
-  while (ir.r.pos < ir.r.end) {
-    if (!wasync_instr_decode(&ir, &in)) {
-      ok = false;
-      break;
-    }
-    uint32_t to;
-    if (remapped(&in, map, gmap, &to)) {
-      *changed = true;
-      break;
-    }
-  }
-  if (ok && *changed) {
-    ir.r.pos = 0;
-    while (ir.r.pos < ir.r.end) {
-      if (!wasync_instr_decode(&ir, &in)) {
-        ok = false;
-        break;
-      }
-      uint32_t to;
-      if (remapped(&in, map, gmap, &to)) in.imm.index = to;
-      wasync_instr_encode(out, &in);
-    }
-  }
-  wasync_instr_reader_release(&ir);
-  return ok;
-}
-
-static bool remap_expr(WasyncModule *m, WasyncExpr *x, const uint32_t *map,
-                       const uint32_t *gmap, WasyncError *err) {
-  if (!x->bytes || !x->size) return true;
-  WasyncBuf b;
-  wasync_buf_init(&b, m->arena.allocator);
-  bool changed;
-  bool ok = remap_code(m, x->bytes, x->size, map, gmap, &b, &changed, err);
-  if (ok && changed) {
-    uint8_t *nb = wasync_arena_alloc(&m->arena, b.size ? b.size : 1);
-    if (!nb || b.oom)
-      ok = wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
-    else {
-      memcpy(nb, b.data, b.size);
-      x->bytes = nb;
-      x->size = (uint32_t)b.size;
-    }
-  }
-  wasync_buf_release(&b);
-  return ok;
-}
-
-/* Rewrites the function and global indices of every defined body below
- * `nfuncs` through fmap/gmap (either may be NULL); only bodies that change
- * are replaced. */
-static bool remap_bodies(WasyncModule *m, uint32_t nfuncs, const uint32_t *fmap,
-                         const uint32_t *gmap, WasyncError *err) {
-  for (uint32_t f = m->nfunc_imports; f < nfuncs; f++) {
-    WasyncCode *c = &m->funcs[f].code;
-    WasyncBuf b;
-    wasync_buf_init(&b, m->arena.allocator);
-    wasync_buf_bytes(&b, c->body, c->expr_start);
-    bool changed;
-    bool ok = remap_code(m, c->body + c->expr_start, c->size - c->expr_start,
-                         fmap, gmap, &b, &changed, err);
-    if (ok && changed) {
-      uint8_t *nb = wasync_arena_alloc(&m->arena, b.size);
-      if (!nb || b.oom)
-        ok = wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
-      else {
-        memcpy(nb, b.data, b.size);
-        c->body = nb;
-        c->size = (uint32_t)b.size;
-        c->replaced = true;
-      }
-    }
-    wasync_buf_release(&b);
-    if (!ok) return false;
-  }
-  return true;
-}
-
-static bool remove_runtime_imports(WasyncModule *m,
-                                   const WasyncAsyncifyAnalysis *a,
-                                   const uint32_t rt[ART_COUNT],
-                                   WasyncError *err) {
-  uint32_t nf = m->nfuncs, removed = 0;
-  uint32_t *map = wasync_arena_array(&m->arena, nf + 1, 4);
-  if (!map) return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
-  for (uint32_t f = 0; f < nf; f++) {
-    if (f < m->nfunc_imports && a->runtime[f]) {
-      removed++;
-      map[f] = UINT32_MAX;
-    } else {
-      map[f] = f - removed;
-    }
-  }
-  if (!removed) return true;
-  for (uint32_t f = 0; f < m->nfunc_imports; f++)
-    if (a->runtime[f]) map[f] = map[rt[a->runtime[f]]];
-  /* Bodies. */
-  if (!remap_bodies(m, nf, map, NULL, err)) return false;
-  /* Constant expressions, segments, exports, start. */
-  for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
-    if (!remap_expr(m, &m->globals[i].init, map, NULL, err)) return false;
-  for (uint32_t i = 0; i < m->ntables; i++)
-    if (m->tables[i].has_init &&
-        !remap_expr(m, &m->tables[i].init, map, NULL, err))
-      return false;
-  for (uint32_t i = 0; i < m->nelems; i++) {
-    WasyncElem *e = &m->elems[i];
-    if (e->funcs) {
-      uint32_t *nfl = wasync_arena_array(&m->arena, e->count + 1, 4);
-      if (!nfl) return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
-      for (uint32_t j = 0; j < e->count; j++)
-        nfl[j] = map[e->funcs[j]];
-      e->funcs = nfl;
-    }
-    if (e->exprs)
-      for (uint32_t j = 0; j < e->count; j++)
-        if (!remap_expr(m, &e->exprs[j], map, NULL, err)) return false;
-  }
-  for (uint32_t i = 0; i < m->nexports; i++)
-    if (m->exports[i].kind == WASYNC_EXTERN_FUNC)
-      m->exports[i].index = map[m->exports[i].index];
-  if (m->has_start) m->start = map[m->start];
-  /* The import list and the function index space. */
-  uint32_t *imap = wasync_arena_array(&m->arena, m->nimports + 1, 4);
-  if (!imap) return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
-  uint32_t ni = 0;
-  for (uint32_t i = 0; i < m->nimports; i++) {
-    const WasyncImport *imp = &m->imports[i];
-    if (imp->kind == WASYNC_EXTERN_FUNC && a->runtime[imp->index]) {
-      imap[i] = UINT32_MAX;
-      continue;
-    }
-    imap[i] = ni;
-    m->imports[ni] = *imp;
-    if (imp->kind == WASYNC_EXTERN_FUNC) m->imports[ni].index = map[imp->index];
-    ni++;
-  }
-  m->nimports = ni;
-  uint32_t nfn = 0;
-  for (uint32_t f = 0; f < nf; f++) {
-    if (f < m->nfunc_imports && a->runtime[f]) continue;
-    m->funcs[nfn] = m->funcs[f];
-    if (m->funcs[nfn].import != UINT32_MAX)
-      m->funcs[nfn].import = imap[m->funcs[nfn].import];
-    nfn++;
-  }
-  m->nfuncs = nfn;
-  m->nfunc_imports -= removed;
-  for (uint32_t i = 0; i < m->ntables; i++)
-    if (m->tables[i].import != UINT32_MAX)
-      m->tables[i].import = imap[m->tables[i].import];
-  for (uint32_t i = 0; i < m->nmemories; i++)
-    if (m->memories[i].import != UINT32_MAX)
-      m->memories[i].import = imap[m->memories[i].import];
-  for (uint32_t i = 0; i < m->nglobals; i++)
-    if (m->globals[i].import != UINT32_MAX)
-      m->globals[i].import = imap[m->globals[i].import];
-  for (uint32_t i = 0; i < m->ntags; i++)
-    if (m->tags[i].import != UINT32_MAX)
-      m->tags[i].import = imap[m->tags[i].import];
-  /* Function names are indexed by function: drop them. */
-  for (uint32_t i = 0; i < m->nsections; i++) {
-    WasyncSection *sec = &m->sections[i];
-    if (sec->id == WASYNC_SEC_CUSTOM && sec->custom < m->ncustoms &&
-        m->customs[sec->custom].name.len == 4 &&
-        memcmp(m->customs[sec->custom].name.bytes, "name", 4) == 0)
-      sec->custom = UINT32_MAX;
-  }
-  m->func_names = NULL;
-  m->func_names_done = true;
-  return true;
-}
-
-/* asyncify-relocatable: the state globals become imports
- * env.__asyncify_state / env.__asyncify_data.  Imported globals come first
- * in the index space, so every defined global shifts by two; bodies and
- * constant expressions naming one are re-encoded. */
-static bool import_state_globals(WasyncModule *m, uint32_t g_state,
-                                 WasyncError *err) {
-  uint32_t ng = m->nglobals, ngi = m->nglobal_imports;
-  uint32_t *gmap = wasync_arena_array(&m->arena, ng + 1, 4);
-  WasyncGlobal *globals =
-      wasync_arena_array(&m->arena, ng + 1, sizeof *globals);
-  if (!gmap || !globals ||
-      !grow_array(m, (void **)&m->imports, m->nimports, 2, sizeof *m->imports))
-    return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
-  for (uint32_t g = 0; g < ng; g++) {
-    if (g < ngi)
-      gmap[g] = g;
-    else if (g == g_state || g == g_state + 1)
-      gmap[g] = ngi + (g - g_state);
-    else if (g < g_state)
-      gmap[g] = g + 2;
-    else
-      gmap[g] = g;
-    globals[gmap[g]] = m->globals[g];
-  }
-  static const char *const names[2] = {"__asyncify_state", "__asyncify_data"};
-  for (uint32_t k = 0; k < 2; k++) {
-    WasyncImport *imp = &m->imports[m->nimports];
-    memset(imp, 0, sizeof *imp);
-    imp->module.bytes = (const uint8_t *)"env";
-    imp->module.len = 3;
-    imp->field.bytes = (const uint8_t *)names[k];
-    imp->field.len = (uint32_t)strlen(names[k]);
-    imp->kind = WASYNC_EXTERN_GLOBAL;
-    imp->index = ngi + k;
-    globals[ngi + k].import = m->nimports;
-    globals[ngi + k].init.bytes = NULL;
-    globals[ngi + k].init.size = 0;
-    m->nimports++;
-  }
-  m->globals = globals;
-  m->nglobal_imports = ngi + 2;
-  for (uint32_t i = 0; i < m->nimports; i++)
-    if (m->imports[i].kind == WASYNC_EXTERN_GLOBAL)
-      m->imports[i].index =
-          i < m->nimports - 2 ? gmap[m->imports[i].index] : m->imports[i].index;
-  if (!remap_bodies(m, m->nfuncs, NULL, gmap, err)) return false;
-  for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
-    if (!remap_expr(m, &m->globals[i].init, NULL, gmap, err)) return false;
-  for (uint32_t i = 0; i < m->ntables; i++)
-    if (m->tables[i].has_init &&
-        !remap_expr(m, &m->tables[i].init, NULL, gmap, err))
-      return false;
-  for (uint32_t i = 0; i < m->nelems; i++) {
-    WasyncElem *e = &m->elems[i];
-    if (e->mode == WASYNC_SEG_ACTIVE &&
-        !remap_expr(m, &e->offset_expr, NULL, gmap, err))
-      return false;
-    if (e->exprs)
-      for (uint32_t j = 0; j < e->count; j++)
-        if (!remap_expr(m, &e->exprs[j], NULL, gmap, err)) return false;
-  }
-  for (uint32_t i = 0; i < m->ndatas; i++)
-    if (m->datas[i].mode == WASYNC_SEG_ACTIVE &&
-        !remap_expr(m, &m->datas[i].offset_expr, NULL, gmap, err))
-      return false;
-  for (uint32_t i = 0; i < m->nexports; i++)
-    if (m->exports[i].kind == WASYNC_EXTERN_GLOBAL)
-      m->exports[i].index = gmap[m->exports[i].index];
-  return true;
 }
 
 /* ---- split rewind paths ---------------------------------------------------
@@ -901,7 +482,7 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
     if ((a.flags[f] & AFN_INSTRUMENT) && st->nresults > 1) {
       WasyncValType *res = st->results;
       uint32_t nr = st->nresults;
-      if (!wasync_asyncify_functype(m, NULL, 0, res, nr, &c.results_type[f]))
+      if (!wasync_module_add_type(m, NULL, 0, res, nr, &c.results_type[f]))
         return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
     }
   }
@@ -920,9 +501,10 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
   /* Module-level additions. */
   static const uint8_t zero_i32[] = {0x41, 0x00, 0x0B};
   static const uint8_t zero_i64[] = {0x42, 0x00, 0x0B};
-  if (!add_global(m, WASYNC_VT_I32, true, zero_i32, sizeof zero_i32) ||
-      !add_global(m, c.mem64 ? WASYNC_VT_I64 : WASYNC_VT_I32, true,
-                  c.mem64 ? zero_i64 : zero_i32, 3))
+  if (!wasync_module_add_global(m, WASYNC_VT_I32, true, zero_i32,
+                                sizeof zero_i32, NULL) ||
+      !wasync_module_add_global(m, c.mem64 ? WASYNC_VT_I64 : WASYNC_VT_I32,
+                                true, c.mem64 ? zero_i64 : zero_i32, 3, NULL))
     return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
   for (uint32_t i = 0; i < c.nref_new; i++) {
     int kind = -1;
@@ -930,26 +512,33 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
       if (c.ref_used[k] && c.ref_table[k] == c.ntables_before + i) kind = k;
     static const uint8_t tops[4] = {WASYNC_HT_FUNC, WASYNC_HT_EXTERN,
                                     WASYNC_HT_ANY, WASYNC_HT_EXN};
-    if (!grow_array(m, (void **)&m->tables, m->ntables, 1, sizeof *m->tables))
+    WasyncValType t = wasync_vt_ref_abstract(true, tops[kind < 0 ? 0 : kind]);
+    if (!wasync_module_add_table(m, t, 0, NULL))
       return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
-    WasyncTable *t = &m->tables[m->ntables];
-    memset(t, 0, sizeof *t);
-    t->type = wasync_vt_ref_abstract(true, tops[kind < 0 ? 0 : kind]);
-    t->limits.min = 0;
-    t->import = UINT32_MAX;
-    m->ntables++;
-    if (!add_global(m, WASYNC_VT_I32, true, zero_i32, sizeof zero_i32))
+    if (!wasync_module_add_global(m, WASYNC_VT_I32, true, zero_i32,
+                                  sizeof zero_i32, NULL))
       return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
   }
   uint32_t rt[ART_COUNT] = {0};
   if (!add_runtime(&c, rt))
     return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
-  if (!remove_runtime_imports(m, &a, rt, err)) return false;
+  /* The asyncify.* imports become calls of the runtime functions. */
+  uint32_t *redirect = wasync_arena_array(&m->arena, m->nfunc_imports + 1, 4);
+  if (!redirect) return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  for (uint32_t f = 0; f < m->nfunc_imports; f++)
+    redirect[f] = a.runtime[f] ? rt[a.runtime[f]] : UINT32_MAX;
+  if (!wasync_module_remove_func_imports(m, redirect, err)) return false;
   if (o->export_globals &&
-      (!add_export(m, "__asyncify_state", WASYNC_EXTERN_GLOBAL, c.g_state) ||
-       !add_export(m, "__asyncify_data", WASYNC_EXTERN_GLOBAL, c.g_data)))
+      (!wasync_module_add_export(m, "__asyncify_state", WASYNC_EXTERN_GLOBAL,
+                                 c.g_state) ||
+       !wasync_module_add_export(m, "__asyncify_data", WASYNC_EXTERN_GLOBAL,
+                                 c.g_data)))
     return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
-  if (o->import_globals && !import_state_globals(m, c.g_state, err))
+  /* asyncify-relocatable: env.__asyncify_state / env.__asyncify_data. */
+  static const char *const state_names[2] = {"__asyncify_state",
+                                             "__asyncify_data"};
+  if (o->import_globals &&
+      !wasync_module_import_globals(m, c.g_state, 2, "env", state_names, err))
     return false;
   return true;
 }

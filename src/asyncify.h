@@ -15,11 +15,6 @@
 bool wasync_asyncify_match(const char *pattern, const uint8_t *s, size_t n);
 bool wasync_asyncify_list_match(const WasyncNameList *list, const uint8_t *s,
                                 size_t n);
-/* Splits a Binaryen list ("a,b" or one name per line; commas inside
- * brackets/parentheses/angle brackets do not split) in place: `s` is
- * modified, up to `cap` item pointers are stored; returns the count (which
- * may exceed cap: call again with a bigger array). */
-size_t wasync_asyncify_split(char *s, char **items, size_t cap);
 
 /* ---- analysis (asyncify_analysis.c) -------------------------------------- */
 
@@ -68,7 +63,8 @@ bool wasync_asyncify_call_unwinds(const WasyncModule *m,
                                   const WasyncAsyncifyAnalysis *a,
                                   uint32_t caller, const WasyncInstr *in);
 
-/* ---- rewrite (asyncify_rewrite.c) ---------------------------------------- */
+/* ---- rewrite (asyncify_rewrite.c and its steps, asyncify_rewrite.h) -------
+ */
 
 /* Frame layout classes (asyncify_frames.c): i32, i64, f32, f64, v128. */
 #define WASYNC_FRAME_CLASSES 5
@@ -103,15 +99,6 @@ typedef struct WasyncAsyncifyCtx {
 /* Rewrites one instrumented defined function in place (code.replaced). */
 bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,
                               WasyncFuncValidator *v);
-/* Appends a defined function of type `type` whose body is `expr` (no
- * locals); its index in *out.  false: out of memory. */
-bool wasync_asyncify_add_func(WasyncModule *m, uint32_t type,
-                              const uint8_t *expr, size_t size, uint32_t *out);
-
-/* A plain function type params -> results: an existing one or added. */
-bool wasync_asyncify_functype(WasyncModule *m, const WasyncValType *params,
-                              uint32_t np, const WasyncValType *results,
-                              uint32_t nr, uint32_t *out);
 /* The frame class (0..4) of a numeric type, -1 for references. */
 int wasync_asyncify_frame_class(WasyncValType t);
 /* The shared save/restore functions for frames holding counts[k] values of

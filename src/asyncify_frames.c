@@ -26,6 +26,7 @@
 
 #include "asyncify.h"
 #include "asyncify_emit.h"
+#include "module_edit.h"
 
 static const uint8_t class_vt[WASYNC_FRAME_CLASSES] = {
     WASYNC_VT_I32, WASYNC_VT_I64, WASYNC_VT_F32, WASYNC_VT_F64, WASYNC_VT_V128};
@@ -61,8 +62,8 @@ static bool make_pair(WasyncAsyncifyCtx *c, const uint32_t *counts,
     for (uint32_t j = 0; j < counts[k]; j++)
       vals[v++] = class_vt[k];
   uint32_t save_type, restore_type;
-  if (!wasync_asyncify_functype(m, vals, n + 1, NULL, 0, &save_type) ||
-      !wasync_asyncify_functype(m, vals, 1, vals + 1, n, &restore_type))
+  if (!wasync_module_add_type(m, vals, n + 1, NULL, 0, &save_type) ||
+      !wasync_module_add_type(m, vals, 1, vals + 1, n, &restore_type))
     return false;
 
   WasyncBuf b;
@@ -78,7 +79,7 @@ static bool make_pair(WasyncAsyncifyCtx *c, const uint32_t *counts,
     }
   put_op(&b, WASYNC_OP_END);
   bool ok =
-      !b.oom && wasync_asyncify_add_func(m, save_type, b.data, b.size, save);
+      !b.oom && wasync_module_add_func(m, save_type, b.data, b.size, save);
   b.size = 0;
   off = 0;
   for (int k = 0; k < WASYNC_FRAME_CLASSES && ok; k++)
@@ -89,7 +90,7 @@ static bool make_pair(WasyncAsyncifyCtx *c, const uint32_t *counts,
     }
   put_op(&b, WASYNC_OP_END);
   ok = ok && !b.oom &&
-       wasync_asyncify_add_func(m, restore_type, b.data, b.size, restore);
+       wasync_module_add_func(m, restore_type, b.data, b.size, restore);
   wasync_buf_release(&b);
   return ok;
 }
@@ -134,7 +135,7 @@ static bool add_with_locals(WasyncAsyncifyCtx *c, uint32_t type,
                             const WasyncValType *locals, uint32_t nlocals,
                             const WasyncBuf *expr, uint32_t *out) {
   WasyncModule *m = c->m;
-  if (!wasync_asyncify_add_func(m, type, expr->data, expr->size, out))
+  if (!wasync_module_add_func(m, type, expr->data, expr->size, out))
     return false;
   /* add_func declared no locals: rewrite the entry with them. */
   WasyncBuf b;
@@ -187,8 +188,8 @@ bool wasync_asyncify_frame_stack(WasyncAsyncifyCtx *c, uint32_t *push,
   const WasyncValType push_params[2] = {ptr, WASYNC_VT_I32};
   const WasyncValType pair[2] = {ptr, WASYNC_VT_I32};
   uint32_t push_type, pop_type;
-  if (!wasync_asyncify_functype(m, push_params, 2, pair, 2, &push_type) ||
-      !wasync_asyncify_functype(m, &ptr, 1, pair, 2, &pop_type))
+  if (!wasync_module_add_type(m, push_params, 2, pair, 2, &push_type) ||
+      !wasync_module_add_type(m, &ptr, 1, pair, 2, &pop_type))
     return false;
   WasyncBuf b;
   wasync_buf_init(&b, m->arena.allocator);

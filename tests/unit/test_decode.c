@@ -289,25 +289,26 @@ static void test_truncated(void) {
 }
 
 /* The N-th allocation fails, for every N until decoding succeeds. */
+typedef struct Input {
+  const uint8_t *bytes;
+  size_t size;
+} Input;
+
+static bool decode_attempt(void *ctx, TestAlloc *t, long n, int *code) {
+  const Input *in = ctx;
+  WasyncAllocator a = TEST_ALLOCATOR(t);
+  WasyncDecodeOptions opts = {.allocator = &a, .copy_input = n % 2 == 0};
+  WasyncError err;
+  test_alloc_arm(t, n);
+  WasyncModule *m = wasync_module_decode(in->bytes, in->size, &opts, &err);
+  if (!m) *code = err.code;
+  wasync_module_free(m);
+  return m != NULL;
+}
+
 static void alloc_failures(const uint8_t *bytes, size_t size) {
-  long n;
-  for (n = 1; n < 100000; n++) {
-    TestAlloc t = {0, n, 0, 0};
-    WasyncAllocator a = TEST_ALLOCATOR(&t);
-    WasyncDecodeOptions opts = {.allocator = &a, .copy_input = n % 2 == 0};
-    WasyncError err;
-    WasyncModule *m = wasync_module_decode(bytes, size, &opts, &err);
-    if (m) {
-      CHECK(!t.failed);
-      wasync_module_free(m);
-      CHECK_EQ(t.live, 0);
-      break;
-    }
-    CHECK(t.failed);
-    CHECK_EQ(err.code, WASYNC_ERR_NOMEM);
-    CHECK_EQ(t.live, 0);
-  }
-  CHECK(n > 1);
+  Input in = {bytes, size};
+  TEST_ALLOC_SWEEP(decode_attempt, &in, 100000, 1);
 }
 
 static void test_alloc_failures(void) {

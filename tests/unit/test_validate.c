@@ -494,29 +494,29 @@ static void test_sample_modules(void) {
 
 /* The N-th allocation during validation fails, for every N until it
  * succeeds: a NOMEM error each time, nothing leaked. */
+typedef struct Input {
+  const uint8_t *bytes;
+  size_t size;
+} Input;
+
+static bool validate_attempt(void *ctx, TestAlloc *t, long n, int *code) {
+  const Input *in = ctx;
+  WasyncAllocator a = TEST_ALLOCATOR(t);
+  WasyncDecodeOptions opts = {.allocator = &a, .defer_body_checks = n % 2};
+  WasyncError err;
+  memset(&err, 0, sizeof err);
+  WasyncModule *m = wasync_module_decode(in->bytes, in->size, &opts, &err);
+  if (!CHECK(m != NULL)) return true; /* stops the sweep */
+  test_alloc_arm(t, n);
+  bool ok = wasync_module_validate(m, &err);
+  if (!ok) *code = err.code;
+  wasync_module_free(m);
+  return ok;
+}
+
 static void alloc_failures(const uint8_t *bytes, size_t size) {
-  long n;
-  for (n = 1; n < 10000; n++) {
-    TestAlloc t = {0, 0, 0, 0};
-    WasyncAllocator a = TEST_ALLOCATOR(&t);
-    WasyncDecodeOptions opts = {.allocator = &a, .defer_body_checks = n % 2};
-    WasyncError err;
-    memset(&err, 0, sizeof err);
-    WasyncModule *m = wasync_module_decode(bytes, size, &opts, &err);
-    CHECK(m != NULL);
-    if (!m) return;
-    t.fail_at = t.calls + n;
-    bool ok = wasync_module_validate(m, &err);
-    wasync_module_free(m);
-    CHECK_EQ(t.live, 0);
-    if (ok) {
-      CHECK(!t.failed);
-      break;
-    }
-    CHECK(t.failed);
-    CHECK_EQ(err.code, WASYNC_ERR_NOMEM);
-  }
-  CHECK(n > 1);
+  Input in = {bytes, size};
+  TEST_ALLOC_SWEEP(validate_attempt, &in, 10000, 1);
 }
 
 /* ---- defer_body_checks: the same verdict as a full decode ---- */
