@@ -116,6 +116,7 @@ test-realworld: all
 # asyncified (all imports async) must pass exactly the original's assertions.
 test-asyncify: all
 	node tests/asyncify/run.mjs
+	node tests/asyncify/options.mjs
 	node tests/asyncify/run.mjs --wasync-arg=--split-rewind=1
 	node tests/spec/run.mjs --transform=asyncify
 	node tests/spec/run.mjs --transform=asyncify --asyncify-args=--split-rewind=1

@@ -22,10 +22,13 @@
 //                                reason that is someone's open work; when it
 //                                passes the run fails, to get the mark removed
 //
-// Builds are cached under build/emscripten/ by a hash of everything that goes
-// into them (source, flags, level, emcc version, and for wasync builds the
-// front and build/wasync), so only what changed is rebuilt.
+// Each program is compiled once per level (emcc -c; the -s settings are
+// link-time only) and linked by every variant with both toolchains.  Builds
+// are cached under build/emscripten/ by a hash of everything that goes into
+// them (source, flags, level, emcc version, and for wasync builds the front
+// and build/wasync), so only what changed is rebuilt.
 //
+// WASYNC=PATH tests another wasync binary than build/wasync.
 // Usage: node tests/emscripten/run.mjs [--only=SUBSTR] [--levels=0,2]
 //                                      [--jobs=N] [--no-cache] [--verbose]
 // Prints `emscripten: N passed, N failed` (one case = one variant of one
@@ -41,7 +44,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const front = join(root, 'scripts/emcc');
-const wasync = join(root, 'build/wasync');
+const wasync = process.env.WASYNC ? resolve(process.env.WASYNC) : join(root, 'build/wasync');
 const cacheRoot = join(root, 'build/emscripten');
 
 const opts = { only: null, levels: [0, 1, 2, 3], jobs: 2, cache: true, verbose: false };
@@ -140,11 +143,36 @@ function exec(cmd, args, { env, cwd, timeoutMs }) {
   });
 }
 
+// The object file of a program at a level: compiled once, linked by every
+// variant and both toolchains (the -s settings are link-time only).
+const objects = new Map();
+function compile(prog, level) {
+  const name = prog.file.split('/').pop().replace(/\.(c|cpp)$/, '');
+  const args = [`-O${level}`, ...prog.flags.filter((f) => !f.startsWith('-s')), '-c', prog.file, '-o', 'prog.o'];
+  const key = sha(prog.src, args.join(' '), emccVersion);
+  if (objects.has(key)) return objects.get(key);
+  const dir = join(cacheRoot, `${name}-O${level}-obj`);
+  const stamp = join(dir, 'key');
+  const p = (async () => {
+    if (opts.cache && existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return { ok: true, obj: join(dir, 'prog.o') };
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const r = await exec(prog.file.endsWith('.cpp') ? 'em++' : 'emcc', args, { env: baseEnv, cwd: dir, timeoutMs: 300_000 });
+    if (r.code !== 0) return { ok: false, log: clip(r.stdout + r.stderr) };
+    writeFileSync(stamp, key);
+    return { ok: true, obj: join(dir, 'prog.o'), fresh: true };
+  })();
+  objects.set(key, p);
+  return p;
+}
+
 // Build one program variant at one level with one toolchain (cached).
 async function build(prog, variant, level, kind) {
   const name = prog.file.split('/').pop().replace(/\.(c|cpp)$/, '');
   const isCpp = prog.file.endsWith('.cpp');
-  const args = [`-O${level}`, ...prog.flags, ...variant.flags, prog.file, '-o', 'prog.js'];
+  const obj = await compile(prog, level);
+  if (!obj.ok) return { ok: false, log: `compiling: ${obj.log}` };
+  const args = [`-O${level}`, ...prog.flags, ...variant.flags, obj.obj, '-o', 'prog.js'];
   const key = sha(prog.src, args.join(' '), emccVersion, kind === 'wasync' ? wasyncHash : 'stock');
   const dir = join(cacheRoot, `${name}${variant.name ? '-' + variant.name : ''}-O${level}-${kind}`);
   const stamp = join(dir, 'key');
