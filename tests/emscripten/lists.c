@@ -1,11 +1,14 @@
 // A JS import that suspends through Asyncify.handleSleep, named in
-// ASYNCIFY_IMPORTS, and the ONLY / REMOVE / ADD lists in the variants that
-// still leave every function on the suspending path instrumented.
+// ASYNCIFY_IMPORTS, reached directly and through a function pointer, and
+// the ONLY / REMOVE / ADD lists in the variants that still leave every
+// function on the suspending path instrumented.  ADD is the classic use:
+// with ASYNCIFY_IGNORE_INDIRECT the indirect call is assumed not to
+// suspend, so the functions on that path are added by hand.
 // emcc: -sASYNCIFY -sASYNCIFY_IMPORTS=js_wait
 // variant imports:
-// variant only: -sASYNCIFY_ONLY=main,__original_main,__main_argc_argv,outer,middle,inner
+// variant only: -sASYNCIFY_ONLY=main,__original_main,__main_argc_argv,outer,middle,inner,via_pointer
 // variant remove: -sASYNCIFY_REMOVE=pure_sum
-// variant add: -sASYNCIFY_ADD=pure_sum -sASYNCIFY_REMOVE=pure_sum_unused
+// variant add: -sASYNCIFY_IGNORE_INDIRECT -sASYNCIFY_ADD=main,__original_main,__main_argc_argv,outer,middle,via_pointer
 #include <emscripten.h>
 #include <stdio.h>
 
@@ -22,7 +25,9 @@ EMSCRIPTEN_KEEPALIVE __attribute__((noinline)) int pure_sum(int n) {
 }
 
 __attribute__((noinline)) int inner(int x) { return js_wait(x) + pure_sum(x); }
-__attribute__((noinline)) int middle(int x) { return inner(x) * 2 + inner(x + 1); }
+int (*volatile inner_ptr)(int) = inner;
+__attribute__((noinline)) int via_pointer(int x) { return inner_ptr(x); }
+__attribute__((noinline)) int middle(int x) { return inner(x) * 2 + via_pointer(x + 1); }
 __attribute__((noinline)) int outer(int x) {
   int a = middle(x);
   int b = pure_sum(a % 7);
