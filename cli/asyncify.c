@@ -78,14 +78,9 @@ static const char usage[] =
     "Binaryen spellings --pass-arg=asyncify-imports@LIST etc. are accepted;\n"
     "--pass-arg=asyncify-verbose prints Binaryen's report.\n";
 
-int wasync_cli_asyncify(int argc, char **argv) {
-  WasyncAsyncifyOptions o;
-  memset(&o, 0, sizeof o);
-  o.log = log_line;
-  o.warn = warn_line;
-  WasyncCliLists ls;
-  memset(&ls, 0, sizeof ls);
-  const char *in = NULL, *out = NULL;
+int wasync_cli_asyncify_options(int argc, char **argv, WasyncAsyncifyOptions *o,
+                                WasyncCliLists *ls, const char **in,
+                                const char **out) {
   int rc = 2;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -129,7 +124,7 @@ int wasync_cli_asyncify(int argc, char **argv) {
 #define LIST(field)                                                            \
   do {                                                                         \
     NEEDS_VALUE();                                                             \
-    if (!wasync_cli_parse_list(&ls, val, &o.field)) {                          \
+    if (!wasync_cli_parse_list(ls, val, &o->field)) {                          \
       rc = 1;                                                                  \
       goto done;                                                               \
     }                                                                          \
@@ -143,16 +138,20 @@ int wasync_cli_asyncify(int argc, char **argv) {
         rc = wasync_cli_usage_error("asyncify", "-o needs a file");
         goto done;
       }
-      out = argv[++i];
+      if (!out) {
+        rc = wasync_cli_usage_error("asyncify", "no files here");
+        goto done;
+      }
+      *out = argv[++i];
     } else if (!strcmp(a, "--imports") || !strcmp(a, "asyncify-imports")) {
       LIST(imports);
-      o.imports_given = true;
+      o->imports_given = true;
     } else if (!strcmp(a, "--ignore-imports") ||
                !strcmp(a, "asyncify-ignore-imports")) {
-      o.ignore_imports = true;
+      o->ignore_imports = true;
     } else if (!strcmp(a, "--ignore-indirect") ||
                !strcmp(a, "asyncify-ignore-indirect")) {
-      o.ignore_indirect = true;
+      o->ignore_indirect = true;
     } else if (!strcmp(a, "--add-list") || !strcmp(a, "asyncify-addlist")) {
       LIST(add_list);
     } else if (!strcmp(a, "--remove-list") ||
@@ -162,54 +161,54 @@ int wasync_cli_asyncify(int argc, char **argv) {
       LIST(only_list);
     } else if (!strcmp(a, "--propagate-add") ||
                !strcmp(a, "asyncify-propagate-addlist")) {
-      o.propagate_add = true;
+      o->propagate_add = true;
     } else if (!strcmp(a, "--asserts") || !strcmp(a, "asyncify-asserts")) {
-      o.asserts = true;
+      o->asserts = true;
     } else if (!strcmp(a, "--import-globals") ||
                !strcmp(a, "asyncify-relocatable") ||
                !strcmp(a, "asyncify-import-globals")) {
-      o.import_globals = true;
+      o->import_globals = true;
     } else if (!strcmp(a, "--export-globals") ||
                !strcmp(a, "asyncify-export-globals")) {
-      o.export_globals = true;
+      o->export_globals = true;
     } else if (!strcmp(a, "--memory") || !strcmp(a, "asyncify-memory")) {
       NEEDS_VALUE();
-      o.memory = val;
+      o->memory = val;
     } else if (!strcmp(a, "--split-rewind")) {
       NEEDS_VALUE();
       char *end = NULL;
       unsigned long n = strtoul(val, &end, 10);
       if (!strcmp(val, "never")) {
-        o.split_min_sites = UINT32_MAX;
+        o->split_min_sites = UINT32_MAX;
       } else if (!strcmp(val, "auto")) {
-        o.split_min_sites = 0;
+        o->split_min_sites = 0;
       } else if (!end || *end || !*val || n == 0 || n >= UINT32_MAX) {
         rc = wasync_cli_usage_error(
             "asyncify",
             "--split-rewind needs auto, never or a number of call sites >= 1");
         goto done;
       } else {
-        o.split_min_sites = (uint32_t)n;
+        o->split_min_sites = (uint32_t)n;
       }
     } else if (!strcmp(a, "--verbose")) {
-      o.verbose = true;
+      o->verbose = true;
     } else if (!strcmp(a, "asyncify-verbose")) {
-      o.binaryen_verbose = true;
+      o->binaryen_verbose = true;
     } else if (!strcmp(a, "--strict-lists")) {
-      o.strict_lists = true;
+      o->strict_lists = true;
     } else if (!strcmp(a, "--quiet-imports")) {
-      o.quiet_imports = true;
+      o->quiet_imports = true;
     } else if (!strcmp(a, "--enable-multivalue") ||
                !strcmp(a, "--all-features") || !strcmp(a, "-all")) {
-      o.multivalue = WASYNC_FEATURE_ENABLE;
+      o->multivalue = WASYNC_FEATURE_ENABLE;
     } else if (!strcmp(a, "--disable-multivalue") ||
                !strcmp(a, "--mvp-features") || !strcmp(a, "-mvp")) {
-      o.multivalue = WASYNC_FEATURE_DISABLE;
+      o->multivalue = WASYNC_FEATURE_DISABLE;
     } else if (!strcmp(a, "--detect-features")) {
-      o.multivalue = WASYNC_FEATURE_DETECT;
+      o->multivalue = WASYNC_FEATURE_DETECT;
     } else if (!strcmp(a, "--why")) {
       NEEDS_VALUE();
-      o.why = val;
+      o->why = val;
     } else if (!strcmp(a, "--asyncify") || !strncmp(a, "--enable-", 9) ||
                !strncmp(a, "--disable-", 10) || !strncmp(argv[i], "-O", 2) ||
                !strcmp(a, "-g") || !strcmp(a, "--debuginfo") ||
@@ -219,13 +218,31 @@ int wasync_cli_asyncify(int argc, char **argv) {
       fprintf(stderr, "wasync asyncify: unknown option %s\n", argv[i]);
       rc = 2;
       goto done;
+    } else if (in && !*in) {
+      *in = argv[i];
     } else if (!in) {
-      in = argv[i];
+      rc = wasync_cli_usage_error("asyncify", "no files here");
+      goto done;
     } else {
       rc = wasync_cli_usage_error("asyncify", "more than one input file");
       goto done;
     }
   }
+  return -1;
+done:
+  return rc;
+}
+
+int wasync_cli_asyncify(int argc, char **argv) {
+  WasyncAsyncifyOptions o;
+  memset(&o, 0, sizeof o);
+  o.log = log_line;
+  o.warn = warn_line;
+  WasyncCliLists ls;
+  memset(&ls, 0, sizeof ls);
+  const char *in = NULL, *out = NULL;
+  int rc = wasync_cli_asyncify_options(argc, argv, &o, &ls, &in, &out);
+  if (rc >= 0) goto done;
   if (!in) {
     rc = wasync_cli_usage_error("asyncify", "no input file");
     goto done;

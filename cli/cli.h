@@ -20,6 +20,14 @@ int wasync_cli_validate(int argc, char **argv);
 int wasync_cli_info(int argc, char **argv);
 int wasync_cli_roundtrip(int argc, char **argv);
 int wasync_cli_asyncify(int argc, char **argv);
+/* cli/node.c (not under WASI): exec `node js/bin/wasync.mjs cc|run ...` */
+int wasync_cli_cc(int argc, char **argv);
+int wasync_cli_run(int argc, char **argv);
+/* The executable's argv[0] (set by wasync_cli_main). */
+extern const char *wasync_cli_self;
+
+/* "func", "table", "memory", "global" or "tag". */
+const char *wasync_cli_kind_name(WasyncExternKind kind);
 
 /* Whether an argument asks for help (--help, -h). */
 bool wasync_cli_is_help(const char *arg);
@@ -55,6 +63,15 @@ typedef struct WasyncCliLists {
 bool wasync_cli_parse_list(WasyncCliLists *ls, const char *arg,
                            WasyncNameList *out);
 void wasync_cli_lists_free(WasyncCliLists *ls);
+
+/* Reads asyncify's options (argv[1..], the CLI's spellings) into *o, their
+ * name lists kept in *ls, the input and output file names into *in and
+ * *out (NULL: no file names accepted).  Returns -1 when the command should
+ * go on, else its exit code (0 after --help, 1, or 2 after a usage error,
+ * printed). */
+int wasync_cli_asyncify_options(int argc, char **argv, WasyncAsyncifyOptions *o,
+                                WasyncCliLists *ls, const char **in,
+                                const char **out);
 
 /* An input file, mapped when it can be (no copy, no zeroed buffer: the
  * pages come straight from the page cache), else read into memory. */

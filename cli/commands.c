@@ -30,6 +30,10 @@ static const Command commands[] = {
     {"info", wasync_cli_info, "describe a module's sections and contents"},
     {"roundtrip", wasync_cli_roundtrip, "decode and re-encode a module"},
     {"asyncify", wasync_cli_asyncify, "apply the asyncify transform"},
+#if !defined(__wasi__) /* under WASI, js/bin/wasync.mjs runs these two */
+    {"cc", wasync_cli_cc, "compile C to a WebAssembly module (Node.js)"},
+    {"run", wasync_cli_run, "run a WebAssembly module (Node.js)"},
+#endif
 };
 
 static void print_usage(FILE *out) {
@@ -43,7 +47,10 @@ static void print_usage(FILE *out) {
                "  --version  print the version\n");
 }
 
+const char *wasync_cli_self = "wasync";
+
 int wasync_cli_main(int argc, char **argv) {
+  if (argc > 0 && argv[0]) wasync_cli_self = argv[0];
   if (argc < 2) {
     print_usage(stderr);
     return 2;

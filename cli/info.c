@@ -6,16 +6,6 @@
 
 #include <string.h>
 
-static const char *kind_name(WasyncExternKind k) {
-  switch (k) {
-  case WASYNC_EXTERN_FUNC: return "func";
-  case WASYNC_EXTERN_TABLE: return "table";
-  case WASYNC_EXTERN_MEMORY: return "memory";
-  case WASYNC_EXTERN_GLOBAL: return "global";
-  default: return "tag";
-  }
-}
-
 static void print_info(const char *path, size_t size, WasyncModule *m) {
   WasyncModuleCounts c;
   wasync_module_counts(m, &c);
@@ -52,8 +42,9 @@ static void print_info(const char *path, size_t size, WasyncModule *m) {
     for (uint32_t i = 0; i < c.imports; i++) {
       WasyncImportInfo im;
       wasync_module_import(m, i, &im);
-      printf("  %5u  %-6s %-6u %.*s.%.*s\n", i, kind_name(im.kind), im.index,
-             (int)im.module_len, im.module, (int)im.field_len, im.field);
+      printf("  %5u  %-6s %-6u %.*s.%.*s\n", i, wasync_cli_kind_name(im.kind),
+             im.index, (int)im.module_len, im.module, (int)im.field_len,
+             im.field);
     }
   }
   if (c.exports) {
@@ -61,8 +52,8 @@ static void print_info(const char *path, size_t size, WasyncModule *m) {
     for (uint32_t i = 0; i < c.exports; i++) {
       WasyncExportInfo ex;
       wasync_module_export(m, i, &ex);
-      printf("  %5u  %-6s %-6u %.*s\n", i, kind_name(ex.kind), ex.index,
-             (int)ex.name_len, ex.name);
+      printf("  %5u  %-6s %-6u %.*s\n", i, wasync_cli_kind_name(ex.kind),
+             ex.index, (int)ex.name_len, ex.name);
     }
   }
   if (c.funcs) {

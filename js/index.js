@@ -211,6 +211,24 @@ export class WasyncInstance {
   }
 }
 
+// ---- on-the-fly asyncify (auto-asyncify.js) --------------------------------
+// Mode 'auto' on an engine without JSPI with a module that is not
+// instrumented: asyncify it now (cached; see auto-asyncify.js), then run it
+// in asyncify mode.  options.autoAsyncify: false (or an explicit `modes`
+// order) keeps the old choice (worker next), an object {cache, cacheDir,
+// onProgress, worker} configures it; options.asyncImports
+// names the imports that may suspend (default: all).  Needs the module's
+// bytes (not a precompiled WebAssembly.Module).
+async function onTheFlyAsyncify(compiled, options) {
+  const { module, bytes } = compiled;
+  if ((options.mode ?? 'auto') !== 'auto' || options.autoAsyncify === false || !bytes) return compiled;
+  if (options.modes && !options.autoAsyncify) return compiled; // an explicit order wins
+  if (JspiRunner.available() || isAsyncified(module)) return compiled;
+  const { asyncifyOnTheFly } = await import('./auto-asyncify.js');
+  const out = await asyncifyOnTheFly(bytes, { ...(options.autoAsyncify ?? {}), asyncImports: options.asyncImports });
+  return { module: await WebAssembly.compile(out), bytes: out };
+}
+
 /**
  * instantiate(source, imports, options) -> Promise<WasyncInstance>
  *
@@ -221,11 +239,12 @@ export class WasyncInstance {
  *           timeout (ms, default for every call), stackSize (per-call C stack,
  *           default 65536), asyncify: {dataSize, dataAddress},
  *           worker: {dataSize, url, fast}, tuneEngine (default true:
- *           engine.js's settings for Node 18/20))
+ *           engine.js's settings for Node 18/20), autoAsyncify, asyncImports
+ *           (on-the-fly asyncify, see above))
  */
 export async function instantiate(source, imports = {}, options = {}) {
   if (options.tuneEngine !== false) await tuneEngine();
-  const { module, bytes } = await compile(source);
+  const { module, bytes } = await onTheFlyAsyncify(await compile(source), options);
   const mode = chooseMode(options.mode ?? 'auto', module, options);
   const sigs = bytes ? readImportSignatures(bytes) : null;
   const resultsOf = new Map();

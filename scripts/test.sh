@@ -29,7 +29,11 @@ suites=(
   "test-asyncify|tests/asyncify/run.mjs|"
   "test-emscripten|tests/emscripten/run.mjs|"
   "test-js|scripts/test-js.sh|"
+  "test-wasm|tests/wasm/run.mjs|"
   "test-browser|tests/browser/run.mjs|"
+  "test-wasi|scripts/test-wasi.sh tests/wasi/run-suite.mjs|"
+  "test-examples|tests/examples/run.mjs examples/build.sh|"
+  "test-quickjs|tests/quickjs/run.mjs|"
 )
 
 names=() results=() times=() totals=()

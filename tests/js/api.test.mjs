@@ -49,12 +49,12 @@ test('sources: path, file URL, Response, Module, Promise', async () => {
   await assert.rejects(instantiate(42, {}), /source must be/);
 });
 
-test('auto: JSPI if the engine has it, else asyncify for instrumented modules, else worker', async () => {
+test('auto: JSPI if the engine has it, else asyncify (plain modules asyncified on the fly)', async () => {
   const imps = (ctx) => appImports(ctx, []);
   const a = await instantiate(bytes('app.async.wasm'), imps);
   assert.equal(a.mode, hasJspi ? 'jspi' : 'asyncify');
   const p = await instantiate(bytes('app.wasm'), imps);
-  assert.equal(p.mode, hasJspi ? 'jspi' : 'worker');
+  assert.equal(p.mode, hasJspi ? 'jspi' : 'asyncify');
   assert.equal(await p.exports.compute(2, 2, 1), expectedCompute(2, 2, 1));
   p.terminate();
   const o = await instantiate(bytes('app.async.wasm'), imps, { modes: ['worker', 'asyncify'] });
