@@ -38,6 +38,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,7 +48,9 @@ const front = join(root, 'scripts/emcc');
 const wasync = process.env.WASYNC ? resolve(process.env.WASYNC) : join(root, 'build/wasync');
 const cacheRoot = join(root, 'build/emscripten');
 
-const opts = { only: null, levels: [0, 1, 2, 3], jobs: 2, cache: true, verbose: false };
+// Default jobs: one per core (emcc spends its time in clang, wasm-opt and
+// node, one process at a time).
+const opts = { only: null, levels: [0, 1, 2, 3], jobs: Math.max(2, cpus().length), cache: true, verbose: false };
 for (const a of process.argv.slice(2)) {
   if (a.startsWith('--only=')) opts.only = a.slice(7);
   else if (a.startsWith('--levels=')) opts.levels = a.slice(9).split(',').map(Number);
