@@ -31,8 +31,12 @@
 // WASYNC=PATH tests another wasync binary than build/wasync.
 // Usage: node tests/emscripten/run.mjs [--only=SUBSTR] [--levels=0,2]
 //                                      [--jobs=N] [--no-cache] [--verbose]
+// Without --only, three checks of the front itself run first (a command
+// line without --asyncify reaches the real wasm-opt unchanged; source maps
+// and a missing -o are refused).
 // Prints `emscripten: N passed, N failed` (one case = one variant of one
-// program at one -O level, both builds); exits 1 on any failure.  Without
+// program at one -O level, both builds; or one front check); exits 1 on any
+// failure.  Without
 // emcc or Binaryen's wasm-opt it skips loudly (0 passed, 0 failed).
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -277,6 +281,26 @@ async function runCase(c) {
     lines.push(`ok ${c.label}`);
   }
   console.log(lines.join('\n'));
+}
+
+// The front's own contract, checked once (no emcc involved).
+if (!opts.only) {
+  const frontBin = join(front, 'wasm-opt');
+  const env = { ...baseEnv, PATH: `${front}:${baseEnv.PATH}`, WASYNC: wasync };
+  const real = spawnSync('wasm-opt', ['--version'], { encoding: 'utf8', env: baseEnv });
+  const viaFront = spawnSync(frontBin, ['--version'], { encoding: 'utf8', env });
+  const frontCheck = (label, ok, detail) => {
+    if (ok) passed++;
+    else failed++;
+    console.log(ok ? `ok front: ${label}` : `FAIL front: ${label}: ${detail}`);
+  };
+  frontCheck('without --asyncify the command line goes to the real wasm-opt unchanged (--version)',
+    viaFront.status === 0 && viaFront.stdout === real.stdout, viaFront.stdout + viaFront.stderr);
+  const sm = spawnSync(frontBin, ['--asyncify', 'in.wasm', '-o', 'out.wasm', '--input-source-map=in.wasm.map'], { encoding: 'utf8', env });
+  frontCheck('a source map with --asyncify is refused with a clear error',
+    sm.status === 1 && /source map cannot be carried through wasync/.test(sm.stderr), sm.stderr);
+  const noOut = spawnSync(frontBin, ['--asyncify', 'in.wasm'], { encoding: 'utf8', env });
+  frontCheck('--asyncify without -o is refused', noOut.status === 1 && /needs an input file and -o/.test(noOut.stderr), noOut.stderr);
 }
 
 // A small pool: emcc is mostly waiting on its subprocesses.
