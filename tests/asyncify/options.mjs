@@ -110,6 +110,46 @@ function functionNames(file) {
   return names;
 }
 
+// Runs EXPORT(args) with env.sleep(n) suspending once and resuming with
+// n * 3: { result: { v, unwinds } } or { detail }.
+function pauseAndResume(file, name, args) {
+  try {
+    let pending = 0;
+    let instance;
+    const DATA = 16;
+    const imports = {
+      env: {
+        sleep(n) {
+          const ex = instance.exports;
+          if (ex.asyncify_get_state() === 2) {
+            ex.asyncify_stop_rewind();
+            return pending;
+          }
+          pending = n * 3;
+          const view = new DataView(ex.memory.buffer);
+          view.setUint32(DATA, DATA + 8, true);
+          view.setUint32(DATA + 4, 1024, true);
+          ex.asyncify_start_unwind(DATA);
+          return 0;
+        },
+      },
+    };
+    instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(file)), imports);
+    const ex = instance.exports;
+    let v = ex[name](...args);
+    let unwinds = 0;
+    while (ex.asyncify_get_state() === 1) {
+      unwinds++;
+      ex.asyncify_stop_unwind();
+      ex.asyncify_start_rewind(DATA);
+      v = ex[name](...args);
+    }
+    return { result: { v, unwinds }, detail: `${v} after ${unwinds} unwinds` };
+  } catch (e) {
+    return { detail: String(e) };
+  }
+}
+
 function countFunctions(file) {
   const r = run('wasm-objdump', ['-h', file]);
   const m = /Function start=.*count: (\d+)/.exec(r.stdout);
@@ -163,44 +203,32 @@ try {
   // The MVP output suspends and resumes (a real pause through memory).
   for (const [label, args] of [['MVP', []], ['multi-value', ['--enable-multivalue']]]) {
     r = asyncify(frames, args, join(tmp, `run-${label}.wasm`));
-    let result = null;
-    let error = null;
-    try {
-      let pending = 0;
-      let instance;
-      const DATA = 16;
-      const imports = {
-        env: {
-          sleep(n) {
-            const ex = instance.exports;
-            if (ex.asyncify_get_state() === 2) {
-              ex.asyncify_stop_rewind();
-              return pending;
-            }
-            pending = n * 3;
-            const view = new DataView(ex.memory.buffer);
-            view.setUint32(DATA, DATA + 8, true);
-            view.setUint32(DATA + 4, 1024, true);
-            ex.asyncify_start_unwind(DATA);
-            return 0;
-          },
-        },
-      };
-      instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(r.out)), imports);
-      const ex = instance.exports;
-      let v = ex.work(21, 1000n);
-      let unwinds = 0;
-      while (ex.asyncify_get_state() === 1) {
-        unwinds++;
-        ex.asyncify_stop_unwind();
-        ex.asyncify_start_rewind(DATA);
-        v = ex.work(21, 1000n);
-      }
-      result = { v, unwinds };
-    } catch (e) {
-      error = e;
-    }
-    check(`features: the ${label} output pauses and resumes`, result && result.v === 1042n && result.unwinds === 1, error ? String(error) : JSON.stringify(result, (k, x) => (typeof x === 'bigint' ? String(x) : x)));
+    const got = pauseAndResume(r.out, 'work', [21, 1000n]);
+    check(`features: the ${label} output pauses and resumes`, got.result && got.result.v === 1042n && got.result.unwinds === 1, got.detail);
+  }
+
+  // ---- the add-list with --ignore-indirect (Emscripten's ASYNCIFY_ADD +
+  // ASYNCIFY_IGNORE_INDIRECT): $via suspends through an indirect call; as an
+  // add-listed function it can change the state, so $mid's direct call of
+  // it is a call site (a missed one re-runs $mid from the top on the
+  // rewind: $leaf is called again and the frames no longer match).
+  const addlist = wat('addlist', `(module
+    (import "env" "sleep" (func $sleep (param i32) (result i32)))
+    (memory (export "memory") 1)
+    (type $t (func (param i32) (result i32)))
+    (table 1 funcref)
+    (elem (i32.const 0) $leaf)
+    (func $leaf (param i32) (result i32) (i32.add (call $sleep (local.get 0)) (i32.const 1)))
+    (func $via (param i32) (result i32) (call_indirect (type $t) (local.get 0) (i32.const 0)))
+    (func $mid (export "work") (param i32) (param i64) (result i64)
+      (local i32)
+      (local.set 2 (call $leaf (local.get 0)))
+      (i64.add (local.get 1) (i64.extend_i32_u (i32.add (local.get 2)
+        (call $via (i32.mul (local.get 0) (i32.const 2))))))))`);
+  r = asyncify(addlist, ['--ignore-indirect', '--add-list', 'via,mid', '--asserts', '--imports', 'env.sleep']);
+  {
+    const got = r.status === 0 ? pauseAndResume(r.out, 'work', [7, 1000n]) : { detail: r.stderr };
+    check('add-list: a call of an add-listed function is a call site (ignore-indirect, asserts)', got.result && got.result.v === 1065n && got.result.unwinds === 2, got.detail);
   }
 
   // ---- names of added functions
