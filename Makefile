@@ -31,7 +31,7 @@ CLI_CMD_OBJS := $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps demo test test-c test-unit test-asan test-spec test-truncate \
-        test-realworld test-fuzz test-asyncify test-js test-browser \
+        test-realworld test-fuzz test-asyncify test-emscripten test-js test-browser \
         test-regress test-wasi test-examples quickjs test-quickjs test-wasm wasm fuzz bench \
         format format-check clean
 
@@ -158,9 +158,15 @@ test-realworld: all
 # asyncified (all imports async) must pass exactly the original's assertions.
 test-asyncify: all
 	node tests/asyncify/run.mjs
+	node tests/asyncify/options.mjs
 	node tests/asyncify/run.mjs --wasync-arg=--split-rewind=1
 	node tests/spec/run.mjs --transform=asyncify
 	node tests/spec/run.mjs --transform=asyncify --asyncify-args=--split-rewind=1
+
+# wasync inside emcc (scripts/emcc/wasm-opt) vs stock emcc on Emscripten-style
+# programs at -O0..-O3; builds cached under build/emscripten/.
+test-emscripten: all
+	nice node tests/emscripten/run.mjs
 
 # wasync built for wasm32-wasi, packed and installed as npm users get it:
 # npx wasync and wasync/transform give build/wasync's bytes (tests/wasm).
