@@ -12,78 +12,35 @@
  *   --remove-list LIST      --pass-arg=asyncify-removelist@LIST
  *   --only-list LIST        --pass-arg=asyncify-onlylist@LIST
  *   --asserts               --pass-arg=asyncify-asserts
+ *   --split-rewind auto|N|never   (wasync only) rewind-only copies
  *   --import-globals        --pass-arg=asyncify-relocatable / -import-globals
  *   --export-globals        --pass-arg=asyncify-export-globals
  *   --memory N|NAME         --pass-arg=asyncify-memory@N|NAME
- *   --verbose               --pass-arg=asyncify-verbose
+ *   --verbose               (wasync's list of instrumented functions)
+ *   (Binaryen's report)     --pass-arg=asyncify-verbose
  *   --why NAME              the call chain that makes NAME instrumented
+ *   --enable-multivalue, --all-features / --mvp-features,
+ *   --disable-multivalue / --detect-features: may the output use
+ *                           multi-value (default: if the input does)
+ *   --strict-lists          list entries matching nothing are errors
+ *   --quiet-imports         ... and no warning for the import list
  * LIST is comma-separated (or one per line), '*' wildcards, @FILE reads it
- * from a file.  `--asyncify` and wasm-opt's feature flags (--enable-*,
- * -all, -O*, -g...) are accepted and ignored so wasm-opt command lines work.
+ * from a file.  `--asyncify` and wasm-opt's other flags (--enable-*, -O*,
+ * -g...) are accepted and ignored so wasm-opt command lines work.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/asyncify.h"
 #include "cli.h"
-
-typedef struct Lists {
-  char *bufs[16];
-  int nbufs;
-  char **items[16];
-  int nitems;
-} Lists;
 
 static void log_line(void *ctx, const char *line) {
   (void)ctx;
   printf("%s\n", line);
 }
 
-/* Fills a name list from "a,b" or "@file" (the string is copied). */
-static bool parse_list(Lists *ls, const char *arg, WasyncNameList *out) {
-  char *text = NULL;
-  if (arg[0] == '@') {
-    uint8_t *data;
-    size_t size;
-    if (!wasync_cli_read_file(arg + 1, &data, &size)) return false;
-    text = malloc(size + 1);
-    if (!text) {
-      free(data);
-      return false;
-    }
-    memcpy(text, data, size);
-    text[size] = '\0';
-    free(data);
-  } else {
-    text = strdup(arg);
-    if (!text) return false;
-  }
-  if (ls->nbufs >= 16) {
-    free(text);
-    return false;
-  }
-  ls->bufs[ls->nbufs++] = text;
-  char *copy = strdup(text);
-  if (!copy) return false;
-  size_t n = wasync_asyncify_split(copy, NULL, 0);
-  free(copy);
-  char **items = calloc(n + 1, sizeof *items);
-  if (!items || ls->nitems >= 16) {
-    free(items);
-    return false;
-  }
-  ls->items[ls->nitems++] = items;
-  wasync_asyncify_split(text, items, n);
-  out->items = (const char *const *)items;
-  out->count = n;
-  return true;
-}
-
-static void free_lists(Lists *ls) {
-  for (int i = 0; i < ls->nbufs; i++)
-    free(ls->bufs[i]);
-  for (int i = 0; i < ls->nitems; i++)
-    free(ls->items[i]);
+static void warn_line(void *ctx, const char *line) {
+  (void)ctx;
+  fprintf(stderr, "wasync asyncify: %s\n", line);
 }
 
 static const char usage[] =
@@ -113,25 +70,30 @@ static const char usage[] =
     "  --memory N|NAME       memory index or exported memory name for the "
     "data\n"
     "  --verbose             list instrumented functions\n"
-    "  --why NAME            print why NAME is instrumented\n"
-    "Binaryen spellings --pass-arg=asyncify-imports@LIST etc. are accepted.\n";
+    "  --why NAME            print why NAME (function or export name, or\n"
+    "                        index) is instrumented\n"
+    "  --enable-multivalue   the output may use multi-value (also\n"
+    "                        --all-features); --mvp-features or\n"
+    "                        --disable-multivalue: never; default: when the\n"
+    "                        input uses or declares it\n"
+    "  --strict-lists        a list entry that matches nothing is an error\n"
+    "                        (default: a warning)\n"
+    "  --quiet-imports       no warning for import-list entries\n"
+    "Binaryen spellings --pass-arg=asyncify-imports@LIST etc. are accepted;\n"
+    "--pass-arg=asyncify-verbose prints Binaryen's report.\n";
 
-int wasync_cli_asyncify(int argc, char **argv) {
-  WasyncAsyncifyOptions o;
-  memset(&o, 0, sizeof o);
-  o.log = log_line;
-  Lists ls;
-  memset(&ls, 0, sizeof ls);
-  const char *in = NULL, *out = NULL;
+int wasync_cli_asyncify_options(int argc, char **argv, WasyncAsyncifyOptions *o,
+                                WasyncCliLists *ls, const char **in,
+                                const char **out) {
   int rc = 2;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *val = NULL;
     char key[64];
-    /* --pass-arg=KEY[@VALUE] or --pass-arg KEY[@VALUE] */
-    if (strncmp(a, "--pass-arg=", 11) == 0 || strcmp(a, "--pass-arg") == 0 ||
-        strcmp(a, "-pa") == 0) {
-      const char *pa = a[10] == '=' ? a + 11 : (i + 1 < argc ? argv[++i] : "");
+    /* --pass-arg=KEY[@VALUE], or --pass-arg / -pa then KEY[@VALUE] */
+    bool pass_arg_eq = strncmp(a, "--pass-arg=", 11) == 0;
+    if (pass_arg_eq || strcmp(a, "--pass-arg") == 0 || strcmp(a, "-pa") == 0) {
+      const char *pa = pass_arg_eq ? a + 11 : (i + 1 < argc ? argv[++i] : "");
       const char *at = strchr(pa, '@');
       size_t kl = at ? (size_t)(at - pa) : strlen(pa);
       if (kl >= sizeof key) {
@@ -166,12 +128,12 @@ int wasync_cli_asyncify(int argc, char **argv) {
 #define LIST(field)                                                            \
   do {                                                                         \
     NEEDS_VALUE();                                                             \
-    if (!parse_list(&ls, val, &o.field)) {                                     \
+    if (!wasync_cli_parse_list(ls, val, &o->field)) {                          \
       rc = 1;                                                                  \
       goto done;                                                               \
     }                                                                          \
   } while (0)
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    if (wasync_cli_is_help(a)) {
       fputs(usage, stdout);
       rc = 0;
       goto done;
@@ -180,19 +142,23 @@ int wasync_cli_asyncify(int argc, char **argv) {
         rc = wasync_cli_usage_error("asyncify", "-o needs a file");
         goto done;
       }
-      out = argv[++i];
+      if (!out) {
+        rc = wasync_cli_usage_error("asyncify", "no files here");
+        goto done;
+      }
+      *out = argv[++i];
     } else if (!strcmp(a, "--imports") || !strcmp(a, "asyncify-imports")) {
       LIST(imports);
-      o.imports_given = true;
+      o->imports_given = true;
     } else if (!strcmp(a, "--ignore-imports") ||
                !strcmp(a, "asyncify-ignore-imports")) {
-      o.ignore_imports = true;
+      o->ignore_imports = true;
     } else if (!strcmp(a, "--ignore-indirect") ||
                !strcmp(a, "asyncify-ignore-indirect")) {
-      o.ignore_indirect = true;
+      o->ignore_indirect = true;
     } else if (!strcmp(a, "--precise-indirect") ||
                !strcmp(a, "asyncify-precise-indirect")) {
-      o.precise_indirect = true;
+      o->precise_indirect = true;
     } else if (!strcmp(a, "--add-list") || !strcmp(a, "asyncify-addlist")) {
       LIST(add_list);
     } else if (!strcmp(a, "--remove-list") ||
@@ -202,43 +168,56 @@ int wasync_cli_asyncify(int argc, char **argv) {
       LIST(only_list);
     } else if (!strcmp(a, "--propagate-add") ||
                !strcmp(a, "asyncify-propagate-addlist")) {
-      o.propagate_add = true;
+      o->propagate_add = true;
     } else if (!strcmp(a, "--asserts") || !strcmp(a, "asyncify-asserts")) {
-      o.asserts = true;
+      o->asserts = true;
     } else if (!strcmp(a, "--import-globals") ||
                !strcmp(a, "asyncify-relocatable") ||
                !strcmp(a, "asyncify-import-globals")) {
-      o.import_globals = true;
+      o->import_globals = true;
     } else if (!strcmp(a, "--export-globals") ||
                !strcmp(a, "asyncify-export-globals")) {
-      o.export_globals = true;
+      o->export_globals = true;
     } else if (!strcmp(a, "--memory") || !strcmp(a, "asyncify-memory")) {
       NEEDS_VALUE();
-      o.memory = val;
+      o->memory = val;
     } else if (!strcmp(a, "--split-rewind")) {
       NEEDS_VALUE();
       char *end = NULL;
       unsigned long n = strtoul(val, &end, 10);
       if (!strcmp(val, "never")) {
-        o.split_min_sites = UINT32_MAX;
+        o->split_min_sites = UINT32_MAX;
       } else if (!strcmp(val, "auto")) {
-        o.split_min_sites = 0;
+        o->split_min_sites = 0;
       } else if (!end || *end || !*val || n == 0 || n >= UINT32_MAX) {
         rc = wasync_cli_usage_error(
             "asyncify",
             "--split-rewind needs auto, never or a number of call sites >= 1");
         goto done;
       } else {
-        o.split_min_sites = (uint32_t)n;
+        o->split_min_sites = (uint32_t)n;
       }
-    } else if (!strcmp(a, "--verbose") || !strcmp(a, "asyncify-verbose")) {
-      o.verbose = true;
+    } else if (!strcmp(a, "--verbose")) {
+      o->verbose = true;
+    } else if (!strcmp(a, "asyncify-verbose")) {
+      o->binaryen_verbose = true;
+    } else if (!strcmp(a, "--strict-lists")) {
+      o->strict_lists = true;
+    } else if (!strcmp(a, "--quiet-imports")) {
+      o->quiet_imports = true;
+    } else if (!strcmp(a, "--enable-multivalue") ||
+               !strcmp(a, "--all-features") || !strcmp(a, "-all")) {
+      o->multivalue = WASYNC_FEATURE_ENABLE;
+    } else if (!strcmp(a, "--disable-multivalue") ||
+               !strcmp(a, "--mvp-features") || !strcmp(a, "-mvp")) {
+      o->multivalue = WASYNC_FEATURE_DISABLE;
+    } else if (!strcmp(a, "--detect-features")) {
+      o->multivalue = WASYNC_FEATURE_DETECT;
     } else if (!strcmp(a, "--why")) {
       NEEDS_VALUE();
-      o.why = val;
+      o->why = val;
     } else if (!strcmp(a, "--asyncify") || !strncmp(a, "--enable-", 9) ||
-               !strncmp(a, "--disable-", 10) || !strcmp(a, "-all") ||
-               !strcmp(a, "--all-features") || !strncmp(argv[i], "-O", 2) ||
+               !strncmp(a, "--disable-", 10) || !strncmp(argv[i], "-O", 2) ||
                !strcmp(a, "-g") || !strcmp(a, "--debuginfo") ||
                !strcmp(a, "-q") || !strcmp(a, "--quiet")) {
       /* wasm-opt flags: accepted for command-line compatibility */
@@ -246,13 +225,31 @@ int wasync_cli_asyncify(int argc, char **argv) {
       fprintf(stderr, "wasync asyncify: unknown option %s\n", argv[i]);
       rc = 2;
       goto done;
+    } else if (in && !*in) {
+      *in = argv[i];
     } else if (!in) {
-      in = argv[i];
+      rc = wasync_cli_usage_error("asyncify", "no files here");
+      goto done;
     } else {
       rc = wasync_cli_usage_error("asyncify", "more than one input file");
       goto done;
     }
   }
+  return -1;
+done:
+  return rc;
+}
+
+int wasync_cli_asyncify(int argc, char **argv) {
+  WasyncAsyncifyOptions o;
+  memset(&o, 0, sizeof o);
+  o.log = log_line;
+  o.warn = warn_line;
+  WasyncCliLists ls;
+  memset(&ls, 0, sizeof ls);
+  const char *in = NULL, *out = NULL;
+  int rc = wasync_cli_asyncify_options(argc, argv, &o, &ls, &in, &out);
+  if (rc >= 0) goto done;
   if (!in) {
     rc = wasync_cli_usage_error("asyncify", "no input file");
     goto done;
@@ -262,13 +259,12 @@ int wasync_cli_asyncify(int argc, char **argv) {
     goto done;
   }
   {
-    uint8_t *data = NULL;
-    size_t size = 0;
+    WasyncCliInput input;
     rc = 1;
-    if (!wasync_cli_read_file(in, &data, &size)) goto done;
+    if (!wasync_cli_open_input(in, &input)) goto done;
     WasyncError err;
     memset(&err, 0, sizeof err);
-    WasyncModule *m = wasync_module_decode(data, size, NULL, &err);
+    WasyncModule *m = wasync_module_decode(input.data, input.size, NULL, &err);
     uint8_t *bytes = NULL;
     size_t nbytes = 0;
     if (m && wasync_module_validate(m, &err) && wasync_asyncify(m, &o, &err) &&
@@ -279,9 +275,9 @@ int wasync_cli_asyncify(int argc, char **argv) {
       wasync_cli_error(in, &err);
     }
     wasync_module_free(m);
-    free(data);
+    wasync_cli_close_input(&input);
   }
 done:
-  free_lists(&ls);
+  wasync_cli_lists_free(&ls);
   return rc;
 }

@@ -8,11 +8,21 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-bool wasync_cli_read_file(const char *path, uint8_t **data, size_t *size) {
+/* Inputs are mapped where the system can map files; WASI cannot (wasync
+ * built for wasm32-wasi reads every input with read()). */
+#if defined(__wasi__)
+#define HAVE_MMAP 0
+#else
+#define HAVE_MMAP 1
+#include <sys/mman.h>
+#endif
+
+/* Reads a whole file ("-" = stdin).  Prints an error and returns false on
+ * failure.  Free *data with free(). */
+static bool read_file(const char *path, uint8_t **data, size_t *size) {
   bool is_stdin = strcmp(path, "-") == 0;
   FILE *f = is_stdin ? stdin : fopen(path, "rb");
   if (!f) {
@@ -61,7 +71,8 @@ bool wasync_cli_read_file(const char *path, uint8_t **data, size_t *size) {
 
 bool wasync_cli_open_input(const char *path, WasyncCliInput *in) {
   memset(in, 0, sizeof *in);
-  if (strcmp(path, "-") != 0) {
+  if (HAVE_MMAP && strcmp(path, "-") != 0) {
+#if HAVE_MMAP
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
       fprintf(stderr, "%s: error: %s\n", path, strerror(errno));
@@ -84,16 +95,19 @@ bool wasync_cli_open_input(const char *path, WasyncCliInput *in) {
       }
     }
     close(fd); /* not mappable (empty, a pipe...): read it */
+#endif
   }
   uint8_t *data;
-  if (!wasync_cli_read_file(path, &data, &in->size)) return false;
+  if (!read_file(path, &data, &in->size)) return false;
   in->owned = data;
   in->data = data;
   return true;
 }
 
 void wasync_cli_close_input(WasyncCliInput *in) {
+#if HAVE_MMAP
   if (in->map) munmap(in->map, in->size);
+#endif
   free(in->owned);
   memset(in, 0, sizeof *in);
 }
@@ -129,6 +143,18 @@ static bool replace_file(const char *tmp, const char *path) {
   return rename(tmp, path) == 0;
 }
 
+/* What makes the temporary name unique to this process: its id, or on WASI
+ * (no process ids) a random number. */
+static long tmp_suffix(void) {
+#if defined(__wasi__)
+  unsigned v = 0;
+  if (getentropy(&v, sizeof v) != 0) v = 0;
+  return (long)(v & 0x7fffffff);
+#else
+  return (long)getpid();
+#endif
+}
+
 bool wasync_cli_write_file(const char *path, const uint8_t *data, size_t size) {
   if (strcmp(path, "-") == 0) {
     if (fwrite(data, 1, size, stdout) != size || fflush(stdout) != 0) {
@@ -143,7 +169,7 @@ bool wasync_cli_write_file(const char *path, const uint8_t *data, size_t size) {
     fprintf(stderr, "%s: error: out of memory\n", path);
     return false;
   }
-  snprintf(tmp, len + 32, "%s.tmp%ld", path, (long)getpid());
+  snprintf(tmp, len + 32, "%s.tmp%ld", path, tmp_suffix());
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
   if (fd < 0) {
     fprintf(stderr, "%s: error: %s\n", path, strerror(errno));
@@ -180,6 +206,20 @@ unsigned wasync_cli_default_threads(void) {
 void wasync_cli_error(const char *path, const WasyncError *err) {
   fprintf(stderr, "%s:0x%llx: error: %s\n", path,
           (unsigned long long)err->offset, err->message);
+}
+
+const char *wasync_cli_kind_name(WasyncExternKind k) {
+  switch (k) {
+  case WASYNC_EXTERN_FUNC: return "func";
+  case WASYNC_EXTERN_TABLE: return "table";
+  case WASYNC_EXTERN_MEMORY: return "memory";
+  case WASYNC_EXTERN_GLOBAL: return "global";
+  default: return "tag";
+  }
+}
+
+bool wasync_cli_is_help(const char *arg) {
+  return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }
 
 int wasync_cli_usage_error(const char *cmd, const char *message) {

@@ -13,13 +13,18 @@
  *     if (!m || !wasync_module_validate(m, &err)) {
  *       fprintf(stderr, "in.wasm:0x%llx: error: %s\n",
  *               (unsigned long long)err.offset, err.message);
- *       ...
+ *       wasync_module_free(m);
+ *       return 1;
  *     }
- *     uint8_t *out; size_t out_size;
- *     wasync_module_encode(m, NULL, &out, &out_size, &err);
- *     ...
- *     wasync_buffer_free(out);
+ *     uint8_t *out;
+ *     size_t out_size;
+ *     if (wasync_module_encode(m, NULL, &out, &out_size, &err)) {
+ *       fwrite(out, 1, out_size, stdout);
+ *       wasync_buffer_free(m, out);
+ *     }
  *     wasync_module_free(m);
+ *
+ * (tests/regress/header-example.sh compiles and runs this example.)
  */
 #ifndef WASYNC_H
 #define WASYNC_H
@@ -228,7 +233,24 @@ typedef struct WasyncAsyncifyOptions {
   const char *why;
   void (*log)(void *ctx, const char *line);
   void *log_ctx;
+  /* Whether the output may use multi-value (the shared frame functions
+   * return several values): WASYNC_FEATURE_DETECT (default) if the input
+   * uses it (a function type with several results) or declares it
+   * ("+multivalue" in its target_features section); WASYNC_FEATURE_ENABLE
+   * always; WASYNC_FEATURE_DISABLE never (Binaryen's --mvp-features). */
+  int multivalue;
+  /* List entries (imports, remove/add/only lists) that match nothing: one
+   * line per list to warn(log_ctx, line); with strict_lists the pass fails
+   * instead.  quiet_imports: no such check for the import list (a default
+   * list a toolchain always passes, like emcc's). */
+  void (*warn)(void *ctx, const char *line);
+  bool strict_lists, quiet_imports;
+  /* Binaryen's verbose lines ("[asyncify] NAME can change the state due to
+   * REASON") to log, as wasm-opt --pass-arg=asyncify-verbose prints them. */
+  bool binaryen_verbose;
 } WasyncAsyncifyOptions;
+
+enum { WASYNC_FEATURE_DETECT, WASYNC_FEATURE_ENABLE, WASYNC_FEATURE_DISABLE };
 
 /* Applies Binaryen's Asyncify transform (same ABI) to a validated module in
  * place; encode the module afterwards.  false + *err on failure (bad

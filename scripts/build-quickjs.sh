@@ -15,6 +15,15 @@
 #     __linux__ branches are taken for __wasi__ too.
 #
 # Usage: scripts/build-quickjs.sh [--force]      (BUILD=dir, default build)
+#        scripts/build-quickjs.sh package [--force]
+#
+# `package` builds the wasync-quickjs package's modules instead (see
+# quickjs/README.md): the same patched sources, size-tuned (-Oz, LTO, no
+# names section), linked with quickjs/glue.c + quickjs/value.c into
+#   $BUILD/quickjs/pkg/quickjs.wasm          (jspi and worker modes)
+#   $BUILD/quickjs/pkg/quickjs.asyncify.wasm (`wasync asyncify`, only the
+#                                             import wasync_qjs.host_call
+#                                             unwinds; asyncify mode)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +31,11 @@ BUILD=${BUILD:-build}
 OUT=$BUILD/quickjs
 SRC=node_modules/qjsc/deps/quickjs_2021_03_27
 WASM=$OUT/qjs.wasm
+PACKAGE=0
+if [ "${1:-}" = "package" ]; then
+  PACKAGE=1
+  shift
+fi
 
 if [ ! -f "$SRC/quickjs.c" ]; then
   echo "build-quickjs: $SRC/quickjs.c not found (run: npm ci)" >&2
@@ -32,7 +46,7 @@ mkdir -p "$OUT"
 exec 9>"$OUT/.lock"
 flock 9
 
-if [ "${1:-}" != "--force" ] && [ -f "$WASM" ] && [ "$WASM" -nt examples/quickjs/host.c ] &&
+if [ $PACKAGE = 0 ] && [ "${1:-}" != "--force" ] && [ -f "$WASM" ] && [ "$WASM" -nt examples/quickjs/host.c ] &&
   [ "$WASM" -nt "$0" ] && [ "$WASM" -nt "$SRC/quickjs.c" ]; then
   echo "build-quickjs: $WASM is up to date"
   exit 0
@@ -64,7 +78,75 @@ patch_line "$Q" 's/^#if !defined(_WIN32)$/#if !defined(_WIN32) \&\& !defined(__w
 patch_line "$Q" 's/^#elif defined(__linux__)$/#elif defined(__linux__) || defined(__wasi__)/' \
   "malloc.h / malloc_usable_size as on Linux"
 
+build_package() {
+  local pkg=$OUT/pkg plain=$OUT/pkg/quickjs.wasm async=$OUT/pkg/quickjs.asyncify.wasm
+  local newest=$plain
+  if [ "${1:-}" != "--force" ] && [ -f "$async" ]; then
+    local stale=0
+    for f in quickjs/glue.c quickjs/value.c quickjs/value.h "$0" "$SRC/quickjs.c" "$BUILD/wasync"; do
+      [ "$f" -nt "$newest" ] && stale=1
+    done
+    if [ $stale = 0 ]; then
+      echo "build-quickjs: $plain is up to date"
+      return 0
+    fi
+  fi
+  if [ ! -x "$BUILD/wasync" ]; then
+    echo "build-quickjs: $BUILD/wasync not found (run: make)" >&2
+    exit 1
+  fi
+  mkdir -p "$pkg/obj"
+  local res
+  res=$(clang -print-resource-dir)
+  # -Oz + LTO + NDEBUG (QuickJS's asserts and their file/line strings): size
+  # first (the goals are in quickjs/README.md).  BigInt needs CONFIG_BIGNUM;
+  # BigFloat/BigDecimal/operator overloading, String.prototype.normalize and
+  # the std/os modules are never added to a context (quickjs/glue.c), so the
+  # linker drops what only they reach.
+  local flags=(--target=wasm32-wasi --sysroot=/usr -nostdinc -isystem "$res/include"
+    -isystem /usr/include/wasm32-wasi -Oz -flto -mnontrapping-fptoint -msign-ext -mbulk-memory -funsigned-char -D_GNU_SOURCE -DNDEBUG
+    "-DCONFIG_VERSION=\"$(cat "$OUT/src/VERSION")\"" -DCONFIG_BIGNUM)
+  local objs=() pids=() start
+  start=$(date +%s)
+  for f in quickjs libregexp libunicode cutils libbf; do
+    clang "${flags[@]}" -w -c "$OUT/src/$f.c" -o "$pkg/obj/$f.o" &
+    pids+=($!)
+    objs+=("$pkg/obj/$f.o")
+  done
+  for f in glue value; do
+    clang "${flags[@]}" -std=c11 -Wall -Wextra -Werror -isystem "$OUT/src" \
+      -c "quickjs/$f.c" -o "$pkg/obj/$f.o" &
+    pids+=($!)
+    objs+=("$pkg/obj/$f.o")
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  # Linked by wasm-ld itself: the clang driver would run Binaryen's wasm-opt
+  # on the output whenever one is on PATH, and the package must not depend
+  # on that.  A 1 MiB C stack: the largest `stackSize` a VM may ask for.
+  # malloc/free are exported so that the wasync runtime takes its regions
+  # (asyncify buffers) from them: pages it appended with memory.grow would
+  # sit inside the heap of wasi-libc's malloc, which assumes it owns
+  # memory.grow.
+  local ld
+  ld=$(command -v wasm-ld-14 || command -v wasm-ld || true)
+  if [ -z "$ld" ]; then
+    echo "build-quickjs: wasm-ld not found (apt-get install lld-14)" >&2
+    exit 1
+  fi
+  "$ld" -m wasm32 -L/usr/lib/wasm32-wasi /usr/lib/wasm32-wasi/crt1-reactor.o \
+    --entry _initialize "${objs[@]}" -lc "$res/lib/wasi/libclang_rt.builtins-wasm32.a" \
+    -z stack-size=1048576 --strip-all --export=malloc --export=free -o "$plain.tmp"
+  mv "$plain.tmp" "$plain"
+  "$BUILD/wasync" asyncify "$plain" -o "$async.tmp" --imports wasync_qjs.host_call
+  mv "$async.tmp" "$async"
+  echo "build-quickjs: $plain ($(stat -c %s "$plain") bytes), $async ($(stat -c %s "$async") bytes), $(($(date +%s) - start)) s"
+}
+
 RES=$(clang -print-resource-dir)
+if [ $PACKAGE = 1 ]; then
+  build_package "${1:-}"
+  exit 0
+fi
 CFLAGS=(--target=wasm32-wasi --sysroot=/usr -nostdinc -isystem "$RES/include"
   -isystem /usr/include/wasm32-wasi -O2 -funsigned-char -D_GNU_SOURCE
   "-DCONFIG_VERSION=\"$(cat "$OUT/src/VERSION")\"" -DCONFIG_BIGNUM)

@@ -10,6 +10,8 @@
 #      qjs.wasm (--imports env.host_call), then examples/quickjs/run.mjs
 #      --async, where host(x) answers after a setTimeout.
 #      (DEMO_QJS_ASYNC=0 skips this step.)
+#   6. the example gallery: scripts/gallery.sh --print builds examples/ and
+#      prints how to serve it and the URL to open.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -87,6 +89,11 @@ else
     echo "demo: QuickJS with the asyncified host_call failed" >&2
     status=1
   fi
+fi
+step "6. the gallery (examples/)"
+if ! scripts/gallery.sh --print; then
+  echo "demo: building the examples failed (examples/build.sh)" >&2
+  status=1
 fi
 echo
 [ $status = 0 ] && echo "demo: done"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# What `make test` runs after building: every test suite whose driver file
-# exists (suites land one by one), each timed.  It does not stop at the first
+# What `make test` runs after building: every test suite, each timed.  A
+# suite whose driver files are missing FAILS (a lost driver must not pass
+# silently).  It does not stop at the first
 # failure: it runs them all, then prints a table (suite, result, time, the
 # suite's own totals line) and `suites: N passed, N failed`.  Exits non-zero
 # if any suite failed.  FUZZ_SECONDS (default 60) is passed to test-fuzz; a
@@ -20,13 +21,19 @@ suites=(
   "format-check|.clang-format|"
   "test-unit|scripts/run-unit.sh tests/unit/*.c|"
   "test-asan|scripts/run-unit.sh tests/unit/*.c|"
+  "test-regress|tests/regress/run.c tests/regress/*.case|"
   "test-spec|tests/spec/run.mjs|"
   "test-truncate|tests/spec/truncate.mjs tests/tools/truncate.c|"
   "test-fuzz|tests/fuzz/roundtrip.c scripts/fuzz.sh|FUZZ_SECONDS=$FUZZ_SECONDS"
   "test-realworld|tests/realworld/run.mjs|"
   "test-asyncify|tests/asyncify/run.mjs|"
+  "test-emscripten|tests/emscripten/run.mjs|"
   "test-js|scripts/test-js.sh|"
+  "test-wasm|tests/wasm/run.mjs|"
   "test-browser|tests/browser/run.mjs|"
+  "test-wasi|scripts/test-wasi.sh tests/wasi/run-suite.mjs|"
+  "test-examples|tests/examples/run.mjs examples/build.sh|"
+  "test-quickjs|tests/quickjs/run.mjs|"
 )
 
 names=() results=() times=() totals=()
@@ -39,7 +46,9 @@ for entry in "${suites[@]}"; do
     [ -e "$d" ] || missing="$d"
   done
   if [ -n "$missing" ]; then
-    names+=("$name") results+=("absent") times+=("-") totals+=("(no $missing)")
+    echo "test.sh: $name: driver $missing is missing" >&2
+    names+=("$name") results+=("FAIL") times+=("-") totals+=("(missing $missing)")
+    nfail=$((nfail + 1))
     continue
   fi
   echo

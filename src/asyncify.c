@@ -292,6 +292,31 @@ static bool pick_memory(WasyncAsyncifyCtx *c) {
   return true;
 }
 
+/* The function --why names: by its name in the name section ($ optional),
+ * else by an export name, else by its index; UINT32_MAX: none. */
+static uint32_t why_function(WasyncModule *m, const char *why) {
+  const WasyncName *names = wasync_module_func_names(m);
+  size_t len = strlen(why);
+  const char *w = why[0] == '$' ? why + 1 : why;
+  size_t wl = why[0] == '$' ? len - 1 : len;
+  for (uint32_t f = 0; names && f < m->nfuncs; f++)
+    if (names[f].bytes && names[f].len == wl &&
+        memcmp(names[f].bytes, w, wl) == 0)
+      return f;
+  for (uint32_t e = 0; e < m->nexports; e++)
+    if (m->exports[e].kind == WASYNC_EXTERN_FUNC &&
+        m->exports[e].name.len == len &&
+        memcmp(m->exports[e].name.bytes, why, len) == 0)
+      return m->exports[e].index;
+  uint64_t f = 0;
+  if (wl == 0 || wl > 10) return UINT32_MAX;
+  for (size_t i = 0; i < wl; i++) {
+    if (w[i] < '0' || w[i] > '9') return UINT32_MAX;
+    f = f * 10 + (uint64_t)(w[i] - '0');
+  }
+  return f < m->nfuncs ? (uint32_t)f : UINT32_MAX;
+}
+
 static void explain(WasyncAsyncifyCtx *c, uint32_t f) {
   WasyncModule *m = c->m;
   WasyncAsyncifyAnalysis *a = c->a;
@@ -452,9 +477,12 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
   c.o = o;
   c.a = &a;
   c.err = err;
-  if (!pick_memory(&c)) return false;
+  if (!pick_memory(&c) || !wasync_asyncify_check_lists(m, o, err)) return false;
+  c.multivalue = wasync_asyncify_multivalue(m, o->multivalue);
+  c.nfuncs_before = m->nfuncs;
   if (!wasync_asyncify_analyze(m, o, &a, err)) return false;
   uint32_t nf = m->nfuncs;
+  if (o->binaryen_verbose) wasync_asyncify_binaryen_verbose(&c);
   if (o->verbose) {
     char buf[512];
     for (uint32_t f = m->nfunc_imports; f < nf; f++)
@@ -464,23 +492,14 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
       }
   }
   if (o->why) {
-    const WasyncName *names = wasync_module_func_names(m);
-    size_t len = strlen(o->why);
-    const char *w = o->why[0] == '$' ? o->why + 1 : o->why;
-    size_t wl = o->why[0] == '$' ? len - 1 : len;
-    bool found = false;
-    for (uint32_t f = 0; f < nf && !found; f++) {
-      char buf[32];
-      int k = snprintf(buf, sizeof buf, "%u", f);
-      if ((names && names[f].bytes && names[f].len == wl &&
-           memcmp(names[f].bytes, w, wl) == 0) ||
-          ((!names || !names[f].bytes) && (size_t)k == wl &&
-           memcmp(buf, w, wl) == 0)) {
-        explain(&c, f);
-        found = true;
-      }
-    }
-    if (!found) logf_(o, "%s: no such function", o->why);
+    uint32_t f = why_function(m, o->why);
+    if (f < nf)
+      explain(&c, f);
+    else
+      logf_(o,
+            "%s: no such function (not a function name, an export name "
+            "nor a function index)",
+            o->why);
   }
 
   /* Globals come first (the rewrite refers to them). */
@@ -537,6 +556,7 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
   uint32_t rt[ART_COUNT] = {0};
   if (!add_runtime(&c, rt))
     return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  c.nadded = m->nfuncs - c.nfuncs_before;
   /* The asyncify.* imports become calls of the runtime functions. */
   uint32_t *redirect = wasync_arena_array(&m->arena, m->nfunc_imports + 1, 4);
   if (!redirect) return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
@@ -555,5 +575,7 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
   if (o->import_globals &&
       !wasync_module_import_globals(m, c.g_state, 2, "env", state_names, err))
     return false;
+  if (!wasync_asyncify_write_names(&c))
+    return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
   return true;
 }

@@ -15,11 +15,6 @@
 bool wasync_asyncify_match(const char *pattern, const uint8_t *s, size_t n);
 bool wasync_asyncify_list_match(const WasyncNameList *list, const uint8_t *s,
                                 size_t n);
-/* Splits a Binaryen list ("a,b" or one name per line; commas inside
- * brackets/parentheses/angle brackets do not split) in place: `s` is
- * modified, up to `cap` item pointers are stored; returns the count (which
- * may exceed cap: call again with a bigger array). */
-size_t wasync_asyncify_split(char *s, char **items, size_t cap);
 
 /* ---- analysis (asyncify_analysis.c) -------------------------------------- */
 
@@ -110,7 +105,32 @@ typedef struct WasyncAsyncifyCtx {
   WasyncFrameCodec *codecs; /* shared save/restore functions */
   uint32_t ncodecs, codecs_cap;
   uint32_t frame_push, frame_pop; /* function index + 1, 0: not yet */
+  /* The output may use multi-value; false: the MVP forms (asyncify_frames.c) */
+  bool multivalue;
+  /* Functions added (asyncify_names.c): those from nfuncs_before on get
+   * added_names[f - nfuncs_before] (NULL: an export name or a generic one);
+   * nadded: how many (set before the asyncify.* imports go). */
+  uint32_t nfuncs_before, nadded, added_cap;
+  char **added_names;
 } WasyncAsyncifyCtx;
+
+/* Whether the output may use multi-value (WasyncAsyncifyOptions.multivalue;
+ * asyncify_features.c). */
+bool wasync_asyncify_multivalue(const WasyncModule *m, int setting);
+/* Checks that every list entry matches something (asyncify_lists.c). */
+bool wasync_asyncify_check_lists(WasyncModule *m,
+                                 const WasyncAsyncifyOptions *o,
+                                 WasyncError *err);
+/* Binaryen's asyncify-verbose lines (asyncify_verbose.c). */
+void wasync_asyncify_binaryen_verbose(WasyncAsyncifyCtx *c);
+/* Records base name BASE (+ SUFFIX, may be NULL) for added function f. */
+bool wasync_asyncify_name(WasyncAsyncifyCtx *c, uint32_t f, const char *base,
+                          const char *suffix);
+/* NAME$rewind / NAME$fast for the split rewind copies of func. */
+bool wasync_asyncify_name_copies(WasyncAsyncifyCtx *c, uint32_t func,
+                                 uint32_t rewind, uint32_t fast);
+/* Names every added function (unique in the module) in the name section. */
+bool wasync_asyncify_write_names(WasyncAsyncifyCtx *c);
 
 /* Rewrites one instrumented defined function in place (code.replaced). */
 bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,
@@ -123,7 +143,10 @@ bool wasync_asyncify_frame_codec(WasyncAsyncifyCtx *c, const uint32_t *counts,
                                  uint32_t *save, uint32_t *restore);
 
 /* The shared functions that push and pop a frame (asyncify_frames.c):
- * push(size, ci) -> (p, fits), pop(size) -> (p, ci); created on first use. */
+ * push(size, ci) -> (p, fits), pop(size) -> (p, ci); created on first use.
+ * Without multi-value: push(size, ci) -> p, all ones when the frame does
+ * not fit, and pop(size) -> p (the call index is at p + size); a codec then
+ * has no restore function (restore = UINT32_MAX: restores are inline). */
 bool wasync_asyncify_frame_stack(WasyncAsyncifyCtx *c, uint32_t *push,
                                  uint32_t *pop);
 

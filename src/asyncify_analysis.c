@@ -418,6 +418,15 @@ bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
       if (to < nf) a->flags[to] |= AFN_CAN_CHANGE;
     }
   }
+  /* Add-listed functions can change the state too, after the propagation
+   * (as in Binaryen: their callers are not added, unless propagate_add),
+   * so that a direct call of one from an instrumented function is a call
+   * site -- the add-list's use with ignore-indirect, where the added
+   * function suspends through an indirect call. */
+  for (uint32_t f = m->nfunc_imports; f < nf; f++)
+    if ((a->flags[f] & AFN_ADDED) &&
+        !(a->flags[f] & (AFN_BOTTOMMOST | AFN_REMOVED)))
+      a->flags[f] |= AFN_CAN_CHANGE;
   for (uint32_t t = 0; t < nt; t++)
     a->type_unwinds[t] = marked[nf + t];
 

@@ -36,36 +36,3 @@ bool wasync_asyncify_list_match(const WasyncNameList *list, const uint8_t *s,
     if (wasync_asyncify_match(list->items[i], s, n)) return true;
   return false;
 }
-
-static bool is_space(char ch) {
-  return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
-}
-
-size_t wasync_asyncify_split(char *s, char **items, size_t cap) {
-  size_t count = 0;
-  int depth = 0;
-  char *start = s;
-  for (char *p = s;; p++) {
-    char ch = *p;
-    if (ch == '(' || ch == '[' || ch == '<' || ch == '{')
-      depth++;
-    else if ((ch == ')' || ch == ']' || ch == '>' || ch == '}') && depth > 0)
-      depth--;
-    bool split = ch == '\0' || ch == '\n' || (ch == ',' && depth == 0);
-    if (!split) continue;
-    char *end = p;
-    *p = '\0';
-    while (start < end && is_space(*start))
-      start++;
-    while (end > start && is_space(end[-1]))
-      *--end = '\0';
-    if (end > start) {
-      if (count < cap) items[count] = start;
-      count++;
-    }
-    if (ch == '\0') break;
-    start = p + 1;
-    if (ch == '\n') depth = 0;
-  }
-  return count;
-}

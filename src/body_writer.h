@@ -27,7 +27,6 @@
 #include "buf.h"
 #include "instr.h"
 #include "module.h"
-#include "opcodes.h"
 
 typedef struct WasyncBodyWriter WasyncBodyWriter;
 
@@ -43,23 +42,5 @@ void wasync_body_writer_instr(WasyncBodyWriter *w, const WasyncInstr *in,
 /* Ends the entry; false when it could not be written (out of memory, too
  * large), then the encoder re-encodes the body itself. */
 bool wasync_body_writer_end(WasyncBodyWriter *w);
-
-/* True when the n bytes at p, which wasync_instr_decode_fast() decoded as
- * one instruction, are that instruction's minimal encoding, so that
- * copying them is re-encoding it. */
-static inline bool wasync_fast_instr_minimal(const uint8_t *p, size_t n) {
-  if (n <= 2)
-    return true; /* opcode + nothing, one LEB128 byte or a block
-                    type byte: always minimal */
-  uint8_t last = p[n - 1], prev = p[n - 2];
-  switch (wasync_op_shape[p[0]]) {
-  case WASYNC_SHAPE_IDX: return last != 0;
-  case WASYNC_SHAPE_MEMARG: return n == 3 || last != 0;
-  case WASYNC_SHAPE_I32:
-  case WASYNC_SHAPE_I64:
-    return !((last == 0 && !(prev & 0x40)) || (last == 0x7F && (prev & 0x40)));
-  default: return false;
-  }
-}
 
 #endif

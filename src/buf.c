@@ -5,6 +5,7 @@
  */
 #include "buf.h"
 #include "arena.h"
+#include "leb128.h"
 
 #include <string.h>
 
@@ -54,14 +55,7 @@ void wasync_buf_u64(WasyncBuf *b, uint64_t v) {
     b->data[b->size++] = (uint8_t)v;
     return;
   }
-  uint8_t *p = b->data + b->size;
-  do {
-    uint8_t byte = v & 0x7F;
-    v >>= 7;
-    if (v) byte |= 0x80;
-    *p++ = byte;
-  } while (v);
-  b->size = (size_t)(p - b->data);
+  b->size = (size_t)(wasync_leb_put_u(b->data + b->size, v) - b->data);
 }
 
 void wasync_buf_u32(WasyncBuf *b, uint32_t v) {
@@ -70,17 +64,7 @@ void wasync_buf_u32(WasyncBuf *b, uint32_t v) {
 
 void wasync_buf_s64(WasyncBuf *b, int64_t v) {
   if (!wasync_buf_reserve(b, 10)) return;
-  uint8_t *p = b->data + b->size;
-  for (;;) {
-    uint8_t byte = (uint8_t)(v & 0x7F);
-    /* arithmetic shift, portable: */
-    v = v < 0 ? ~(~v >> 7) : v >> 7;
-    bool done = (v == 0 && !(byte & 0x40)) || (v == -1 && (byte & 0x40));
-    if (!done) byte |= 0x80;
-    *p++ = byte;
-    if (done) break;
-  }
-  b->size = (size_t)(p - b->data);
+  b->size = (size_t)(wasync_leb_put_s(b->data + b->size, v) - b->data);
 }
 
 void wasync_buf_s32(WasyncBuf *b, int32_t v) {
@@ -115,10 +99,5 @@ size_t wasync_buf_reserve_u32_5(WasyncBuf *b) {
 
 void wasync_buf_patch_u32_5(WasyncBuf *b, size_t at, uint32_t v) {
   if (b->oom || at + 5 > b->size) return;
-  for (int i = 0; i < 5; i++) {
-    uint8_t byte = v & 0x7F;
-    v >>= 7;
-    if (i < 4) byte |= 0x80;
-    b->data[at + (size_t)i] = byte;
-  }
+  wasync_leb_put_u32_width(b->data + at, v, 5);
 }

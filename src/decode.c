@@ -131,13 +131,24 @@ static void reread_past_end(WasyncDecoder *d, uint8_t id, size_t section_at,
   bool ok = decode_section_payload(d, id, &s);
   d->lenient_bounds = false;
   (void)section_at;
-  const char *msg = d->err->message;
   if (ok || d->err->code != WASYNC_ERR_MALFORMED ||
       d->err->offset < saved.offset ||
-      (strcmp(msg, "integer too large") != 0 &&
-       strcmp(msg, "integer representation too long") != 0 &&
-       strcmp(msg, "length out of bounds") != 0))
+      (!wasync_error_is(d->err, "integer too large") &&
+       !wasync_error_is(d->err, "integer representation too long") &&
+       !wasync_error_is(d->err, "length out of bounds")))
     *d->err = saved;
+}
+
+/* "unexpected end" becomes the spec's words for a cut at a section or
+ * body boundary; the context after it is kept. */
+static void reword_end_at_boundary(WasyncError *err) {
+  static const char end[] = "unexpected end",
+                    cut[] = "unexpected end of section or function";
+  char *msg = err->message;
+  size_t n = strlen(msg), grow = strlen(cut) - strlen(end);
+  if (n + grow >= sizeof err->message) n = strlen(end), msg[n] = '\0';
+  memmove(msg + strlen(cut), msg + strlen(end), n - strlen(end) + 1);
+  memcpy(msg, cut, strlen(cut));
 }
 
 static bool decode_header(WasyncDecoder *d, WasyncReader *r) {
@@ -189,12 +200,10 @@ static bool decode_module(WasyncDecoder *d) {
                                       : decode_section_payload(d, id, &s);
     if (!ok) {
       if (id != WASYNC_SEC_CUSTOM && d->err->code == WASYNC_ERR_MALFORMED) {
-        if (strcmp(d->err->message, "unexpected end") == 0) {
-          snprintf(d->err->message, sizeof d->err->message,
-                   "unexpected end of section or function");
+        if (wasync_error_is(d->err, "unexpected end")) {
+          reword_end_at_boundary(d->err);
           reread_past_end(d, id, at, r.pos);
-        } else if (strcmp(d->err->message, "integer representation too long") ==
-                   0) {
+        } else if (wasync_error_is(d->err, "integer representation too long")) {
           /* a u32-in-u64 field cut by the boundary (see reader.h) */
           reread_past_end(d, id, at, r.pos);
         }

@@ -10,25 +10,9 @@
 #define WASYNC_DECODE_H
 
 #include "instr.h"
+#include "wasync_limits.h"
 #include "module.h"
 #include "reader.h"
-
-/* V8's implementation limits (src/wasm/wasm-limits.h). */
-#define WASYNC_MAX_IMPORTS 100000u
-#define WASYNC_MAX_FUNCS 1000000u
-#define WASYNC_MAX_TABLES 100000u
-#define WASYNC_MAX_MEMORIES 100u
-#define WASYNC_MAX_GLOBALS 1000000u
-#define WASYNC_MAX_TAGS 1000000u
-#define WASYNC_MAX_EXPORTS 100000u
-#define WASYNC_MAX_DATAS 100000u
-#define WASYNC_MAX_ELEMS 100000u
-#define WASYNC_MAX_ELEM_ENTRIES 10000000u
-#define WASYNC_MAX_LOCALS 50000u
-#define WASYNC_MAX_BODY_SIZE 7654321u
-#define WASYNC_MAX_PARAMS 1000u
-#define WASYNC_MAX_RESULTS 1000u
-#define WASYNC_MAX_FIELDS 10000u
 
 typedef struct WasyncDecoder {
   WasyncModule *m;

@@ -19,48 +19,7 @@
  */
 #include "decode.h"
 
-#include "opcodes.h"
-
-/* Length of a LEB128 at p that ends within its first `max` bytes (each of
- * which is then valid for any integer width of at least 7*max bits), or 0. */
-static inline size_t short_leb(const uint8_t *p, size_t left, size_t max) {
-  if (left < max) max = left;
-  for (size_t i = 0; i < max; i++)
-    if (p[i] < 0x80) return i + 1;
-  return 0;
-}
-
-/* The fast path of scan_instrs(): the size of the one-byte-opcode
- * instruction at p[0] (`left` bytes available) when it is plainly well
- * formed -- no immediate, short LEB128 immediates, fixed-size constants --
- * else 0 and the caller decodes it fully (which also reports errors).
- * `end`, `delegate` and block starts are left to the caller. */
-static inline size_t quick_size(const uint8_t *p, size_t left) {
-  size_t n;
-  switch (wasync_op_shape[p[0]]) {
-  case WASYNC_SHAPE_NONE: return p[0] == 0x0B ? 0 : 1; /* end: the caller's */
-  case WASYNC_SHAPE_IDX:
-    if (p[0] == 0x18) return 0; /* delegate closes a try: the caller's */
-    if (left >= 2 && p[1] < 0x80) return 2;
-    n = short_leb(p + 1, left - 1, 4);
-    return n ? 1 + n : 0;
-  case WASYNC_SHAPE_I32: /* 4 bytes hold 28 bits: any such s32 is fine */
-    if (left >= 2 && p[1] < 0x80) return 2;
-    n = short_leb(p + 1, left - 1, 4);
-    return n ? 1 + n : 0;
-  case WASYNC_SHAPE_I64:
-    n = short_leb(p + 1, left - 1, 9);
-    return n ? 1 + n : 0;
-  case WASYNC_SHAPE_MEMARG: /* align < 64 (no memory index), short offset */
-    if (left < 3 || p[1] >= 0x40) return 0;
-    if (p[2] < 0x80) return 3;
-    n = short_leb(p + 2, left - 2, 4);
-    return n ? 2 + n : 0;
-  case WASYNC_SHAPE_F32: return left >= 5 ? 5 : 0;
-  case WASYNC_SHAPE_F64: return left >= 9 ? 9 : 0;
-  default: return 0;
-  }
-}
+#include "fastpath.h"
 
 /* Scans instructions from r->pos until the `end` closing nesting level 0.
  * `body_end` is the limit; running out of bytes there is an error. */
@@ -87,28 +46,22 @@ static bool scan_instrs(WasyncDecoder *d, WasyncReader *r, bool is_body) {
                          "unexpected end of section or function");
     }
     {
-      /* Plainly well-formed instructions inline: the quick_size() ones,
-       * block starts with a one-byte block type, and `end`. */
+      /* Plainly well-formed instructions inline (fastpath.h), counting
+       * block starts and ends. */
       const uint8_t *base = ir->r.base;
       size_t pos = ir->r.pos, end = ir->r.end, quick;
       for (;;) {
         const uint8_t *p = base + pos;
-        if ((quick = quick_size(p, end - pos)) == 0) {
-          if (p[0] == 0x0B) {
-            quick = 1;
-            if (depth == 0) {
-              r->pos = ir->r.pos = pos + 1;
-              return true;
-            }
-            depth--;
-          } else if (wasync_op_shape[p[0]] == WASYNC_SHAPE_BLOCK &&
-                     end - pos >= 2 &&
-                     (p[1] == 0x40 || (p[1] >= 0x7B && p[1] <= 0x7F))) {
-            quick = 2;
-            depth++;
-          } else {
-            break;
+        if ((quick = wasync_fast_size(p, end - pos, false)) == 0) break;
+        uint8_t shape = wasync_op_shape[p[0]];
+        if (shape == WASYNC_SHAPE_BLOCK) {
+          depth++;
+        } else if (shape == WASYNC_SHAPE_END) {
+          if (depth == 0) {
+            r->pos = ir->r.pos = pos + 1;
+            return true;
           }
+          depth--;
         }
         pos += quick;
         if (pos >= end) break;
@@ -155,8 +108,9 @@ bool wasync_decode_expr(WasyncDecoder *d, WasyncReader *r, WasyncExpr *out) {
    * end` with a short n, in one step; anything else is scanned. */
   const uint8_t *p = r->base + start;
   size_t left = r->end - start, n;
-  if (left >= 3 && p[0] == 0x41 && (n = short_leb(p + 1, left - 1, 4)) != 0 &&
-      n + 1 < left && p[n + 1] == 0x0B) {
+  if (left >= 3 && p[0] == 0x41 &&
+      (n = wasync_leb_short_len(p + 1, left - 1, 4)) != 0 && n + 1 < left &&
+      p[n + 1] == 0x0B) {
     r->pos = start + n + 2;
   } else if (!scan_instrs(d, r, false)) {
     return false;
@@ -243,7 +197,10 @@ bool wasync_decode_code_section(WasyncDecoder *d, WasyncReader *r) {
   for (uint32_t i = 0; i < n; i++) {
     WasyncCode *c =
         i < d->nfunc_decls ? &m->funcs[m->nfunc_imports + i].code : &extra;
-    if (!decode_code(d, r, c)) return false;
+    if (!decode_code(d, r, c)) {
+      wasync_error_context(d->err, "in function %u", m->nfunc_imports + i);
+      return false;
+    }
   }
   d->has_code_section = true;
   return true;

@@ -10,10 +10,11 @@
 /* Reads a section's entry count and makes room for `n` defined entities
  * after the `nimported` ones in *arr. */
 static bool begin_defs(WasyncDecoder *d, WasyncReader *r, size_t min_size,
-                       uint32_t max, const char *what, void **arr,
-                       uint32_t nimported, size_t item, uint32_t *n) {
+                       uint32_t max, const char *count_what, const char *what,
+                       void **arr, uint32_t nimported, size_t item,
+                       uint32_t *n) {
   size_t at = r->pos;
-  if (!wasync_read_count(r, what, min_size, n)) return false;
+  if (!wasync_read_count(r, count_what, min_size, n)) return false;
   if (!wasync_dec_limit(d, (uint64_t)*n + nimported, max, what, at))
     return false;
   return wasync_dec_grow(d, arr, nimported, (size_t)nimported + *n, item, at);
@@ -22,8 +23,8 @@ static bool begin_defs(WasyncDecoder *d, WasyncReader *r, size_t min_size,
 bool wasync_decode_function_section(WasyncDecoder *d, WasyncReader *r) {
   WasyncModule *m = d->m;
   uint32_t n;
-  if (!begin_defs(d, r, 1, WASYNC_MAX_FUNCS, "functions", (void **)&m->funcs,
-                  m->nfunc_imports, sizeof *m->funcs, &n))
+  if (!begin_defs(d, r, 1, WASYNC_MAX_FUNCS, "function count", "functions",
+                  (void **)&m->funcs, m->nfunc_imports, sizeof *m->funcs, &n))
     return false;
   for (uint32_t i = 0; i < n; i++) {
     WasyncFunc *f = &m->funcs[m->nfunc_imports + i];
@@ -56,8 +57,9 @@ static bool decode_table(WasyncDecoder *d, WasyncReader *r, WasyncTable *t) {
 bool wasync_decode_table_section(WasyncDecoder *d, WasyncReader *r) {
   WasyncModule *m = d->m;
   uint32_t n;
-  if (!begin_defs(d, r, 1, WASYNC_MAX_TABLES, "tables", (void **)&m->tables,
-                  m->ntable_imports, sizeof *m->tables, &n))
+  if (!begin_defs(d, r, 1, WASYNC_MAX_TABLES, "table count", "tables",
+                  (void **)&m->tables, m->ntable_imports, sizeof *m->tables,
+                  &n))
     return false;
   for (uint32_t i = 0; i < n; i++)
     if (!decode_table(d, r, &m->tables[m->ntable_imports + i])) return false;
@@ -68,7 +70,7 @@ bool wasync_decode_table_section(WasyncDecoder *d, WasyncReader *r) {
 bool wasync_decode_memory_section(WasyncDecoder *d, WasyncReader *r) {
   WasyncModule *m = d->m;
   uint32_t n;
-  if (!begin_defs(d, r, 1, WASYNC_MAX_MEMORIES, "memories",
+  if (!begin_defs(d, r, 1, WASYNC_MAX_MEMORIES, "memory count", "memories",
                   (void **)&m->memories, m->nmemory_imports,
                   sizeof *m->memories, &n))
     return false;
@@ -84,8 +86,9 @@ bool wasync_decode_memory_section(WasyncDecoder *d, WasyncReader *r) {
 bool wasync_decode_global_section(WasyncDecoder *d, WasyncReader *r) {
   WasyncModule *m = d->m;
   uint32_t n;
-  if (!begin_defs(d, r, 1, WASYNC_MAX_GLOBALS, "globals", (void **)&m->globals,
-                  m->nglobal_imports, sizeof *m->globals, &n))
+  if (!begin_defs(d, r, 1, WASYNC_MAX_GLOBALS, "global count", "globals",
+                  (void **)&m->globals, m->nglobal_imports, sizeof *m->globals,
+                  &n))
     return false;
   for (uint32_t i = 0; i < n; i++) {
     WasyncGlobal *g = &m->globals[m->nglobal_imports + i];
@@ -256,8 +259,8 @@ bool wasync_decode_datacount_section(WasyncDecoder *d, WasyncReader *r) {
 bool wasync_decode_tag_section(WasyncDecoder *d, WasyncReader *r) {
   WasyncModule *m = d->m;
   uint32_t n;
-  if (!begin_defs(d, r, 1, WASYNC_MAX_TAGS, "tags", (void **)&m->tags,
-                  m->ntag_imports, sizeof *m->tags, &n))
+  if (!begin_defs(d, r, 1, WASYNC_MAX_TAGS, "tag count", "tags",
+                  (void **)&m->tags, m->ntag_imports, sizeof *m->tags, &n))
     return false;
   for (uint32_t i = 0; i < n; i++) {
     WasyncTag *t = &m->tags[m->ntag_imports + i];

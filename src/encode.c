@@ -40,6 +40,7 @@
 #include "body_writer.h"
 #include "decode.h"
 #include "instr.h"
+#include "leb128.h"
 #include "module.h"
 #include "parallel.h"
 
@@ -65,13 +66,6 @@ static bool enc_fail_from(Encoder *e) {
   return false;
 }
 
-static size_t leb_u32_size(uint32_t v) {
-  size_t n = 1;
-  while (v >= 0x80)
-    v >>= 7, n++;
-  return n;
-}
-
 /* Opens a size-prefixed region; returns the placeholder position. */
 static size_t open_sized(WasyncBuf *b) {
   return wasync_buf_reserve_u32_5(b);
@@ -89,43 +83,28 @@ static void close_sized_w(Encoder *e, size_t at, size_t width) {
     e->ok = false;
     return;
   }
-  size_t n = leb_u32_size((uint32_t)len);
+  size_t n = wasync_leb_u_size(len);
   if (width > n && width <= 5) n = width; /* keep the input's padding */
-  uint32_t v = (uint32_t)len;
-  for (size_t i = 0; i < n; i++) {
-    uint8_t byte = v & 0x7F;
-    v >>= 7;
-    if (i + 1 < n) byte |= 0x80;
-    b->data[at + i] = byte;
-  }
+  wasync_leb_put_u32_width(b->data + at, (uint32_t)len, n);
   memmove(b->data + at + n, b->data + start, len);
   b->size = at + n + len;
 }
 
-/* The width of the LEB128 that ends just before input offset `pos` (a
- * size field: every byte but its last has the high bit set, and the byte
- * before it does not), or 0 when it cannot be told. */
+/* The width of the size field that ends just before input offset `pos`,
+ * or 0 when it cannot be told (leb128.h). */
 static size_t leb_width_before(const WasyncModule *m, uint64_t pos) {
-  if (pos == 0 || pos > m->size || (m->bytes[pos - 1] & 0x80)) return 0;
-  size_t w = 1;
-  while (w < 5 && pos - w > 0 && (m->bytes[pos - w - 1] & 0x80))
-    w++;
-  return w;
+  return m->bytes ? wasync_leb_width_before(m->bytes, m->size, pos) : 0;
 }
 
 /* Writes a u32 LEB128 at least `width` bytes wide. */
 static void write_u32_width(WasyncBuf *b, uint32_t v, size_t width) {
-  size_t n = leb_u32_size(v);
-  if (width <= n || width > 5) {
+  if (width <= wasync_leb_u_size(v) || width > 5) {
     wasync_buf_u32(b, v);
     return;
   }
-  for (size_t i = 0; i < width; i++) {
-    uint8_t byte = v & 0x7F;
-    v >>= 7;
-    if (i + 1 < width) byte |= 0x80;
-    wasync_buf_byte(b, byte);
-  }
+  if (!wasync_buf_reserve(b, width)) return;
+  b->size =
+      (size_t)(wasync_leb_put_u32_width(b->data + b->size, v, width) - b->data);
 }
 
 static bool instr_equal(const WasyncInstr *a, const WasyncInstr *b);

@@ -20,6 +20,7 @@
  */
 #include "instr.h"
 
+#include "fastpath.h"
 #include "opcodes.h"
 
 #include <string.h>
@@ -192,14 +193,36 @@ static bool scratch(WasyncInstrReader *ir, void **arr, uint32_t *cap,
   return true;
 }
 
-/* u32 LEB128 with the one-byte case inline (most indices are small). */
-static inline bool read_idx(WasyncReader *r, uint32_t *out) {
+/* u32 LEB128 with the one-byte case inline (most indices are small);
+ * `what` names it in an error. */
+static inline bool read_idx(WasyncReader *r, const char *what, uint32_t *out) {
   if (r->pos < r->end && r->base[r->pos] < 0x80) {
     *out = r->base[r->pos++];
     return true;
   }
-  return wasync_read_u32(r, "index", out);
+  return wasync_read_u32(r, what, out);
 }
+
+/* What the index immediates are, for errors: one index, or a pair. */
+static const char *const index_what[] = {
+    [WASYNC_IMM_LABEL] = "label",         [WASYNC_IMM_FUNC] = "function index",
+    [WASYNC_IMM_TYPE] = "type index",     [WASYNC_IMM_LOCAL] = "local index",
+    [WASYNC_IMM_GLOBAL] = "global index", [WASYNC_IMM_TABLE] = "table index",
+    [WASYNC_IMM_TAG] = "tag index",       [WASYNC_IMM_ELEM] = "element index",
+    [WASYNC_IMM_DATA] = "data index",     [WASYNC_IMM_MEM] = "memory index",
+};
+static const char *const pair_what[][2] = {
+    [WASYNC_IMM_CALL_INDIRECT] = {"type index", "table index"},
+    [WASYNC_IMM_MEMORY_INIT] = {"data index", "memory index"},
+    [WASYNC_IMM_MEMORY_COPY] = {"memory index", "memory index"},
+    [WASYNC_IMM_TABLE_INIT] = {"element index", "table index"},
+    [WASYNC_IMM_TABLE_COPY] = {"table index", "table index"},
+    [WASYNC_IMM_TYPE_FIELD] = {"type index", "field index"},
+    [WASYNC_IMM_TYPE_N] = {"type index", "length"},
+    [WASYNC_IMM_TYPE_DATA] = {"type index", "data index"},
+    [WASYNC_IMM_TYPE_ELEM] = {"type index", "element index"},
+    [WASYNC_IMM_TYPE_TYPE] = {"type index", "type index"},
+};
 
 /* The offset is a u64 for a 64-bit memory (or when the memory is not
  * known), a u32 otherwise. */
@@ -207,7 +230,7 @@ static bool read_memarg(WasyncReader *r, const WasyncModule *m,
                         WasyncMemArg *ma) {
   size_t at = r->pos;
   uint32_t flags;
-  if (!read_idx(r, &flags)) return false;
+  if (!read_idx(r, "memarg flags", &flags)) return false;
   ma->has_memory = false;
   ma->memory = 0;
   if (flags >= 128)
@@ -232,8 +255,9 @@ static bool read_memarg(WasyncReader *r, const WasyncModule *m,
   return wasync_read_u64(r, "offset", &ma->offset);
 }
 
-static bool read_pair(WasyncReader *r, WasyncInstr *out) {
-  return read_idx(r, &out->imm.pair.a) && read_idx(r, &out->imm.pair.b);
+static bool read_pair(WasyncReader *r, WasyncImmKind kind, WasyncInstr *out) {
+  return read_idx(r, pair_what[kind][0], &out->imm.pair.a) &&
+         read_idx(r, pair_what[kind][1], &out->imm.pair.b);
 }
 
 /* The general path of wasync_instr_decode(): any instruction, and every
@@ -245,7 +269,8 @@ static bool
 decode_general(WasyncInstrReader *ir, WasyncInstr *out) {
   WasyncReader *r = &ir->r;
   if (r->pos >= r->end)
-    return wasync_fail(r->err, WASYNC_ERR_MALFORMED, r->pos, "unexpected end");
+    return wasync_fail(r->err, WASYNC_ERR_MALFORMED, r->pos,
+                       "unexpected end (reading opcode)");
   uint8_t b = r->base[r->pos++];
   WasyncOp op;
   if (wasync_op_is_prefix(b)) {
@@ -275,7 +300,8 @@ decode_general(WasyncInstrReader *ir, WasyncInstr *out) {
   case WASYNC_IMM_TAG:
   case WASYNC_IMM_ELEM:
   case WASYNC_IMM_DATA:
-  case WASYNC_IMM_MEM: return read_idx(r, &out->imm.index);
+  case WASYNC_IMM_MEM:
+    return read_idx(r, index_what[wasync_op_info[op].imm], &out->imm.index);
   case WASYNC_IMM_BR_TABLE: {
     uint32_t n;
     if (!wasync_read_count(r, "label count", 1, &n)) return false;
@@ -283,7 +309,7 @@ decode_general(WasyncInstrReader *ir, WasyncInstr *out) {
                  sizeof *ir->labels))
       return false;
     for (uint32_t i = 0; i < n; i++)
-      if (!read_idx(r, &ir->labels[i])) return false;
+      if (!read_idx(r, "label", &ir->labels[i])) return false;
     out->imm.br_table.count = n;
     out->imm.br_table.labels = ir->labels;
     return wasync_read_u32(r, "label", &out->imm.br_table.default_label);
@@ -297,7 +323,8 @@ decode_general(WasyncInstrReader *ir, WasyncInstr *out) {
   case WASYNC_IMM_TYPE_N:
   case WASYNC_IMM_TYPE_DATA:
   case WASYNC_IMM_TYPE_ELEM:
-  case WASYNC_IMM_TYPE_TYPE: return read_pair(r, out);
+  case WASYNC_IMM_TYPE_TYPE:
+    return read_pair(r, (WasyncImmKind)wasync_op_info[op].imm, out);
   case WASYNC_IMM_MEMARG: return read_memarg(r, m, &out->imm.memarg);
   case WASYNC_IMM_MEMARG_LANE:
     return read_memarg(r, m, &out->imm.memarg) &&
@@ -308,14 +335,14 @@ decode_general(WasyncInstrReader *ir, WasyncInstr *out) {
       out->imm.i32 = (v & 0x40) ? (int32_t)v - 0x80 : (int32_t)v;
       return true;
     }
-    return wasync_read_s32(r, "i32", &out->imm.i32);
-  case WASYNC_IMM_I64: return wasync_read_s64(r, "i64", &out->imm.i64);
-  case WASYNC_IMM_F32: return wasync_read_f32(r, "f32", &out->imm.f32);
-  case WASYNC_IMM_F64: return wasync_read_f64(r, "f64", &out->imm.f64);
+    return wasync_read_s32(r, "i32 constant", &out->imm.i32);
+  case WASYNC_IMM_I64: return wasync_read_s64(r, "i64 constant", &out->imm.i64);
+  case WASYNC_IMM_F32: return wasync_read_f32(r, "f32 constant", &out->imm.f32);
+  case WASYNC_IMM_F64: return wasync_read_f64(r, "f64 constant", &out->imm.f64);
   case WASYNC_IMM_V128:
   case WASYNC_IMM_SHUFFLE: {
     const uint8_t *p;
-    if (!wasync_read_bytes(r, "v128", 16, &p)) return false;
+    if (!wasync_read_bytes(r, "v128 immediate", 16, &p)) return false;
     memcpy(out->imm.bytes16, p, 16);
     return true;
   }
@@ -402,27 +429,6 @@ static void write_memarg(WasyncBuf *b, const WasyncMemArg *ma) {
   wasync_buf_u64(b, ma->offset);
 }
 
-static inline uint8_t *put_u64(uint8_t *p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = (uint8_t)v;
-  return p;
-}
-
-static inline uint8_t *put_s64(uint8_t *p, int64_t v) {
-  for (;;) {
-    uint8_t byte = (uint8_t)(v & 0x7F);
-    v = v < 0 ? ~(~v >> 7) : v >> 7;
-    if ((v == 0 && !(byte & 0x40)) || (v == -1 && (byte & 0x40))) {
-      *p++ = byte;
-      return p;
-    }
-    *p++ = byte | 0x80;
-  }
-}
-
 /* The common instructions, written straight into reserved space (at most
  * 1 + 5 + 20 + 1 bytes each); false for the kinds the general path takes. */
 static bool encode_fast(WasyncBuf *b, const WasyncInstr *in,
@@ -448,29 +454,29 @@ static bool encode_fast(WasyncBuf *b, const WasyncInstr *in,
   uint8_t *p = b->data + b->size;
   if (info->prefix) {
     *p++ = info->prefix;
-    p = put_u64(p, info->code);
+    p = wasync_leb_put_u(p, info->code);
   } else {
     *p++ = (uint8_t)info->code;
   }
   switch ((WasyncImmKind)info->imm) {
   case WASYNC_IMM_NONE: break;
   case WASYNC_IMM_CALL_INDIRECT:
-    p = put_u64(p, in->imm.pair.a);
-    p = put_u64(p, in->imm.pair.b);
+    p = wasync_leb_put_u(p, in->imm.pair.a);
+    p = wasync_leb_put_u(p, in->imm.pair.b);
     break;
   case WASYNC_IMM_MEMARG: {
     const WasyncMemArg *ma = &in->imm.memarg;
     if (ma->has_memory || ma->memory != 0) {
-      p = put_u64(p, ma->align | 64u);
-      p = put_u64(p, ma->memory);
+      p = wasync_leb_put_u(p, ma->align | 64u);
+      p = wasync_leb_put_u(p, ma->memory);
     } else {
-      p = put_u64(p, ma->align);
+      p = wasync_leb_put_u(p, ma->align);
     }
-    p = put_u64(p, ma->offset);
+    p = wasync_leb_put_u(p, ma->offset);
     break;
   }
-  case WASYNC_IMM_I32: p = put_s64(p, in->imm.i32); break;
-  case WASYNC_IMM_I64: p = put_s64(p, in->imm.i64); break;
+  case WASYNC_IMM_I32: p = wasync_leb_put_s(p, in->imm.i32); break;
+  case WASYNC_IMM_I64: p = wasync_leb_put_s(p, in->imm.i64); break;
   case WASYNC_IMM_F32:
     for (int i = 0; i < 4; i++)
       *p++ = (uint8_t)(in->imm.f32 >> (8 * i));
@@ -479,7 +485,7 @@ static bool encode_fast(WasyncBuf *b, const WasyncInstr *in,
     for (int i = 0; i < 8; i++)
       *p++ = (uint8_t)(in->imm.f64 >> (8 * i));
     break;
-  default: p = put_u64(p, in->imm.index); break;
+  default: p = wasync_leb_put_u(p, in->imm.index); break;
   }
   b->size = (size_t)(p - b->data);
   return true;
@@ -506,10 +512,10 @@ void wasync_instr_encode(WasyncBuf *b, const WasyncInstr *in) {
   case WASYNC_IMM_BR_TABLE: {
     uint32_t n = in->imm.br_table.count;
     if (!wasync_buf_reserve(b, ((size_t)n + 2) * 5)) break;
-    uint8_t *p = put_u64(b->data + b->size, n);
+    uint8_t *p = wasync_leb_put_u(b->data + b->size, n);
     for (uint32_t i = 0; i < n; i++)
-      p = put_u64(p, in->imm.br_table.labels[i]);
-    p = put_u64(p, in->imm.br_table.default_label);
+      p = wasync_leb_put_u(p, in->imm.br_table.labels[i]);
+    p = wasync_leb_put_u(p, in->imm.br_table.default_label);
     b->size = (size_t)(p - b->data);
     break;
   }
@@ -567,31 +573,6 @@ void wasync_instr_encode(WasyncBuf *b, const WasyncInstr *in) {
 
 /* ---- decode + encode in one loop ---------------------------------------- */
 
-/* Length of the unsigned LEB128 at p if it ends within min(max, left)
- * bytes and is minimal (no trailing zero byte), else 0.  With max <= 4 the
- * value fits any integer width of 28 bits or more, so copying the bytes is
- * writing the value's minimal encoding. */
-static inline size_t min_uleb(const uint8_t *p, size_t left, size_t max) {
-  if (left < max) max = left;
-  for (size_t i = 0; i < max; i++)
-    if (p[i] < 0x80) return i == 0 || p[i] != 0 ? i + 1 : 0;
-  return 0;
-}
-
-/* The same for a signed LEB128: minimal unless the last byte only repeats
- * the sign of the one before it.  max <= 9 (63 bits) fits an s64. */
-static inline size_t min_sleb(const uint8_t *p, size_t left, size_t max) {
-  if (left < max) max = left;
-  for (size_t i = 0; i < max; i++)
-    if (p[i] < 0x80) {
-      if (i > 0 && ((p[i] == 0 && !(p[i - 1] & 0x40)) ||
-                    (p[i] == 0x7F && (p[i - 1] & 0x40))))
-        return 0;
-      return i + 1;
-    }
-  return 0;
-}
-
 void wasync_instrs_copy_minimal(WasyncInstrReader *ir, WasyncBuf *out) {
   WasyncReader *r = &ir->r;
   const uint8_t *base = r->base;
@@ -602,37 +583,7 @@ void wasync_instrs_copy_minimal(WasyncInstrReader *ir, WasyncBuf *out) {
     uint8_t *d = out->data;
     while (pos < end && o < room) {
       const uint8_t *p = base + pos;
-      size_t left = end - pos, n;
-      switch (wasync_op_shape[p[0]]) {
-      case WASYNC_SHAPE_NONE: n = 1; break;
-      case WASYNC_SHAPE_IDX:
-        n = left >= 2 && p[1] < 0x80 ? 1 : min_uleb(p + 1, left - 1, 4);
-        n = n ? n + 1 : 0;
-        break;
-      case WASYNC_SHAPE_I32:
-        n = left >= 2 && p[1] < 0x80 ? 1 : min_sleb(p + 1, left - 1, 4);
-        n = n ? n + 1 : 0;
-        break;
-      case WASYNC_SHAPE_I64:
-        n = min_sleb(p + 1, left - 1, 9);
-        n = n ? n + 1 : 0;
-        break;
-      case WASYNC_SHAPE_MEMARG: /* align < 64 (no memory index) */
-        if (left < 3 || p[1] >= 0x40) {
-          n = 0;
-          break;
-        }
-        n = p[2] < 0x80 ? 1 : min_uleb(p + 2, left - 2, 4);
-        n = n ? n + 2 : 0;
-        break;
-      case WASYNC_SHAPE_F32: n = left >= 5 ? 5 : 0; break;
-      case WASYNC_SHAPE_F64: n = left >= 9 ? 9 : 0; break;
-      case WASYNC_SHAPE_BLOCK: /* empty, or a one-byte numeric type */
-        n = left >= 2 && (p[1] == 0x40 || (p[1] >= 0x7B && p[1] <= 0x7F)) ? 2
-                                                                          : 0;
-        break;
-      default: n = 0; break;
-      }
+      size_t left = end - pos, n = wasync_fast_size(p, left, true);
       if (n == 0) break;
       if (left >= 16) { /* one fixed-size move (n <= 10; room has 32) */
         memcpy(d + o, p, 16);

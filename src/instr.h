@@ -17,7 +17,7 @@
 #include "reader.h"
 
 typedef enum WasyncOp {
-#define OP(e, name, prefix, code, imm, sig) WASYNC_OP_##e,
+#define OP(e, name, prefix, code, imm, align, lanes, sig) WASYNC_OP_##e,
 #include "opcodes.def"
 #undef OP
   WASYNC_OP_COUNT
@@ -70,6 +70,8 @@ typedef struct WasyncOpInfo {
   uint8_t prefix;
   uint32_t code;
   uint8_t imm;           /* WasyncImmKind */
+  uint8_t align;         /* memory accesses: log2 natural alignment */
+  uint8_t lanes;         /* lane immediates: number of lanes */
   const char *signature; /* see opcodes.def; NULL = typed by hand */
 } WasyncOpInfo;
 

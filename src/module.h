@@ -19,6 +19,7 @@
 
 #include "arena.h"
 #include "wasync.h"
+#include "wasync_limits.h"
 
 /* ---- value types --------------------------------------------------------
  * A WasyncValType packs a value (or storage) type into 32 bits:
@@ -59,9 +60,6 @@ typedef uint32_t WasyncValType;
 
 #define WASYNC_VT_NULLABLE 0x100u
 #define WASYNC_VT_INDEXED 0x200u
-#define WASYNC_MAX_TYPES 1000000u /* V8's limit; indices fit in 22 bits */
-#define WASYNC_MAX_THREADS 64u    /* for function bodies (parallel.h) */
-#define WASYNC_MAX_CHUNKS 64u     /* chunks of function bodies */
 
 static inline WasyncValType wasync_vt_ref_abstract(bool nullable, uint8_t ht) {
   return WASYNC_VT_REF | (nullable ? WASYNC_VT_NULLABLE : 0) |

@@ -10,9 +10,11 @@
  */
 #include "opcodes.h"
 
+#include "fastpath.h"
+
 const WasyncOpInfo wasync_op_info[WASYNC_OP_COUNT] = {
-#define OP(e, name, prefix, code, imm, sig)                                    \
-  [WASYNC_OP_##e] = {name, prefix, code, WASYNC_IMM_##imm, sig},
+#define OP(e, name, prefix, code, imm, align, lanes, sig)                      \
+  [WASYNC_OP_##e] = {name, prefix, code, WASYNC_IMM_##imm, align, lanes, sig},
 #include "opcodes.def"
 #undef OP
 };
@@ -26,13 +28,14 @@ const WasyncOpInfo wasync_op_info[WASYNC_OP_COUNT] = {
 #define SLOT_SIZE WASYNC_OP_SLOT_SIZE
 
 const uint16_t wasync_op_by_code[5 * WASYNC_OP_SLOT_SIZE] = {
-#define OP(e, name, prefix, code, imm, sig)                                    \
+#define OP(e, name, prefix, code, imm, align, lanes, sig)                      \
   [SLOT(prefix) * SLOT_SIZE + (code)] = WASYNC_OP_##e + 1,
 #include "opcodes.def"
 #undef OP
 };
 
-/* WASYNC_IMM_x -> WASYNC_SHAPE_y (opcodes.h) */
+/* WASYNC_IMM_x -> WASYNC_SHAPE_y (fastpath.h); `end` and `delegate`, which
+ * close blocks, are set apart below. */
 #define SHAPE_NONE WASYNC_SHAPE_NONE
 #define SHAPE_LOCAL WASYNC_SHAPE_IDX
 #define SHAPE_GLOBAL WASYNC_SHAPE_IDX
@@ -72,8 +75,11 @@ const uint16_t wasync_op_by_code[5 * WASYNC_OP_SLOT_SIZE] = {
 #define SHAPE_FENCE WASYNC_SHAPE_SLOW
 
 const uint8_t wasync_op_shape[5 * WASYNC_OP_SLOT_SIZE] = {
-#define OP(e, name, prefix, code, imm, sig)                                    \
-  [SLOT(prefix) * SLOT_SIZE + (code)] = SHAPE_##imm,
+#define OP(e, name, prefix, code, imm, align, lanes, sig)                      \
+  [SLOT(prefix) * SLOT_SIZE + (code)] =                                        \
+      WASYNC_OP_##e == WASYNC_OP_END        ? WASYNC_SHAPE_END                 \
+      : WASYNC_OP_##e == WASYNC_OP_DELEGATE ? WASYNC_SHAPE_SLOW                \
+                                            : SHAPE_##imm,
 #include "opcodes.def"
 #undef OP
 };

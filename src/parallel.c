@@ -4,7 +4,10 @@
  */
 #include "parallel.h"
 
-#if !defined(WASYNC_NO_THREADS) && defined(__unix__) &&                        \
+/* The one switch for threads: off when asked (WASYNC_NO_THREADS), on WASI
+ * (wasync built for wasm32-wasi: one thread, the same output) and where
+ * there are no POSIX threads or C11 atomics. */
+#if !defined(WASYNC_NO_THREADS) && !defined(__wasi__) && defined(__unix__) &&  \
     !defined(__STDC_NO_ATOMICS__)
 #include <pthread.h>
 #include <stdatomic.h>

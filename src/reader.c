@@ -1,14 +1,16 @@
 /*
  * reader.c -- primitive reads of the binary format (see reader.h).
  *
- * LEB128 follows the spec to the bit: an N-bit integer takes at most
- * ceil(N/7) bytes ("integer representation too long" past that), and the
- * bits of the last byte that lie beyond N must be zero (unsigned) or copies
- * of the sign bit (signed), else "integer too large".  Running out of input
- * is "unexpected end"; the section decoder words it "unexpected end of
+ * LEB128 follows the spec to the bit (leb128.h): an N-bit integer takes at
+ * most ceil(N/7) bytes ("integer representation too long" past that), and
+ * the bits of the last byte that lie beyond N must be zero (unsigned) or
+ * copies of the sign bit (signed), else "integer too large".  Running out of
+ * input is "unexpected end"; the section decoder words it "unexpected end of
  * section or function" when a section boundary, not the file, cut it.
  */
 #include "reader.h"
+
+#include "leb128.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,22 +28,56 @@ bool wasync_fail(WasyncError *err, WasyncErrorCode code, uint64_t offset,
   return false;
 }
 
-static bool fail_end(WasyncReader *r) {
-  return wasync_fail(r->err, WASYNC_ERR_MALFORMED, r->pos, "unexpected end");
+bool wasync_error_is(const WasyncError *err, const char *spec) {
+  size_t n = strlen(spec);
+  return strncmp(err->message, spec, n) == 0 &&
+         (err->message[n] == '\0' || strncmp(err->message + n, " (", 2) == 0);
+}
+
+void wasync_error_context(WasyncError *err, const char *fmt, ...) {
+  if (!err || err->code == WASYNC_OK) return;
+  size_t n = strlen(err->message);
+  if (n + 4 >= sizeof err->message) return;
+  char *p = err->message + n;
+  size_t room = sizeof err->message - n;
+  p[0] = ' ', p[1] = '(';
+  va_list ap;
+  va_start(ap, fmt);
+  int k = vsnprintf(p + 2, room - 2, fmt, ap);
+  va_end(ap);
+  if (k < 0 || (size_t)k + 3 >= room) { /* no room: no half context */
+    *p = '\0';
+    return;
+  }
+  p[2 + k] = ')';
+  p[3 + k] = '\0';
+}
+
+/* Records the spec's `msg` at `at`, naming what was being read. */
+static bool fail_read(WasyncReader *r, size_t at, const char *msg,
+                      const char *what) {
+  if (what)
+    return wasync_fail(r->err, WASYNC_ERR_MALFORMED, at, "%s (reading %s)", msg,
+                       what);
+  return wasync_fail(r->err, WASYNC_ERR_MALFORMED, at, "%s", msg);
+}
+
+static bool fail_end(WasyncReader *r, const char *what) {
+  return fail_read(r, r->pos, "unexpected end", what);
 }
 
 bool wasync_read_u8(WasyncReader *r, const char *what, uint8_t *out) {
-  (void)what;
-  if (r->pos >= r->end) return fail_end(r);
+  if (r->pos >= r->end) return fail_end(r, what);
   *out = r->base[r->pos++];
   return true;
 }
 
 /* Reads an LEB128 of `bits` bits; signed when `sign`.  The raw value is
  * returned in *out (sign-extended for signed reads). */
-static bool read_leb(WasyncReader *r, unsigned bits, bool sign, uint64_t *out) {
+static bool read_leb(WasyncReader *r, const char *what, unsigned bits,
+                     bool sign, uint64_t *out) {
   const uint8_t *p = r->base + r->pos;
-  size_t left = r->end - r->pos;
+  size_t left = r->end - r->pos, len;
   if (left > 0 && p[0] < 0x80) {
     uint64_t v = p[0];
     if (sign && (v & 0x40)) v |= ~(uint64_t)0x7F;
@@ -49,116 +85,72 @@ static bool read_leb(WasyncReader *r, unsigned bits, bool sign, uint64_t *out) {
     r->pos++;
     return true;
   }
-  unsigned maxbytes = (bits + 6) / 7;
-  uint64_t result = 0;
-  unsigned shift = 0;
-  for (unsigned i = 0;; i++) {
-    if (i >= left) {
-      r->pos += left;
-      return fail_end(r);
-    }
-    uint8_t byte = p[i];
-    if (i == maxbytes - 1) {
-      unsigned used = bits - 7 * i; /* payload bits in this byte, 1..7 */
-      /* Like the reference interpreter: unused bits first, then the
-       * continuation bit. */
-      if (used < 7) {
-        uint8_t mask, want0 = 0;
-        if (sign) {
-          mask = (uint8_t)((0x7Fu << (used - 1)) & 0x7Fu);
-          if (byte & mask) want0 = mask;
-        } else {
-          mask = (uint8_t)((0x7Fu << used) & 0x7Fu);
-        }
-        if ((byte & mask) != want0) {
-          r->pos += i;
-          return wasync_fail(r->err, WASYNC_ERR_MALFORMED, r->pos,
-                             "integer too large");
-        }
-      }
-      if (byte & 0x80) {
-        r->pos += i + 1;
-        return wasync_fail(r->err, WASYNC_ERR_MALFORMED, r->pos,
-                           "integer representation too long");
-      }
-      result |= (uint64_t)(byte & 0x7F) << shift;
-      shift += 7;
-      if (sign && shift < 64 && (byte & 0x40)) result |= ~(uint64_t)0 << shift;
-      r->pos += i + 1;
-      *out = result;
-      return true;
-    }
-    result |= (uint64_t)(byte & 0x7F) << shift;
-    shift += 7;
-    if (!(byte & 0x80)) {
-      if (sign && shift < 64 && (byte & 0x40)) result |= ~(uint64_t)0 << shift;
-      r->pos += i + 1;
-      *out = result;
-      return true;
-    }
+  WasyncLebStatus st = wasync_leb_read(p, left, bits, sign, out, &len);
+  r->pos += len;
+  switch (st) {
+  case WASYNC_LEB_OK: return true;
+  case WASYNC_LEB_END: return fail_end(r, what);
+  case WASYNC_LEB_TOO_LARGE:
+    return fail_read(r, r->pos, "integer too large", what);
+  case WASYNC_LEB_TOO_LONG: break;
   }
+  return fail_read(r, r->pos, "integer representation too long", what);
 }
 
 bool wasync_read_u32(WasyncReader *r, const char *what, uint32_t *out) {
-  (void)what;
   if (r->pos < r->end && r->base[r->pos] < 0x80) { /* one byte: most */
     *out = r->base[r->pos++];
     return true;
   }
   uint64_t v;
-  if (!read_leb(r, 32, false, &v)) return false;
+  if (!read_leb(r, what, 32, false, &v)) return false;
   *out = (uint32_t)v;
   return true;
 }
 
 bool wasync_read_u64(WasyncReader *r, const char *what, uint64_t *out) {
-  (void)what;
-  return read_leb(r, 64, false, out);
+  return read_leb(r, what, 64, false, out);
 }
 
 bool wasync_read_u32_of_u64(WasyncReader *r, const char *what, uint32_t *out) {
   size_t at = r->pos;
   if (wasync_read_u32(r, what, out)) return true;
-  if (!r->err || strcmp(r->err->message, "integer representation too long"))
+  if (!r->err || !wasync_error_is(r->err, "integer representation too long"))
     return false;
   WasyncError e2 = {0};
   WasyncReader r2 = {r->base, at, r->end, &e2};
   uint64_t wide;
   if (!wasync_read_u64(&r2, what, &wide) &&
-      strcmp(e2.message, "integer too large") == 0)
+      wasync_error_is(&e2, "integer too large"))
     *r->err = e2;
   return false;
 }
 
 bool wasync_read_s32(WasyncReader *r, const char *what, int32_t *out) {
-  (void)what;
   uint64_t v;
-  if (!read_leb(r, 32, true, &v)) return false;
+  if (!read_leb(r, what, 32, true, &v)) return false;
   *out = (int32_t)(uint32_t)v;
   return true;
 }
 
 bool wasync_read_s33(WasyncReader *r, const char *what, int64_t *out) {
-  (void)what;
   uint64_t v;
-  if (!read_leb(r, 33, true, &v)) return false;
+  if (!read_leb(r, what, 33, true, &v)) return false;
   *out = (int64_t)v;
   return true;
 }
 
 bool wasync_read_s64(WasyncReader *r, const char *what, int64_t *out) {
-  (void)what;
   uint64_t v;
-  if (!read_leb(r, 64, true, &v)) return false;
+  if (!read_leb(r, what, 64, true, &v)) return false;
   *out = (int64_t)v;
   return true;
 }
 
 bool wasync_read_f32(WasyncReader *r, const char *what, uint32_t *bits) {
-  (void)what;
   if (r->end - r->pos < 4) {
     r->pos = r->end;
-    return fail_end(r);
+    return fail_end(r, what);
   }
   const uint8_t *p = r->base + r->pos;
   *bits = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
@@ -168,10 +160,9 @@ bool wasync_read_f32(WasyncReader *r, const char *what, uint32_t *bits) {
 }
 
 bool wasync_read_f64(WasyncReader *r, const char *what, uint64_t *bits) {
-  (void)what;
   if (r->end - r->pos < 8) {
     r->pos = r->end;
-    return fail_end(r);
+    return fail_end(r, what);
   }
   const uint8_t *p = r->base + r->pos;
   uint64_t v = 0;
@@ -184,10 +175,7 @@ bool wasync_read_f64(WasyncReader *r, const char *what, uint64_t *bits) {
 
 bool wasync_read_bytes(WasyncReader *r, const char *what, size_t n,
                        const uint8_t **out) {
-  (void)what;
-  if (r->end - r->pos < n) {
-    return wasync_fail(r->err, WASYNC_ERR_MALFORMED, r->pos, "unexpected end");
-  }
+  if (r->end - r->pos < n) return fail_end(r, what);
   *out = r->base + r->pos;
   r->pos += n;
   return true;
@@ -199,7 +187,7 @@ bool wasync_read_count(WasyncReader *r, const char *what, size_t min_item_size,
   if (!wasync_read_u32(r, what, out)) return false;
   if (min_item_size && (uint64_t)*out * min_item_size > r->end - r->pos) {
     r->pos = at;
-    return wasync_fail(r->err, WASYNC_ERR_MALFORMED, at, "unexpected end");
+    return fail_read(r, at, "unexpected end", what);
   }
   return true;
 }
@@ -241,13 +229,11 @@ bool wasync_read_name(WasyncReader *r, const char *what, const uint8_t **bytes,
   size_t at = r->pos;
   if (!wasync_read_u32(r, what, len)) return false;
   if (*len > r->end - r->pos) {
-    return wasync_fail(r->err, WASYNC_ERR_MALFORMED, at,
-                       "length out of bounds");
+    return fail_read(r, at, "length out of bounds", what);
   }
   *bytes = r->base + r->pos;
   if (!utf8_valid(*bytes, *len)) {
-    return wasync_fail(r->err, WASYNC_ERR_MALFORMED, r->pos,
-                       "malformed UTF-8 encoding");
+    return fail_read(r, r->pos, "malformed UTF-8 encoding", what);
   }
   r->pos += *len;
   return true;

@@ -4,8 +4,19 @@
  * Every read names what it reads ("function index", "section size") and
  * knows its absolute position; on failure it records the spec's message at
  * that offset in the reader's WasyncError and returns false.  Callers just
- * propagate false.  A reader covers [pos, end) of a buffer whose byte 0 is
- * offset 0 of the module.
+ * propagate false.
+ *
+ * Messages start with the spec's wording (the spec's test scripts match it
+ * as a prefix); context follows in parentheses: what a read was reading,
+ * then where (the decoder and validator add "in function N"):
+ *
+ *     unexpected end (reading function count)
+ *     type mismatch: expected i32, got f64 (in function 12)
+ *
+ * The context costs nothing until an error is recorded: `what` is a string
+ * constant passed along and formatted only on the failure path.  Code that
+ * tests which error it got compares the spec's part with wasync_error_is().  A
+ * reader covers [pos, end) of a buffer whose byte 0 is offset 0 of the module.
  */
 #ifndef WASYNC_READER_H
 #define WASYNC_READER_H
@@ -24,6 +35,16 @@ bool wasync_fail(WasyncError *err, WasyncErrorCode code, uint64_t offset,
                  const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* True when err's message is the spec's `spec`, with or without context. */
+bool wasync_error_is(const WasyncError *err, const char *spec);
+/* Appends " (context)" to a recorded error's message (nothing when no error
+ * is recorded, or when it would not fit). */
+void wasync_error_context(WasyncError *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
 #endif
     ;
 

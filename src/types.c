@@ -28,8 +28,10 @@
  * Data layout.  m->type_canon is an arena array with one id per type.  The
  * hash table is temporary (module allocator) and freed before returning.
  */
+#include <stdio.h>
 #include <string.h>
 
+#include "wasync_limits.h"
 #include "reader.h"
 #include "validate.h"
 
@@ -279,9 +281,6 @@ static bool check_type_refs(const WasyncModule *m, const WasyncSubType *t,
   return true;
 }
 
-/* V8's limit on the length of a supertype chain. */
-#define MAX_SUBTYPE_DEPTH 63
-
 bool wasync_types_prepare(WasyncModule *m, WasyncError *err) {
   if (m->type_canon && m->ntype_canon == m->ntypes) return true;
   m->type_canon = NULL; /* types were added: start over */
@@ -354,7 +353,7 @@ bool wasync_types_prepare(WasyncModule *m, WasyncError *err) {
       if (!t->has_super) continue;
       const WasyncSubType *sup = &m->types[t->super];
       depth[i] = depth[t->super] + 1;
-      if (depth[i] > MAX_SUBTYPE_DEPTH)
+      if (depth[i] > WASYNC_MAX_SUBTYPE_DEPTH)
         ok = wasync_fail(err, WASYNC_ERR_LIMIT, t->offset,
                          "subtyping depth is greater than allowed");
       else if (sup->final || !comp_sub(m, t, sup))
@@ -371,4 +370,45 @@ done:
     m->ntype_canon = 0;
   }
   return ok;
+}
+
+/* ---- text ---- */
+
+static const char *heap_text(uint32_t ht) {
+  switch (ht) {
+  case WASYNC_HT_FUNC: return "func";
+  case WASYNC_HT_EXTERN: return "extern";
+  case WASYNC_HT_ANY: return "any";
+  case WASYNC_HT_EQ: return "eq";
+  case WASYNC_HT_I31: return "i31";
+  case WASYNC_HT_STRUCT: return "struct";
+  case WASYNC_HT_ARRAY: return "array";
+  case WASYNC_HT_EXN: return "exn";
+  case WASYNC_HT_NOFUNC: return "nofunc";
+  case WASYNC_HT_NOEXTERN: return "noextern";
+  case WASYNC_HT_NONE: return "none";
+  case WASYNC_HT_NOEXN: return "noexn";
+  default: return "?";
+  }
+}
+
+const char *wasync_valtype_text(WasyncValType t, char *buf, size_t size) {
+  switch (t) {
+  case WASYNC_VT_BOT: return "nothing";
+  case WASYNC_VT_I32: return "i32";
+  case WASYNC_VT_I64: return "i64";
+  case WASYNC_VT_F32: return "f32";
+  case WASYNC_VT_F64: return "f64";
+  case WASYNC_VT_V128: return "v128";
+  case WASYNC_VT_I8: return "i8";
+  case WASYNC_VT_I16: return "i16";
+  default: break;
+  }
+  if (!wasync_vt_is_ref(t)) return "?";
+  const char *null = wasync_vt_nullable(t) ? "null " : "";
+  if (wasync_vt_indexed(t))
+    snprintf(buf, size, "(ref %s%u)", null, (unsigned)wasync_vt_heap(t));
+  else
+    snprintf(buf, size, "(ref %s%s)", null, heap_text(wasync_vt_heap(t)));
+  return buf;
 }

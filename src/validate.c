@@ -25,6 +25,7 @@
 
 #include "body_writer.h"
 #include "instr.h"
+#include "leb128.h"
 #include "parallel.h"
 #include "reader.h"
 #include "validate.h"
@@ -45,6 +46,13 @@ static bool invalid(Ctx *c, uint64_t at, const char *msg) {
 
 static bool invalidn(Ctx *c, uint64_t at, const char *msg, uint32_t n) {
   return wasync_fail(c->err, WASYNC_ERR_INVALID, at, "%s %u", msg, (unsigned)n);
+}
+
+/* Adds where a constant expression that failed sits ("in global 3") to
+ * the error it recorded; returns false. */
+static bool in_entity(Ctx *c, const char *entity, uint32_t index) {
+  wasync_error_context(c->err, "in %s %u", entity, (unsigned)index);
+  return false;
 }
 
 /* ---- types ---- */
@@ -167,23 +175,22 @@ static bool const_expr(Ctx *c, const WasyncExpr *e, WasyncValType type,
    * every error, takes the general path below. */
   if (end - pos >= 3) {
     const uint8_t *p = base + pos;
-    size_t n = end - pos, k = 1, max = p[0] == 0x42 ? 9 : 4;
-    while (k < n && k <= max && p[k] >= 0x80)
-      k++;
-    if (k + 2 == n && k <= max && p[k + 1] == 0x0B) {
+    size_t n = end - pos, k;
+    uint32_t x;
+    if (p[0] == 0xD2 && (k = wasync_leb_short_u32(p + 1, n - 1, 4, &x)) != 0 &&
+        k + 2 == n && p[k + 1] == 0x0B) {
+      if (x < m->nfuncs &&
+          wasync_valtype_sub(m, wasync_vt_ref_index(false, m->funcs[x].type),
+                             type)) {
+        declare(c, x);
+        return true;
+      }
+    } else if ((p[0] == 0x41 || p[0] == 0x42) &&
+               (k = wasync_leb_short_len(p + 1, n - 1, p[0] == 0x42 ? 9 : 4)) !=
+                   0 &&
+               k + 2 == n && p[k + 1] == 0x0B) {
       if (p[0] == 0x41 && type == WASYNC_VT_I32) return true;
       if (p[0] == 0x42 && type == WASYNC_VT_I64) return true;
-      if (p[0] == 0xD2) {
-        uint32_t x = 0;
-        for (size_t i = k + 1; i-- > 1;)
-          x = (x << 7) | (p[i] & 0x7Fu);
-        if (x < m->nfuncs &&
-            wasync_valtype_sub(m, wasync_vt_ref_index(false, m->funcs[x].type),
-                               type)) {
-          declare(c, x);
-          return true;
-        }
-      }
     }
   }
   if (c->ir_live) {
@@ -305,7 +312,8 @@ static bool check_entities(Ctx *c) {
                               : entity_offset(m, t->import, WASYNC_SEC_TABLE);
     if (!check_table_type(c, t, at)) return false;
     if (t->has_init) {
-      if (!const_expr(c, &t->init, t->type, m->nglobal_imports)) return false;
+      if (!const_expr(c, &t->init, t->type, m->nglobal_imports))
+        return in_entity(c, "table", i);
     } else if (t->import == UINT32_MAX && wasync_vt_is_ref(t->type) &&
                !wasync_vt_nullable(t->type)) {
       return invalid(c, at, "type mismatch");
@@ -333,7 +341,8 @@ static bool check_entities(Ctx *c) {
                       ? m->imports[g->import].offset
                       : g->init.offset;
     if (!check_valtype(c, g->type, at)) return false;
-    if (!imported && !const_expr(c, &g->init, g->type, i)) return false;
+    if (!imported && !const_expr(c, &g->init, g->type, i))
+      return in_entity(c, "global", i);
   }
   return true;
 }
@@ -363,7 +372,7 @@ static bool check_elems(Ctx *c) {
       if (!const_expr(c, &e->offset_expr,
                       t->limits.is64 ? WASYNC_VT_I64 : WASYNC_VT_I32,
                       m->nglobals))
-        return false;
+        return in_entity(c, "element segment", i);
     }
     if (e->funcs) {
       for (uint32_t k = 0; k < e->count; k++) {
@@ -377,7 +386,8 @@ static bool check_elems(Ctx *c) {
       }
     } else if (e->exprs) {
       for (uint32_t k = 0; k < e->count; k++)
-        if (!const_expr(c, &e->exprs[k], e->type, m->nglobals)) return false;
+        if (!const_expr(c, &e->exprs[k], e->type, m->nglobals))
+          return in_entity(c, "element segment", i);
     }
   }
   return true;
@@ -398,7 +408,7 @@ static bool check_datas(Ctx *c) {
     if (!const_expr(c, &d->offset_expr,
                     mem->limits.is64 ? WASYNC_VT_I64 : WASYNC_VT_I32,
                     m->nglobals))
-      return false;
+      return in_entity(c, "data segment", i);
   }
   return true;
 }

@@ -50,6 +50,11 @@ uint32_t wasync_funcv_local_count(const WasyncFuncValidator *v);
 WasyncValType wasync_funcv_local_type(const WasyncFuncValidator *v,
                                       uint32_t index);
 
+/* A value type in the text format ("i32", "(ref null func)", "(ref 3)");
+ * WASYNC_VT_BOT is "nothing" (an empty operand stack).  Uses buf (32 bytes
+ * are enough) for reference types. */
+const char *wasync_valtype_text(WasyncValType t, char *buf, size_t size);
+
 /* Subtyping and type equivalence (iso-recursive), for passes too. */
 bool wasync_valtype_sub(const WasyncModule *m, WasyncValType a,
                         WasyncValType b);

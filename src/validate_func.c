@@ -35,9 +35,12 @@
  * Frames store block types as pointers into the type section, except a
  * single-value block type, which is kept in the frame itself.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "body_writer.h"
+#include "fastpath.h"
+#include "wasync_limits.h"
 #include "opcodes.h"
 #include "reader.h"
 #include "validate.h"
@@ -86,25 +89,41 @@ struct WasyncFuncValidator {
 
 #define SIG_ADDR 0xFFu
 
-#define MAX_LOCALS 50000u /* V8's limits */
-#define MAX_ARRAY_NEW_FIXED 10000u
-
 /* ---- errors and growth ---- */
 
-static bool fail(WasyncFuncValidator *v, const char *msg) {
+/* Records an error at `at`: `msg` (the spec's wording first, details
+ * after) and the function it is in.  Only here, on the error path, is
+ * anything formatted. */
+static bool fail_code(WasyncFuncValidator *v, WasyncErrorCode code, uint64_t at,
+                      const char *msg) {
   v->bad = true;
-  return wasync_fail(v->err, WASYNC_ERR_INVALID, v->at, "%s", msg);
+  if (v->func == UINT32_MAX) return wasync_fail(v->err, code, at, "%s", msg);
+  return wasync_fail(v->err, code, at, "%s (in function %u)", msg, v->func);
+}
+
+static bool fail(WasyncFuncValidator *v, const char *msg) {
+  return fail_code(v, WASYNC_ERR_INVALID, v->at, msg);
 }
 
 static bool failn(WasyncFuncValidator *v, const char *msg, uint32_t n) {
-  v->bad = true;
-  return wasync_fail(v->err, WASYNC_ERR_INVALID, v->at, "%s %u", msg,
-                     (unsigned)n);
+  char text[128];
+  snprintf(text, sizeof text, "%s %u", msg, (unsigned)n);
+  return fail(v, text);
+}
+
+/* "type mismatch" with the operand type wanted and the one found
+ * (WASYNC_VT_BOT: none, the stack was empty). */
+static bool fail_mismatch(WasyncFuncValidator *v, WasyncValType expected,
+                          WasyncValType actual) {
+  char a[32], b[32], text[128];
+  snprintf(text, sizeof text, "type mismatch: expected %s, got %s",
+           wasync_valtype_text(expected, a, sizeof a),
+           wasync_valtype_text(actual, b, sizeof b));
+  return fail(v, text);
 }
 
 static bool oom(WasyncFuncValidator *v) {
-  v->bad = true;
-  return wasync_fail(v->err, WASYNC_ERR_NOMEM, v->at, "out of memory");
+  return fail_code(v, WASYNC_ERR_NOMEM, v->at, "out of memory");
 }
 
 static bool grow(WasyncFuncValidator *v, void **p, uint32_t *cap, size_t elem,
@@ -201,7 +220,8 @@ static inline void push(WasyncFuncValidator *v, WasyncValType t) {
 static inline WasyncValType pop(WasyncFuncValidator *v) {
   Frame *f = top(v);
   if (v->nvals == f->pub.height) {
-    if (!f->pub.unreachable) fail(v, "type mismatch");
+    if (!f->pub.unreachable)
+      fail(v, "type mismatch: expected a value, got nothing");
     return WASYNC_VT_BOT;
   }
   return v->vals[--v->nvals];
@@ -214,12 +234,14 @@ static inline bool sub(WasyncFuncValidator *v, WasyncValType a,
 
 static inline WasyncValType pop_expect(WasyncFuncValidator *v,
                                        WasyncValType t) {
-  if (v->nvals > v->ctrls[v->nctrls - 1].pub.height &&
-      v->vals[v->nvals - 1] == t)
-    return v->vals[--v->nvals];
-  WasyncValType a = pop(v);
-  if (!sub(v, a, t)) fail(v, "type mismatch");
-  return a;
+  Frame *f = top(v);
+  if (v->nvals > f->pub.height) {
+    WasyncValType a = v->vals[--v->nvals];
+    if (a != t && !sub(v, a, t)) fail_mismatch(v, t, a);
+    return a;
+  }
+  if (!f->pub.unreachable) fail_mismatch(v, t, WASYNC_VT_BOT);
+  return WASYNC_VT_BOT;
 }
 
 /* A reference type; bottom comes back as (ref bot). */
@@ -269,11 +291,11 @@ static void peek_vals(WasyncFuncValidator *v, const WasyncValType *ts,
   for (uint32_t i = 0; i < n; i++) {
     WasyncValType want = ts[n - 1 - i];
     if (i >= avail) {
-      if (!f->pub.unreachable) fail(v, "type mismatch");
+      if (!f->pub.unreachable) fail_mismatch(v, want, WASYNC_VT_BOT);
       return;
     }
     if (!sub(v, v->vals[v->nvals - 1 - i], want)) {
-      fail(v, "type mismatch");
+      fail_mismatch(v, want, v->vals[v->nvals - 1 - i]);
       return;
     }
   }
@@ -342,7 +364,9 @@ static void reset_inits(WasyncFuncValidator *v, uint32_t height) {
 static bool pop_ctrl(WasyncFuncValidator *v, Frame *out) {
   Frame *f = top(v);
   pop_vals(v, f->pub.results, f->pub.nresults);
-  if (v->nvals != f->pub.height) return fail(v, "type mismatch");
+  if (v->nvals != f->pub.height)
+    return fail(v,
+                "type mismatch: values left on the stack at the block's end");
   reset_inits(v, f->init_height);
   *out = *f;
   if (out->has_single) out->pub.results = NULL; /* the caller re-points it */
@@ -442,9 +466,8 @@ static const WasyncElem *elem_of(WasyncFuncValidator *v, uint32_t idx) {
 static bool data_ok(WasyncFuncValidator *v, uint32_t idx) {
   if (!v->m->has_datacount) {
     if (idx >= v->m->ndatas) return failn(v, "unknown data segment", idx);
-    v->bad = true;
-    return wasync_fail(v->err, WASYNC_ERR_MALFORMED, v->at,
-                       "data count section required");
+    return fail_code(v, WASYNC_ERR_MALFORMED, v->at,
+                     "data count section required");
   }
   if (idx >= v->m->datacount) return failn(v, "unknown data segment", idx);
   return true;
@@ -487,113 +510,6 @@ static inline bool defaultable(WasyncValType t) {
 
 /* ---- memory immediates ---- */
 
-/* 1 + log2 of the natural alignment of every memory access (0 = none). */
-static const uint8_t natural[WASYNC_OP_COUNT] = {
-#define N(op, a) [WASYNC_OP_##op] = (a) + 1
-    N(I32_LOAD, 2),
-    N(I64_LOAD, 3),
-    N(F32_LOAD, 2),
-    N(F64_LOAD, 3),
-    N(I32_LOAD8_S, 0),
-    N(I32_LOAD8_U, 0),
-    N(I32_LOAD16_S, 1),
-    N(I32_LOAD16_U, 1),
-    N(I64_LOAD8_S, 0),
-    N(I64_LOAD8_U, 0),
-    N(I64_LOAD16_S, 1),
-    N(I64_LOAD16_U, 1),
-    N(I64_LOAD32_S, 2),
-    N(I64_LOAD32_U, 2),
-    N(I32_STORE, 2),
-    N(I64_STORE, 3),
-    N(F32_STORE, 2),
-    N(F64_STORE, 3),
-    N(I32_STORE8, 0),
-    N(I32_STORE16, 1),
-    N(I64_STORE8, 0),
-    N(I64_STORE16, 1),
-    N(I64_STORE32, 2),
-    N(V128_LOAD, 4),
-    N(V128_LOAD8X8_S, 3),
-    N(V128_LOAD8X8_U, 3),
-    N(V128_LOAD16X4_S, 3),
-    N(V128_LOAD16X4_U, 3),
-    N(V128_LOAD32X2_S, 3),
-    N(V128_LOAD32X2_U, 3),
-    N(V128_LOAD8_SPLAT, 0),
-    N(V128_LOAD16_SPLAT, 1),
-    N(V128_LOAD32_SPLAT, 2),
-    N(V128_LOAD64_SPLAT, 3),
-    N(V128_STORE, 4),
-    N(V128_LOAD8_LANE, 0),
-    N(V128_LOAD16_LANE, 1),
-    N(V128_LOAD32_LANE, 2),
-    N(V128_LOAD64_LANE, 3),
-    N(V128_STORE8_LANE, 0),
-    N(V128_STORE16_LANE, 1),
-    N(V128_STORE32_LANE, 2),
-    N(V128_STORE64_LANE, 3),
-    N(V128_LOAD32_ZERO, 2),
-    N(V128_LOAD64_ZERO, 3),
-    N(MEMORY_ATOMIC_NOTIFY, 2),
-    N(MEMORY_ATOMIC_WAIT32, 2),
-    N(MEMORY_ATOMIC_WAIT64, 3),
-    N(I32_ATOMIC_LOAD, 2),
-    N(I64_ATOMIC_LOAD, 3),
-    N(I32_ATOMIC_LOAD8_U, 0),
-    N(I32_ATOMIC_LOAD16_U, 1),
-    N(I64_ATOMIC_LOAD8_U, 0),
-    N(I64_ATOMIC_LOAD16_U, 1),
-    N(I64_ATOMIC_LOAD32_U, 2),
-    N(I32_ATOMIC_STORE, 2),
-    N(I64_ATOMIC_STORE, 3),
-    N(I32_ATOMIC_STORE8, 0),
-    N(I32_ATOMIC_STORE16, 1),
-    N(I64_ATOMIC_STORE8, 0),
-    N(I64_ATOMIC_STORE16, 1),
-    N(I64_ATOMIC_STORE32, 2),
-#define RMW(name)                                                              \
-  N(I32_ATOMIC_RMW_##name, 2), N(I64_ATOMIC_RMW_##name, 3),                    \
-      N(I32_ATOMIC_RMW8_##name##_U, 0), N(I32_ATOMIC_RMW16_##name##_U, 1),     \
-      N(I64_ATOMIC_RMW8_##name##_U, 0), N(I64_ATOMIC_RMW16_##name##_U, 1),     \
-      N(I64_ATOMIC_RMW32_##name##_U, 2)
-    RMW(ADD),
-    RMW(SUB),
-    RMW(AND),
-    RMW(OR),
-    RMW(XOR),
-    RMW(XCHG),
-    RMW(CMPXCHG),
-#undef RMW
-#undef N
-};
-
-/* Number of lanes addressed by a lane immediate. */
-static const uint8_t lanes[WASYNC_OP_COUNT] = {
-    [WASYNC_OP_I8X16_EXTRACT_LANE_S] = 16,
-    [WASYNC_OP_I8X16_EXTRACT_LANE_U] = 16,
-    [WASYNC_OP_I8X16_REPLACE_LANE] = 16,
-    [WASYNC_OP_I16X8_EXTRACT_LANE_S] = 8,
-    [WASYNC_OP_I16X8_EXTRACT_LANE_U] = 8,
-    [WASYNC_OP_I16X8_REPLACE_LANE] = 8,
-    [WASYNC_OP_I32X4_EXTRACT_LANE] = 4,
-    [WASYNC_OP_I32X4_REPLACE_LANE] = 4,
-    [WASYNC_OP_I64X2_EXTRACT_LANE] = 2,
-    [WASYNC_OP_I64X2_REPLACE_LANE] = 2,
-    [WASYNC_OP_F32X4_EXTRACT_LANE] = 4,
-    [WASYNC_OP_F32X4_REPLACE_LANE] = 4,
-    [WASYNC_OP_F64X2_EXTRACT_LANE] = 2,
-    [WASYNC_OP_F64X2_REPLACE_LANE] = 2,
-    [WASYNC_OP_V128_LOAD8_LANE] = 16,
-    [WASYNC_OP_V128_LOAD16_LANE] = 8,
-    [WASYNC_OP_V128_LOAD32_LANE] = 4,
-    [WASYNC_OP_V128_LOAD64_LANE] = 2,
-    [WASYNC_OP_V128_STORE8_LANE] = 16,
-    [WASYNC_OP_V128_STORE16_LANE] = 8,
-    [WASYNC_OP_V128_STORE32_LANE] = 4,
-    [WASYNC_OP_V128_STORE64_LANE] = 2,
-};
-
 static bool is_atomic(uint16_t op) {
   return wasync_op_info[op].prefix == 0xFE;
 }
@@ -603,7 +519,7 @@ static WasyncValType check_memarg(WasyncFuncValidator *v, uint16_t op,
                                   const WasyncMemArg *ma) {
   const WasyncMemory *mem = memory_of(v, ma->memory);
   if (!mem) return 0;
-  uint32_t nat = natural[op] ? natural[op] - 1u : 0u;
+  uint32_t nat = wasync_op_info[op].align; /* opcodes.def's ALIGN */
   if (is_atomic(op)) {
     if (ma->align != nat) {
       fail(v, "alignment must be equal to natural");
@@ -668,7 +584,7 @@ step_sig_general(WasyncFuncValidator *v, const WasyncInstr *in) {
     addr = check_memarg(v, in->op, &in->imm.memarg);
     if (!addr) return false;
     if (wasync_op_info[in->op].imm == WASYNC_IMM_MEMARG_LANE &&
-        in->imm.memarg.lane >= lanes[in->op])
+        in->imm.memarg.lane >= wasync_op_info[in->op].lanes)
       return fail(v, "invalid lane index");
     break;
   case WASYNC_IMM_MEM: {
@@ -678,7 +594,8 @@ step_sig_general(WasyncFuncValidator *v, const WasyncInstr *in) {
     break;
   }
   case WASYNC_IMM_LANE:
-    if (in->imm.lane >= lanes[in->op]) return fail(v, "invalid lane index");
+    if (in->imm.lane >= wasync_op_info[in->op].lanes)
+      return fail(v, "invalid lane index");
     break;
   case WASYNC_IMM_SHUFFLE:
     for (int i = 0; i < 16; i++)
@@ -1273,12 +1190,13 @@ step_other(WasyncFuncValidator *v, const WasyncInstr *in) {
       pop_expect(v, WASYNC_VT_I32);
       break;
     case WASYNC_OP_ARRAY_NEW_FIXED:
-      if (in->imm.pair.b > MAX_ARRAY_NEW_FIXED) {
-        v->bad = true;
-        return wasync_fail(v->err, WASYNC_ERR_LIMIT, v->at,
-                           "array.new_fixed length %u is larger than "
-                           "implementation limit (%u)",
-                           (unsigned)in->imm.pair.b, MAX_ARRAY_NEW_FIXED);
+      if (in->imm.pair.b > WASYNC_MAX_ARRAY_NEW_FIXED) {
+        char text[128];
+        snprintf(text, sizeof text,
+                 "array.new_fixed length %u is larger than implementation "
+                 "limit (%u)",
+                 (unsigned)in->imm.pair.b, WASYNC_MAX_ARRAY_NEW_FIXED);
+        return fail_code(v, WASYNC_ERR_LIMIT, v->at, text);
       }
       for (uint32_t i = 0; i < in->imm.pair.b && !v->bad; i++)
         pop_expect(v, unpacked(et));
@@ -1492,16 +1410,17 @@ bool wasync_funcv_begin(WasyncFuncValidator *v, uint32_t func) {
   const WasyncModule *m = v->m;
   reset(v);
   v->at = 0;
+  v->func = UINT32_MAX;
   if (func >= m->nfuncs || m->funcs[func].import != UINT32_MAX)
     return failn(v, "unknown function", func);
+  v->func = func; /* for the errors' context */
   const WasyncFunc *f = &m->funcs[func];
   v->at = f->code.offset;
   const WasyncSubType *t = func_type_of(v, f->type);
   if (!t) return false;
   uint64_t total = (uint64_t)t->nparams + f->code.nlocals;
-  if (total > MAX_LOCALS) {
-    v->bad = true;
-    return wasync_fail(v->err, WASYNC_ERR_LIMIT, v->at, "too many locals");
+  if (total > WASYNC_MAX_LOCALS) {
+    return fail_code(v, WASYNC_ERR_LIMIT, v->at, "too many locals");
   }
   uint32_t n = (uint32_t)total;
   uint32_t cap = v->locals_cap;
@@ -1617,14 +1536,15 @@ validate_body(WasyncFuncValidator *v, uint32_t func, WasyncBodyWriter *w,
   size_t run = pos; /* start of the bytes not yet copied to `out` */
   WasyncInstr in;
   while (!v->done) {
-    if (v->ir.r.pos >= v->ir.r.end) {
-      v->bad = true;
-      return wasync_fail(v->err, WASYNC_ERR_MALFORMED, v->ir.r.pos,
-                         "unexpected end of section or function");
-    }
+    if (v->ir.r.pos >= v->ir.r.end)
+      return fail_code(v, WASYNC_ERR_MALFORMED, v->ir.r.pos,
+                       "unexpected end of section or function");
     bool fast = wasync_instr_decode_fast(&v->ir, &in);
     if (!fast && !wasync_instr_decode(&v->ir, &in)) {
       v->bad = true;
+      /* the reader's error names what it read; add where */
+      if (!strstr(v->err->message, "(in function "))
+        wasync_error_context(v->err, "in function %u", func);
       return false;
     }
     if (w) {
@@ -1637,11 +1557,9 @@ validate_body(WasyncFuncValidator *v, uint32_t func, WasyncBodyWriter *w,
     }
     if (!funcv_step(v, &in, true)) return false;
   }
-  if (v->ir.r.pos != v->ir.r.end) {
-    v->bad = true;
-    return wasync_fail(v->err, WASYNC_ERR_MALFORMED, v->ir.r.pos,
-                       "section size mismatch");
-  }
+  if (v->ir.r.pos != v->ir.r.end)
+    return fail_code(v, WASYNC_ERR_MALFORMED, v->ir.r.pos,
+                     "section size mismatch");
   if (w) wasync_buf_bytes(out, base + run, v->ir.r.pos - run);
   return true;
 }

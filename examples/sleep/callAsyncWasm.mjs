@@ -14,9 +14,8 @@
 // written from pos upwards and must not reach end.
 //
 // Usage as a program:  node callAsyncWasm.mjs sleep.async.wasm
-
-import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+// (Also imported by browser pages: examples/05-binaryen; Node modules are
+// loaded only when run as a program.)
 
 const STATE_NORMAL = 0, STATE_UNWINDING = 1, STATE_REWINDING = 2;
 
@@ -83,7 +82,9 @@ export async function callAsyncWasm(bytes, exportName = 'run', print = console.l
   return driver.call(exportName);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+const { pathToFileURL } = globalThis.process?.argv?.[1] ? await import('node:url') : {};
+if (pathToFileURL && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { readFileSync } = await import('node:fs');
   const file = process.argv[2];
   if (!file) {
     console.error('usage: node callAsyncWasm.mjs MODULE.wasm');

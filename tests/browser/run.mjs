@@ -1,65 +1,51 @@
-// make test-browser: the runtime scenarios in real headless Chromium.
+// make test-browser: the runtime scenarios in Chromium, Firefox and WebKit.
 //
 // Builds the fixtures (scripts/test-js.sh --build-only), starts
 // `wasync-serve` twice over the repository root -- once with the
-// cross-origin isolation headers, once with --no-isolation -- opens
-// tests/browser/index.html in each, and prints every result and the totals:
+// cross-origin isolation headers, once with --no-isolation -- and opens
+// tests/browser/index.html from each in every engine (tests/browser/engines.mjs
+// launches them; `--engines=chromium,firefox` picks some). Scenarios an engine
+// cannot run (no JSPI in WebKit, no SharedArrayBuffer off isolated pages) are
+// reported as skipped with the reason. Prints every result, a line per engine
+// and the totals over all engines:
 //   browser: N passed, N failed
+// An engine that is not installed is skipped loudly (its line says why).
 //
 // Nothing here may hang CI. Every wait has a bound that fails with a message
-// naming what did not happen: the server's start (SERVER_MS), Chromium's
-// launch (LAUNCH_MS), page loads (GOTO_MS), each page's whole run (PAGE_MS;
-// inside the page every scenario has its own bound, see page.mjs) and
-// Chromium's shutdown (CLOSE_MS). Above them a watchdog (LIMIT_MS, env
-// WASYNC_BROWSER_LIMIT in seconds) reports what was still running, kills the
-// servers and exits non-zero; Playwright kills the Chromium it launched when
-// this process exits. The servers are also killed on any exit.
+// naming what did not happen: the server's start (SERVER_MS), each engine's
+// launch and every page step (engines.mjs: 60 s / STEP_MS), each page's whole
+// run (PAGE_MS; inside the page every scenario has its own bound, see
+// page.mjs). Above them a watchdog (LIMIT_MS, env WASYNC_BROWSER_LIMIT in
+// seconds) reports what was still running and exits non-zero; every browser,
+// driver, X server and wasync-serve we started is killed on any exit.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchEngine, bounded, waitInPage, ENGINES } from './engines.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 const SERVER_MS = 15000;
-const LAUNCH_MS = 60000;
-const GOTO_MS = 30000;
-const PAGE_MS = 60000;
-const CLOSE_MS = 15000;
-const LIMIT_MS = Number(process.env.WASYNC_BROWSER_LIMIT ?? 110) * 1000;
+const STEP_MS = 30000;
+const PAGE_MS = 90000;
+const LIMIT_MS = Number(process.env.WASYNC_BROWSER_LIMIT ?? 420) * 1000;
+const engineArg = process.argv.find((a) => a.startsWith('--engines='));
+const engines = engineArg ? engineArg.slice(10).split(',') : ENGINES;
 
 if (!process.argv.includes('--no-build')) execFileSync(path.join(root, 'scripts/test-js.sh'), ['--build-only'], { stdio: 'inherit' });
 
-const profile = mkdtempSync(path.join(tmpdir(), 'wasync-chromium-'));
 const children = new Set();
 const killChildren = () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 };
-process.on('exit', () => {
-  killChildren();
-  rmSync(profile, { recursive: true, force: true });
-});
+process.on('exit', killChildren);
 
 let stage = 'starting';
 const watchdog = setTimeout(() => {
-  console.log(`browser: FAIL: no result after ${LIMIT_MS / 1000} s (hung while ${stage}); killing Chromium and the servers`);
-  console.log(`browser: ${passed} passed, ${failed + 1} failed`);
-  process.exit(1); // 'exit' handlers: ours kills the servers, Playwright's kills Chromium
+  console.log(`browser: FAIL: no result after ${LIMIT_MS / 1000} s (hung while ${stage}); killing the browsers and the servers`);
+  console.log(`browser: ${total.passed} passed, ${total.failed + 1} failed`);
+  process.exit(1); // 'exit' handlers kill the servers and every engine process
 }, LIMIT_MS);
-
-/** Rejects with a clear message if `promise` has not settled after `ms`. */
-function bounded(promise, ms, what) {
-  let t;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      t = setTimeout(() => reject(new Error(`${what}: no result after ${ms / 1000} s`)), ms);
-    }),
-  ]).finally(() => clearTimeout(t));
-}
 
 function startServer(extra) {
   const child = spawn(process.execPath, [path.join(root, 'js/bin/wasync-serve.mjs'), root, '--port', '0', '--quiet', ...extra], {
@@ -79,94 +65,83 @@ function startServer(extra) {
   return bounded(started, SERVER_MS, 'starting wasync-serve');
 }
 
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-let context;
+const total = { passed: 0, failed: 0, skipped: 0 };
+const perEngine = [];
+
+async function runEngine(name, servers) {
+  const count = { passed: 0, failed: 0, skipped: 0 };
+  let engine;
+  const t0 = Date.now();
+  try {
+    stage = `launching ${name}`;
+    // WebKit: Safari enables SharedArrayBuffer on isolated pages; WebKitGTK's
+    // MiniBrowser needs the JSC option for it.
+    engine = await launchEngine(name, { timeout: STEP_MS, env: name === 'webkit' ? { JSC_useSharedArrayBuffer: '1' } : {} });
+    if (engine.skip) {
+      console.log(`browser: ${name}: SKIPPED: ${engine.skip}`);
+      perEngine.push(`browser (${name}): skipped: ${engine.skip}`);
+      return;
+    }
+    console.log(`browser: ${name} ${engine.version}`);
+    for (const { label, server, query } of servers) {
+      const page = await engine.newPage();
+      const url = `${server.url}tests/browser/index.html${query}`;
+      console.log(`browser: ${name}: ${label}: ${url}`);
+      stage = `running ${url} in ${name}`;
+      let results;
+      try {
+        await page.goto(url);
+        ({ results } = await waitInPage(page, () => (window.__results?.done === true ? window.__results : null), PAGE_MS));
+      } catch (e) {
+        // report what finished and what did not, then go on failing
+        const partial = await page
+          .evaluate(() => ({ results: window.__partial ?? [], running: window.__running ?? null }))
+          .catch(() => ({ results: [], running: null }));
+        results = [
+          ...partial.results,
+          { name: `${label}: page did not finish`, ok: false, error: `${e.message}; still running: ${partial.running ?? '?'}` },
+        ];
+      }
+      for (const m of page.console()) if (m.type === 'error' || m.type === 'pageerror') console.log(`  [${m.type}] ${m.text}`);
+      for (const r of results) {
+        const tag = r.ok ? (r.skipped ? 'skip' : 'ok  ') : 'FAIL';
+        console.log(`  ${tag} ${r.name}${r.reason ? ` -- ${r.reason}` : ''}${r.ok ? '' : `\n       ${r.error}`}`);
+        if (!r.ok) count.failed++;
+        else if (r.skipped) count.skipped++;
+        else count.passed++;
+      }
+      await page.close().catch((e) => console.log(`browser: ${name}: ${e.message}`));
+    }
+  } catch (e) {
+    console.log(`browser: ${name}: driver error while ${stage}: ${e.stack ?? e}`);
+    count.failed++;
+  } finally {
+    stage = `closing ${name}`;
+    if (engine && !engine.skip) await engine.close().catch((e) => console.log(`browser: closing ${name}: ${e.message}`));
+  }
+  const secs = ((Date.now() - t0) / 1000).toFixed(1);
+  perEngine.push(`browser (${name}): ${count.passed} passed, ${count.failed} failed, ${count.skipped} skipped (${secs} s)`);
+  for (const k of Object.keys(total)) total[k] += count[k];
+}
+
 try {
-  stage = 'launching Chromium';
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    timeout: LAUNCH_MS,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const servers = [];
   for (const [label, extra, query] of [
     ['isolated', [], '?isolated=1'],
     ['not isolated', ['--no-isolation'], '?isolated=0'],
   ]) {
     stage = `starting wasync-serve (${label})`;
-    const server = await startServer(extra);
-    const page = await context.newPage();
-    page.setDefaultTimeout(GOTO_MS);
-    page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
-    page.on('console', (m) => {
-      const text = m.text();
-      // live progress: the page logs every scenario as it starts and ends
-      if (text.startsWith('[wasync-test] ')) {
-        const line = text.slice(14);
-        if (line.startsWith('start ')) stage = `running "${line.slice(6)}" (${label})`;
-      } else if (m.type() === 'error') console.log(`  [console] ${text}`);
-    });
-    const url = `${server.url}tests/browser/index.html${query}`;
-    console.log(`browser: ${label}: ${url}`);
-    stage = `loading ${url}`;
-    await page.goto(url, { timeout: GOTO_MS, waitUntil: 'load' });
-    await page.bringToFront(); // the active tab: requestAnimationFrame runs
-    stage = `running the page (${label})`;
-    let results;
-    try {
-      await page.waitForFunction(() => window.__results?.done === true, null, { timeout: PAGE_MS, polling: 100 });
-      ({ results } = await bounded(
-        page.evaluate(() => window.__results),
-        GOTO_MS,
-        'reading the results',
-      ));
-    } catch (e) {
-      // report what finished and what did not, then go on failing
-      const partial = await bounded(
-        page.evaluate(() => ({ results: window.__partial ?? [], running: window.__running ?? null })),
-        5000,
-        'reading partial results',
-      ).catch(() => ({ results: [], running: null }));
-      results = [
-        ...partial.results,
-        { name: `${label}: page did not finish`, ok: false, error: `${e.message}; still running: ${partial.running ?? '?'}` },
-      ];
-    }
-    for (const r of results) {
-      const tag = r.ok ? (r.skipped ? 'skip' : 'ok  ') : 'FAIL';
-      console.log(`  ${tag} ${r.name}${r.ok ? '' : `\n       ${r.error}`}`);
-      if (!r.ok) failed++;
-      else if (r.skipped) skipped++;
-      else passed++;
-    }
-    await bounded(page.close(), CLOSE_MS, 'closing the page').catch((e) => console.log(`browser: ${e.message}`));
-    server.child.kill();
+    servers.push({ label, query, server: await startServer(extra) });
   }
+  for (const name of engines) await runEngine(name, servers);
 } catch (e) {
   console.log(`browser: driver error while ${stage}: ${e.stack ?? e}`);
-  failed++;
+  total.failed++;
 } finally {
-  stage = 'closing Chromium';
-  if (context)
-    await bounded(context.close(), CLOSE_MS, 'closing Chromium').catch((e) => {
-      console.log(`browser: ${e.message} (it is killed on exit)`);
-      failed++;
-    });
   killChildren();
-  rmSync(profile, { recursive: true, force: true });
 }
 clearTimeout(watchdog);
-if (skipped) console.log(`browser: ${skipped} skipped (not applicable in that mode)`);
-console.log(`browser: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+for (const line of perEngine) console.log(line);
+if (total.skipped) console.log(`browser: ${total.skipped} skipped (not applicable in that engine or mode; reasons above)`);
+console.log(`browser: ${total.passed} passed, ${total.failed} failed`);
+process.exit(total.failed ? 1 : 0);

@@ -4,30 +4,14 @@
 // Every test is bounded (TIMEOUT) and every instance a test makes is
 // terminated after it, pass or fail, so that a failing or hanging call can
 // neither hang the file nor keep a worker alive.
-import { test as nodeTest, afterEach } from 'node:test';
 import http from 'node:http';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { instantiate as wasyncInstantiate, supportedModes } from '../../js/index.js';
+import { supportedModes } from '../../js/index.js';
 import { serve } from '../../js/serve.js';
 import { appImports, expectedCompute } from './scenarios.mjs';
+import { test, instantiate, dir, bytes } from './harness.mjs';
 
-const TIMEOUT = 30000;
-const test = (name, fn) => nodeTest(name, { timeout: TIMEOUT }, fn);
-const live = new Set();
-const instantiate = async (...args) => {
-  const inst = await wasyncInstantiate(...args);
-  live.add(inst);
-  return inst;
-};
-afterEach(() => {
-  for (const inst of live) inst.terminate();
-  live.clear();
-});
-
-const dir = fileURLToPath(new URL('../../build/js-fixtures/', import.meta.url));
-const bytes = (n) => readFileSync(dir + n);
 const { modes, why } = supportedModes(null);
 const hasJspi = modes.includes('jspi');
 const allModes = ['jspi', 'asyncify', 'worker'].filter((m) => m === 'asyncify' || modes.includes(m));
@@ -49,12 +33,12 @@ test('sources: path, file URL, Response, Module, Promise', async () => {
   await assert.rejects(instantiate(42, {}), /source must be/);
 });
 
-test('auto: JSPI if the engine has it, else asyncify for instrumented modules, else worker', async () => {
+test('auto: JSPI if the engine has it, else asyncify (plain modules asyncified on the fly)', async () => {
   const imps = (ctx) => appImports(ctx, []);
   const a = await instantiate(bytes('app.async.wasm'), imps);
   assert.equal(a.mode, hasJspi ? 'jspi' : 'asyncify');
   const p = await instantiate(bytes('app.wasm'), imps);
-  assert.equal(p.mode, hasJspi ? 'jspi' : 'worker');
+  assert.equal(p.mode, hasJspi ? 'jspi' : 'asyncify');
   assert.equal(await p.exports.compute(2, 2, 1), expectedCompute(2, 2, 1));
   p.terminate();
   const o = await instantiate(bytes('app.async.wasm'), imps, { modes: ['worker', 'asyncify'] });

@@ -92,22 +92,6 @@ static void test_match(void) {
   CHECK(!wasync_asyncify_match("", s, 1));
 }
 
-static void test_split(void) {
-  char text[] = "a, b ,foo(int, char),\nc\n\n d<x,y> ";
-  char *items[8];
-  size_t n = wasync_asyncify_split(text, items, 8);
-  CHECK_EQ(n, 5);
-  if (n == 5) {
-    CHECK_STR(items[0], "a");
-    CHECK_STR(items[1], "b");
-    CHECK_STR(items[2], "foo(int, char)");
-    CHECK_STR(items[3], "c");
-    CHECK_STR(items[4], "d<x,y>");
-  }
-  char text2[] = "x,y,z";
-  CHECK_EQ(wasync_asyncify_split(text2, items, 1), 3); /* count beyond cap */
-}
-
 static void test_analysis(void) {
   WasyncAsyncifyOptions o;
   bool ok;
@@ -375,40 +359,29 @@ static void test_split_rewind(void) {
 /* The N-th allocation during asyncify fails, for every N until it
  * succeeds (every function split, asserts on: every code path that
  * allocates): an out-of-memory error each time, nothing leaked. */
+static bool asyncify_attempt(void *ctx, TestAlloc *t, long n, int *code) {
+  (void)ctx;
+  WasyncAllocator al = TEST_ALLOCATOR(t);
+  WasyncDecodeOptions dopts;
+  memset(&dopts, 0, sizeof dopts);
+  dopts.allocator = &al;
+  WasyncError err = {0};
+  WasyncModule *m = wasync_module_decode(u1_wasm, sizeof u1_wasm, &dopts, &err);
+  if (!CHECK(m != NULL)) return true; /* stops the sweep */
+  CHECK(wasync_module_validate(m, &err));
+  WasyncAsyncifyOptions o;
+  memset(&o, 0, sizeof o);
+  o.split_min_sites = 1;
+  o.asserts = true;
+  test_alloc_arm(t, n);
+  bool ok = wasync_asyncify(m, &o, &err);
+  if (!ok) *code = err.code;
+  wasync_module_free(m);
+  return ok;
+}
+
 static void test_alloc_failures(void) {
-  long n;
-  for (n = 1; n < 100000; n++) {
-    TestAlloc t = {0, 0, 0, 0};
-    WasyncAllocator al = TEST_ALLOCATOR(&t);
-    WasyncDecodeOptions dopts;
-    memset(&dopts, 0, sizeof dopts);
-    dopts.allocator = &al;
-    WasyncError err = {0};
-    WasyncModule *m =
-        wasync_module_decode(u1_wasm, sizeof u1_wasm, &dopts, &err);
-    CHECK(m != NULL);
-    if (!m) return;
-    CHECK(wasync_module_validate(m, &err));
-    WasyncAsyncifyOptions o;
-    memset(&o, 0, sizeof o);
-    o.split_min_sites = 1;
-    o.asserts = true;
-    t.fail_at = t.calls + n;
-    bool ok = wasync_asyncify(m, &o, &err);
-    wasync_module_free(m);
-    CHECK_EQ(t.live, 0);
-    if (ok) {
-      CHECK(!t.failed);
-      break;
-    }
-    CHECK(t.failed);
-    CHECK_EQ(err.code, WASYNC_ERR_NOMEM);
-    if (err.code != WASYNC_ERR_NOMEM) {
-      fprintf(stderr, "    n=%ld: %s\n", n, err.message);
-      break;
-    }
-  }
-  CHECK(n > 10);
+  TEST_ALLOC_SWEEP(asyncify_attempt, NULL, 100000, 10);
 }
 
 static void test_bad_memory(void) {
@@ -425,7 +398,6 @@ static void test_bad_memory(void) {
 
 int main(void) {
   RUN(test_match);
-  RUN(test_split);
   RUN(test_analysis);
   RUN(test_host_tables);
   RUN(test_transform);

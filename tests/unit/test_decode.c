@@ -260,6 +260,52 @@ static void test_malformed(void) {
   }
 }
 
+/* Messages: the spec's wording first, then what was read and where. */
+static void expect_error(const char *name, const uint8_t *bytes, size_t size,
+                         const char *message, uint64_t offset) {
+  WasyncError err;
+  WasyncModule *m = decode(bytes, size, &err);
+  bool ok = CHECK(m == NULL);
+  ok = CHECK(strcmp(err.message, message) == 0) && ok;
+  ok = CHECK(err.offset == offset) && ok;
+  if (!ok)
+    fprintf(stderr, "    case \"%s\": got \"%s\" at %llu\n", name, err.message,
+            (unsigned long long)err.offset);
+  wasync_module_free(m);
+}
+
+static void test_error_context(void) {
+  /* a function count of 5 in a 1-byte section */
+  static const uint8_t count[] = {HDR, 0x03, 0x01, 0x05};
+  expect_error("count", count, sizeof count,
+               "unexpected end of section or function (reading function "
+               "count)",
+               10);
+  /* the same count with the file, not the section, ending */
+  static const uint8_t count_eof[] = {HDR, 0x03, 0x01};
+  expect_error("section size", count_eof, sizeof count_eof,
+               "length out of bounds", 9);
+  /* function 1's body ends inside an i32.const immediate */
+  static const uint8_t body[] = {HDR,  0x01, 0x05, 0x01, 0x60, 0x00, 0x01,
+                                 0x7F, 0x03, 0x03, 0x02, 0x00, 0x00, 0x0A,
+                                 0x0A, 0x02, 0x04, 0x00, 0x41, 0x01, 0x0B,
+                                 0x03, 0x00, 0x41, 0x87};
+  expect_error("body", body, sizeof body,
+               "unexpected end of section or function "
+               "(reading i32 constant) (in function 1)",
+               sizeof body);
+  /* an imported function shifts the index: the body is function 1's */
+  static const uint8_t imported[] = {
+      HDR,  0x01, 0x04, 0x01, 0x60, 0x00, 0x00,             /* type ()->() */
+      0x02, 0x07, 0x01, 0x01, 0x6D, 0x01, 0x66, 0x00, 0x00, /* m.f */
+      0x03, 0x02, 0x01, 0x00,                               /* one func */
+      0x0A, 0x05, 0x01, 0x03, 0x00, 0x10, 0x80};            /* call <cut> */
+  expect_error("imported", imported, sizeof imported,
+               "unexpected end of section or function "
+               "(reading function index) (in function 1)",
+               sizeof imported);
+}
+
 /* Every proper prefix of a valid module is rejected cleanly. */
 static void truncations(const uint8_t *bytes, size_t size) {
   for (size_t n = 0; n < size; n++) {
@@ -289,25 +335,26 @@ static void test_truncated(void) {
 }
 
 /* The N-th allocation fails, for every N until decoding succeeds. */
+typedef struct Input {
+  const uint8_t *bytes;
+  size_t size;
+} Input;
+
+static bool decode_attempt(void *ctx, TestAlloc *t, long n, int *code) {
+  const Input *in = ctx;
+  WasyncAllocator a = TEST_ALLOCATOR(t);
+  WasyncDecodeOptions opts = {.allocator = &a, .copy_input = n % 2 == 0};
+  WasyncError err;
+  test_alloc_arm(t, n);
+  WasyncModule *m = wasync_module_decode(in->bytes, in->size, &opts, &err);
+  if (!m) *code = err.code;
+  wasync_module_free(m);
+  return m != NULL;
+}
+
 static void alloc_failures(const uint8_t *bytes, size_t size) {
-  long n;
-  for (n = 1; n < 100000; n++) {
-    TestAlloc t = {0, n, 0, 0};
-    WasyncAllocator a = TEST_ALLOCATOR(&t);
-    WasyncDecodeOptions opts = {.allocator = &a, .copy_input = n % 2 == 0};
-    WasyncError err;
-    WasyncModule *m = wasync_module_decode(bytes, size, &opts, &err);
-    if (m) {
-      CHECK(!t.failed);
-      wasync_module_free(m);
-      CHECK_EQ(t.live, 0);
-      break;
-    }
-    CHECK(t.failed);
-    CHECK_EQ(err.code, WASYNC_ERR_NOMEM);
-    CHECK_EQ(t.live, 0);
-  }
-  CHECK(n > 1);
+  Input in = {bytes, size};
+  TEST_ALLOC_SWEEP(decode_attempt, &in, 100000, 1);
 }
 
 static void test_alloc_failures(void) {
@@ -363,6 +410,7 @@ int main(void) {
   RUN(test_rich);
   RUN(test_gc);
   RUN(test_malformed);
+  RUN(test_error_context);
   RUN(test_truncated);
   RUN(test_alloc_failures);
   RUN(test_copy_input);

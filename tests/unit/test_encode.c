@@ -343,39 +343,34 @@ static void test_new_sections_before_customs(void) {
 }
 
 /* The N-th allocation during encoding fails, for every N. */
-static void test_encode_alloc_failures(void) {
-  for (int reencode = 0; reencode < 2; reencode++) {
-    long n;
-    for (n = 1; n < 10000; n++) {
-      TestAlloc t = {0, 0, 0, 0};
-      WasyncAllocator a = TEST_ALLOCATOR(&t);
-      WasyncDecodeOptions dopts = {.allocator = &a};
-      WasyncError err;
-      WasyncModule *m = wasync_module_decode(
-          test_rich_wasm, sizeof test_rich_wasm, &dopts, &err);
-      if (!CHECK(m != NULL)) return;
-      t.fail_at = t.calls + n;
-      WasyncEncodeOptions opts = {reencode != 0};
-      uint8_t *out = NULL;
-      size_t size = 0;
-      bool ok = wasync_module_encode(m, &opts, &out, &size, &err);
-      if (ok) {
-        CHECK(!t.failed);
-        CHECK(size == sizeof test_rich_wasm &&
-              memcmp(out, test_rich_wasm, size) == 0);
-        wasync_buffer_free(m, out);
-        wasync_module_free(m);
-        CHECK_EQ(t.live, 0);
-        break;
-      }
-      CHECK(t.failed);
-      CHECK(out == NULL);
-      CHECK_EQ(err.code, WASYNC_ERR_NOMEM);
-      wasync_module_free(m);
-      CHECK_EQ(t.live, 0);
-    }
-    CHECK(n > 1);
+static bool encode_attempt(void *ctx, TestAlloc *t, long n, int *code) {
+  const int *reencode = ctx;
+  WasyncAllocator a = TEST_ALLOCATOR(t);
+  WasyncDecodeOptions dopts = {.allocator = &a};
+  WasyncError err;
+  WasyncModule *m =
+      wasync_module_decode(test_rich_wasm, sizeof test_rich_wasm, &dopts, &err);
+  if (!CHECK(m != NULL)) return true; /* stops the sweep */
+  test_alloc_arm(t, n);
+  WasyncEncodeOptions opts = {*reencode != 0};
+  uint8_t *out = NULL;
+  size_t size = 0;
+  bool ok = wasync_module_encode(m, &opts, &out, &size, &err);
+  if (ok) {
+    CHECK(size == sizeof test_rich_wasm &&
+          memcmp(out, test_rich_wasm, size) == 0);
+    wasync_buffer_free(m, out);
+  } else {
+    CHECK(out == NULL);
+    *code = err.code;
   }
+  wasync_module_free(m);
+  return ok;
+}
+
+static void test_encode_alloc_failures(void) {
+  for (int reencode = 0; reencode < 2; reencode++)
+    TEST_ALLOC_SWEEP(encode_attempt, &reencode, 10000, 1);
 }
 
 int main(void) {

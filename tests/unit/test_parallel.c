@@ -375,73 +375,47 @@ static void test_random_damage(void) {
  * processed as with plenty of memory or refused with "out of memory", and
  * nothing leaks. */
 
-typedef struct SharedAlloc {
-  atomic_long calls, live;
-  long fail_at;
-} SharedAlloc;
+typedef struct Sweep {
+  Out o;
+  Result want;
+} Sweep;
 
-static void *shared_alloc(void *ctx, size_t size) {
-  SharedAlloc *t = ctx;
-  if (atomic_fetch_add(&t->calls, 1) + 1 == t->fail_at) return NULL;
-  void *p = malloc(size ? size : 1);
-  if (p) atomic_fetch_add(&t->live, 1);
-  return p;
-}
-
-static void *shared_realloc(void *ctx, void *ptr, size_t size) {
-  SharedAlloc *t = ctx;
-  if (atomic_fetch_add(&t->calls, 1) + 1 == t->fail_at) return NULL;
-  void *p = realloc(ptr, size ? size : 1);
-  if (p && !ptr) atomic_fetch_add(&t->live, 1);
-  return p;
-}
-
-static void shared_free(void *ctx, void *ptr) {
-  SharedAlloc *t = ctx;
-  if (ptr) atomic_fetch_sub(&t->live, 1);
-  free(ptr);
+static bool parallel_attempt(void *ctx, TestAlloc *t, long n, int *code) {
+  const Sweep *sw = ctx;
+  WasyncAllocator a = TEST_ALLOCATOR(t);
+  WasyncDecodeOptions opt = {.allocator = &a,
+                             .defer_body_checks = true,
+                             .threads = 3,
+                             .thread_min_bytes = 1,
+                             .reencode_in_validate = n % 2 == 0};
+  WasyncError err = {0};
+  test_alloc_arm(t, n);
+  WasyncModule *m = wasync_module_decode(sw->o.b, sw->o.n, &opt, &err);
+  bool ok = m && wasync_module_validate(m, &err);
+  uint8_t *out = NULL;
+  size_t size = 0;
+  if (ok) {
+    WasyncEncodeOptions eo = {.reencode = true};
+    ok = wasync_module_encode(m, &eo, &out, &size, &err);
+  }
+  if (ok)
+    CHECK(size == sw->want.out_size && memcmp(out, sw->want.out, size) == 0);
+  else
+    *code = err.code;
+  wasync_buffer_free(m, out);
+  wasync_module_free(m);
+  return ok;
 }
 
 static void test_alloc_failures(void) {
   size_t code_at;
-  Out o = make_module(60, &code_at);
-  Result want = run(o.b, o.n, 1, true, true, false);
-  CHECK(want.encoded);
-  long n_ok = 0, n_nomem = 0;
-  for (long fail_at = 1; fail_at < 400; fail_at++) {
-    SharedAlloc t;
-    atomic_init(&t.calls, 0);
-    atomic_init(&t.live, 0);
-    t.fail_at = fail_at;
-    WasyncAllocator a = {shared_alloc, shared_realloc, shared_free, &t};
-    WasyncDecodeOptions opt = {.allocator = &a,
-                               .defer_body_checks = true,
-                               .threads = 3,
-                               .thread_min_bytes = 1,
-                               .reencode_in_validate = fail_at % 2 == 0};
-    WasyncError err = {0};
-    WasyncModule *m = wasync_module_decode(o.b, o.n, &opt, &err);
-    bool ok = m && wasync_module_validate(m, &err);
-    uint8_t *out = NULL;
-    size_t size = 0;
-    if (ok) {
-      WasyncEncodeOptions eo = {.reencode = true};
-      ok = wasync_module_encode(m, &eo, &out, &size, &err);
-    }
-    if (ok) {
-      CHECK(size == want.out_size && memcmp(out, want.out, size) == 0);
-      n_ok++;
-    } else {
-      CHECK_EQ(err.code, WASYNC_ERR_NOMEM);
-      n_nomem++;
-    }
-    wasync_buffer_free(m, out);
-    wasync_module_free(m);
-    CHECK_EQ(atomic_load(&t.live), 0);
-  }
-  CHECK(n_ok > 0 && n_nomem > 0);
-  free(want.out);
-  free(o.b);
+  Sweep sw;
+  sw.o = make_module(60, &code_at);
+  sw.want = run(sw.o.b, sw.o.n, 1, true, true, false);
+  CHECK(sw.want.encoded);
+  TEST_ALLOC_SWEEP_RECOVER(parallel_attempt, &sw, 100000, 10);
+  free(sw.want.out);
+  free(sw.o.b);
 }
 
 int main(void) {

@@ -32,7 +32,7 @@ static WasyncReader reader(const uint8_t *p, size_t n) {
     WasyncReader rr_ = reader(BYTES(__VA_ARGS__), NBYTES(__VA_ARGS__));        \
     type vv_;                                                                  \
     CHECK(!fn(&rr_, "x", &vv_));                                               \
-    CHECK_STR(err.message, (msg));                                             \
+    CHECK_STR(err.message, msg " (reading x)");                                \
     CHECK_EQ(err.offset, (off));                                               \
     CHECK_EQ(err.code, WASYNC_ERR_MALFORMED);                                  \
   } while (0)
@@ -129,7 +129,7 @@ static void test_fixed(void) {
   CHECK(wasync_read_f32(&r, "x", &f) && f == 0x3FC00000u);
   uint64_t d;
   CHECK(!wasync_read_f64(&r, "x", &d));
-  CHECK_STR(err.message, "unexpected end");
+  CHECK_STR(err.message, "unexpected end (reading x)");
   r = reader(BYTES(1, 2, 3, 4, 5, 6, 7, 8), 8);
   CHECK(wasync_read_f64(&r, "x", &d) && d == 0x0807060504030201ull);
   const uint8_t *p;
@@ -147,7 +147,7 @@ static void name_ok(const uint8_t *p, size_t n, int ok) {
   uint32_t len;
   bool got = wasync_read_name(&r, "x", &s, &len);
   CHECK(got == (ok != 0));
-  if (!ok) CHECK_STR(err.message, "malformed UTF-8 encoding");
+  if (!ok) CHECK_STR(err.message, "malformed UTF-8 encoding (reading x)");
 }
 
 static void test_names(void) {
@@ -167,7 +167,7 @@ static void test_names(void) {
   const uint8_t *s;
   uint32_t len;
   CHECK(!wasync_read_name(&r, "x", &s, &len));
-  CHECK_STR(err.message, "length out of bounds");
+  CHECK_STR(err.message, "length out of bounds (reading x)");
 }
 
 static void test_count(void) {
@@ -175,8 +175,12 @@ static void test_count(void) {
   uint32_t n;
   CHECK(wasync_read_count(&r, "x", 2, &n) && n == 2);
   r = reader(BYTES(3, 0, 0, 0, 0), 5);
-  CHECK(!wasync_read_count(&r, "x", 2, &n));
+  CHECK(!wasync_read_count(&r, "function count", 2, &n));
   CHECK_EQ(err.offset, 0);
+  /* the count that cannot fit names itself */
+  CHECK_STR(err.message, "unexpected end (reading function count)");
+  CHECK(wasync_error_is(&err, "unexpected end"));
+  CHECK(!wasync_error_is(&err, "unexpected"));
   r = reader(BYTES(0xFF, 0xFF, 0xFF, 0xFF, 0x0F), 5);
   CHECK(!wasync_read_count(&r, "x", 1, &n));
 }
@@ -189,6 +193,22 @@ static void test_first_error_wins(void) {
   CHECK_EQ(e.offset, 5);
   CHECK_EQ(e.code, WASYNC_ERR_MALFORMED);
   CHECK(!wasync_fail(NULL, WASYNC_ERR_MALFORMED, 0, "no sink"));
+  /* context is appended in parentheses, only to a recorded error */
+  wasync_error_context(&e, "in function %u", 12u);
+  CHECK_STR(e.message, "first 1 (in function 12)");
+  CHECK(wasync_error_is(&e, "first 1"));
+  WasyncError none = {0};
+  wasync_error_context(&none, "in function %u", 1u);
+  CHECK_STR(none.message, "");
+  /* context that does not fit is left out whole */
+  WasyncError full = {0};
+  char big[300];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  wasync_fail(&full, WASYNC_ERR_MALFORMED, 0, "%s", big);
+  wasync_error_context(&full, "in function %u", 1u);
+  CHECK_EQ(strlen(full.message), sizeof full.message - 1);
+  CHECK(strchr(full.message, '(') == NULL);
 }
 
 /* Every value written by buf reads back equal, and minimally. */

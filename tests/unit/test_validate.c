@@ -94,6 +94,87 @@ static bool starts(const char *s, const char *prefix) {
 
 /* ---- rules and messages ---- */
 
+static void code2(Bytes *o, const uint8_t *e1, size_t n1, const uint8_t *e2,
+                  size_t n2);
+
+/* opcodes.def's ALIGN and LANES columns, which the validator reads. */
+static void test_opcode_columns(void) {
+  for (uint32_t op = 0; op < WASYNC_OP_COUNT; op++) {
+    const WasyncOpInfo *o = &wasync_op_info[op];
+    bool memarg =
+        o->imm == WASYNC_IMM_MEMARG || o->imm == WASYNC_IMM_MEMARG_LANE;
+    bool lane = o->imm == WASYNC_IMM_LANE || o->imm == WASYNC_IMM_MEMARG_LANE;
+    if (!CHECK(memarg ? o->align <= 4 : o->align == 0) ||
+        !CHECK(lane ? o->lanes == 2 || o->lanes == 4 || o->lanes == 8 ||
+                          o->lanes == 16
+                    : o->lanes == 0))
+      fprintf(stderr, "    %s: align %u lanes %u\n", o->name, o->align,
+              o->lanes);
+    /* a lane load/store's lanes are as wide as its natural alignment */
+    if (o->imm == WASYNC_IMM_MEMARG_LANE) CHECK(o->lanes << o->align == 16);
+  }
+  CHECK(wasync_op_info[WASYNC_OP_I32_LOAD].align == 2);
+  CHECK(wasync_op_info[WASYNC_OP_V128_LOAD].align == 4);
+  CHECK(wasync_op_info[WASYNC_OP_I64_ATOMIC_RMW32_CMPXCHG_U].align == 2);
+  CHECK(wasync_op_info[WASYNC_OP_I64_ATOMIC_RMW8_ADD_U].align == 0);
+  CHECK(wasync_op_info[WASYNC_OP_I8X16_EXTRACT_LANE_S].lanes == 16);
+  CHECK(wasync_op_info[WASYNC_OP_F64X2_REPLACE_LANE].lanes == 2);
+}
+
+/* Validator errors: the spec's words, the types, the function. */
+static void test_error_context(void) {
+  Bytes o;
+  header(&o);
+  SEC(&o, 1, TYPE_V_I);
+  SEC(&o, 3, 2, 0, 0);
+  /* function 1: f64.const 1 i32.eqz */
+  code2(&o, (const uint8_t[]){0, 0x41, 0, 0x0B}, 4,
+        (const uint8_t[]){0, 0x44, 0, 0, 0, 0, 0, 0, 0xF0, 0x3F, 0x45, 0x0B},
+        12);
+  CHECK_STR(run(&o), "type mismatch: expected i32, got f64 (in function 1)");
+  CHECK(last.code == WASYNC_ERR_INVALID);
+  CHECK(last.offset < o.n && o.b[last.offset] == 0x45);
+
+  /* an empty stack */
+  header(&o);
+  SEC(&o, 1, TYPE_V_I);
+  SEC(&o, 3, 1, 0);
+  CODE(&o, 0, 0x45, 0x0B); /* i32.eqz */
+  CHECK_STR(run(&o),
+            "type mismatch: expected i32, got nothing (in function 0)");
+
+  /* a reference type, and a value left over at the end */
+  header(&o);
+  SEC(&o, 1, TYPE_V_I);
+  SEC(&o, 3, 1, 0);
+  CODE(&o, 0, 0xD0, 0x70, 0x0B); /* ref.null func */
+  CHECK_STR(run(&o),
+            "type mismatch: expected i32, got (ref null func) (in function 0)");
+  header(&o);
+  SEC(&o, 1, TYPE_V_I);
+  SEC(&o, 3, 1, 0);
+  CODE(&o, 0, 0x41, 1, 0x41, 2, 0x0B);
+  CHECK(starts(run(&o), "type mismatch: values left on the stack"));
+  CHECK(strstr(last.message, "(in function 0)") != NULL);
+
+  /* other messages get the function too */
+  header(&o);
+  SEC(&o, 1, TYPE_V_I);
+  SEC(&o, 3, 1, 0);
+  CODE(&o, 1, 1, 0x7F, 0x20, 3, 0x0B);
+  CHECK_STR(run(&o), "unknown local 3 (in function 0)");
+
+  /* constant expressions name their global or segment */
+  header(&o);
+  SEC(&o, 6, 2, 0x7F, 0, 0x41, 1, 0x0B, 0x7F, 0, 0x42, 1, 0x0B);
+  CHECK_STR(run(&o), "type mismatch: expected i32, got i64 (in global 1)");
+  header(&o);
+  SEC(&o, 5, 1, 0, 1);                    /* memory 0: 1 page */
+  SEC(&o, 11, 1, 0, 0x42, 0, 0x0B, 1, 7); /* data at i64.const 0 */
+  CHECK_STR(run(&o),
+            "type mismatch: expected i32, got i64 (in data segment 0)");
+}
+
 static void test_simple(void) {
   Bytes o;
   header(&o);
@@ -465,7 +546,9 @@ static void test_stack_api(void) {
   in = ins(WASYNC_OP_I32_EQZ);
   in.offset = 1234;
   CHECK(!wasync_funcv_step(v, &in));
-  CHECK(last.offset == 1234 && strcmp(last.message, "type mismatch") == 0);
+  CHECK(last.offset == 1234);
+  CHECK_STR(last.message,
+            "type mismatch: expected i32, got i64 (in function 1)");
 
   /* reuse after an error: the whole body validates */
   memset(&last, 0, sizeof last);
@@ -494,29 +577,29 @@ static void test_sample_modules(void) {
 
 /* The N-th allocation during validation fails, for every N until it
  * succeeds: a NOMEM error each time, nothing leaked. */
+typedef struct Input {
+  const uint8_t *bytes;
+  size_t size;
+} Input;
+
+static bool validate_attempt(void *ctx, TestAlloc *t, long n, int *code) {
+  const Input *in = ctx;
+  WasyncAllocator a = TEST_ALLOCATOR(t);
+  WasyncDecodeOptions opts = {.allocator = &a, .defer_body_checks = n % 2};
+  WasyncError err;
+  memset(&err, 0, sizeof err);
+  WasyncModule *m = wasync_module_decode(in->bytes, in->size, &opts, &err);
+  if (!CHECK(m != NULL)) return true; /* stops the sweep */
+  test_alloc_arm(t, n);
+  bool ok = wasync_module_validate(m, &err);
+  if (!ok) *code = err.code;
+  wasync_module_free(m);
+  return ok;
+}
+
 static void alloc_failures(const uint8_t *bytes, size_t size) {
-  long n;
-  for (n = 1; n < 10000; n++) {
-    TestAlloc t = {0, 0, 0, 0};
-    WasyncAllocator a = TEST_ALLOCATOR(&t);
-    WasyncDecodeOptions opts = {.allocator = &a, .defer_body_checks = n % 2};
-    WasyncError err;
-    memset(&err, 0, sizeof err);
-    WasyncModule *m = wasync_module_decode(bytes, size, &opts, &err);
-    CHECK(m != NULL);
-    if (!m) return;
-    t.fail_at = t.calls + n;
-    bool ok = wasync_module_validate(m, &err);
-    wasync_module_free(m);
-    CHECK_EQ(t.live, 0);
-    if (ok) {
-      CHECK(!t.failed);
-      break;
-    }
-    CHECK(t.failed);
-    CHECK_EQ(err.code, WASYNC_ERR_NOMEM);
-  }
-  CHECK(n > 1);
+  Input in = {bytes, size};
+  TEST_ALLOC_SWEEP(validate_attempt, &in, 10000, 1);
 }
 
 /* ---- defer_body_checks: the same verdict as a full decode ---- */
@@ -647,6 +730,8 @@ static void test_alloc_failures(void) {
 
 int main(void) {
   RUN(test_simple);
+  RUN(test_error_context);
+  RUN(test_opcode_columns);
   RUN(test_unreachable);
   RUN(test_memory_rules);
   RUN(test_module_rules);

@@ -1,0 +1,5 @@
+// node examples/03-callbacks/node.mjs   (after examples/build.sh)
+import { runNode, readBuilt } from '../lib/node.mjs';
+import { run } from './example.mjs';
+
+await runNode((print) => run({ bytes: readBuilt('build/examples/callbacks.wasm'), print }));

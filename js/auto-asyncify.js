@@ -1,0 +1,178 @@
+// auto-asyncify.js -- asyncify a plain module at load time, for engines
+// without JSPI (Safari, older Chromium, Node 20): instantiate() in mode
+// 'auto' calls this when JSPI is missing and the module is not
+// instrumented, then runs the result in asyncify mode.  One artifact for
+// every engine instead of a plain and an asyncified build of everything.
+//
+//   asyncifyOnTheFly(bytes, { asyncImports, cache, cacheDir, onProgress,
+//                             worker, workerThreshold }) -> Promise<Uint8Array>
+//
+// asyncImports: the imports that may suspend (names as in `wasync asyncify
+//   --imports`, e.g. ["env.sleep", "wasi_snapshot_preview1.fd_read"]);
+//   default every import (always correct, a little slower).
+// cache: true (default) or false.  The result is stored under the SHA-256
+//   of the input + the options + this transform's version: in Node in a
+//   directory (cacheDir, else $WASYNC_CACHE_DIR, else $XDG_CACHE_HOME/wasync,
+//   else ./node_modules/.cache/wasync when ./node_modules exists, else
+//   ~/.cache/wasync), in browsers in the Cache API (`caches`), when the page
+//   has it (secure contexts), else not at all.
+// onProgress({stage, fraction}): stages 'hash', 'cache-hit', 'load',
+//   'transform', 'store', 'done' (fraction 0..1 of the whole job).
+// worker: in browsers the transform runs in a module worker when the module
+//   is larger than workerThreshold (default 1 MiB) so the page stays
+//   responsive; `worker: false` keeps it on the calling thread.
+//
+// Every failure is an Error starting with `wasync:` (a module the transform
+// rejects keeps its TransformError: message and byte offset).
+
+import { asyncify, asyncifyArgs } from "./transform.js";
+
+const VERSION = "wasync-asyncify-1"; // bump when the transform's output changes
+const isNode = typeof process === "object" && !!process.versions?.node;
+
+function progress(cb, stage, fraction) {
+  try {
+    cb?.({ stage, fraction });
+  } catch {
+    /* a failing progress callback must not fail the load */
+  }
+}
+
+async function sha256Hex(parts) {
+  const enc = new TextEncoder();
+  const chunks = parts.map((p) => (typeof p === "string" ? enc.encode(p) : p));
+  const total = chunks.reduce((n, c) => n + c.length + 1, 0);
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length + 1; // a zero byte between parts
+  }
+  if (globalThis.crypto?.subtle) {
+    const digest = await crypto.subtle.digest("SHA-256", all);
+    return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  if (isNode) {
+    const { createHash } = await import("node:crypto");
+    return createHash("sha256").update(all).digest("hex");
+  }
+  throw new Error("wasync: this engine has no crypto.subtle to key the asyncify cache; pass {cache: false}");
+}
+
+// ---- the cache -----------------------------------------------------------
+
+async function nodeCacheDir(options) {
+  const path = await import("node:path");
+  const fs = await import("node:fs");
+  const os = await import("node:os");
+  if (options.cacheDir) return options.cacheDir;
+  if (process.env.WASYNC_CACHE_DIR) return process.env.WASYNC_CACHE_DIR;
+  if (process.env.XDG_CACHE_HOME) return path.join(process.env.XDG_CACHE_HOME, "wasync");
+  const nm = path.join(process.cwd(), "node_modules");
+  if (fs.existsSync(nm)) return path.join(nm, ".cache", "wasync");
+  return path.join(os.homedir(), ".cache", "wasync");
+}
+
+const nodeCache = {
+  async get(key, options) {
+    const { readFile } = await import("node:fs/promises");
+    const path = await import("node:path");
+    try {
+      return new Uint8Array(await readFile(path.join(await nodeCacheDir(options), `${key}.wasm`)));
+    } catch {
+      return null;
+    }
+  },
+  async put(key, bytes, options) {
+    const fs = await import("node:fs/promises");
+    const path = await import("node:path");
+    const dir = await nodeCacheDir(options);
+    const file = path.join(dir, `${key}.wasm`);
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      await fs.writeFile(tmp, bytes);
+      await fs.rename(tmp, file); // readers see the whole file or none
+    } catch {
+      await fs.rm(tmp, { force: true }).catch(() => {});
+      /* a read-only or full cache costs time, not correctness */
+    }
+  },
+};
+
+const CACHE_NAME = "wasync-asyncify";
+const cacheUrl = (key) => `https://wasync.invalid/asyncify/${key}.wasm`;
+const browserCache = {
+  async get(key) {
+    if (typeof caches === "undefined") return null;
+    try {
+      const r = await (await caches.open(CACHE_NAME)).match(cacheUrl(key));
+      return r ? new Uint8Array(await r.arrayBuffer()) : null;
+    } catch {
+      return null;
+    }
+  },
+  async put(key, bytes) {
+    if (typeof caches === "undefined") return;
+    try {
+      const headers = { "content-type": "application/wasm" };
+      await (await caches.open(CACHE_NAME)).put(cacheUrl(key), new Response(bytes, { headers }));
+    } catch {
+      /* quota or private mode: no cache */
+    }
+  },
+};
+
+// ---- the transform, here or in a worker -----------------------------------
+
+function transformInWorker(bytes, options, onProgress) {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL("./auto-asyncify-worker.js", import.meta.url), { type: "module" });
+    w.onmessage = ({ data }) => {
+      if (data.progress) return progress(onProgress, data.progress, data.fraction);
+      w.terminate();
+      if (data.error) reject(Object.assign(new Error(data.error), { offset: data.offset, code: data.code }));
+      else resolve(new Uint8Array(data.bytes));
+    };
+    w.onerror = (e) => {
+      w.terminate();
+      reject(new Error(`wasync: the asyncify worker failed: ${e.message ?? e}; pass {worker: false} to transform on this thread`));
+    };
+    const copy = bytes.slice();
+    w.postMessage({ bytes: copy, options }, [copy.buffer]);
+  });
+}
+
+export async function asyncifyOnTheFly(bytes, options = {}) {
+  const { asyncImports, cache = true, onProgress, worker = true, workerThreshold = 1 << 20 } = options;
+  if (!(bytes instanceof Uint8Array)) bytes = new Uint8Array(bytes instanceof ArrayBuffer ? bytes : bytes.buffer);
+  const transformOptions = asyncImports ? { imports: [...asyncImports] } : {};
+  asyncifyArgs(transformOptions); // option errors before any work
+  let key = null;
+  const store = isNode ? nodeCache : browserCache;
+  if (cache) {
+    progress(onProgress, "hash", 0);
+    key = await sha256Hex([VERSION, JSON.stringify(transformOptions), bytes]);
+    const hit = await store.get(key, options);
+    if (hit) {
+      progress(onProgress, "cache-hit", 1);
+      progress(onProgress, "done", 1);
+      return hit;
+    }
+  }
+  let out;
+  const useWorker = worker && !isNode && typeof Worker === "function" && bytes.length > workerThreshold;
+  if (useWorker) {
+    out = await transformInWorker(bytes, transformOptions, onProgress);
+  } else {
+    progress(onProgress, "load", 0.05);
+    progress(onProgress, "transform", 0.1);
+    out = await asyncify(bytes, transformOptions);
+  }
+  if (key) {
+    progress(onProgress, "store", 0.95);
+    await store.put(key, out, options);
+  }
+  progress(onProgress, "done", 1);
+  return out;
+}
