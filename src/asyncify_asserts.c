@@ -24,8 +24,7 @@
 
 #include "asyncify.h"
 #include "asyncify_emit.h"
-
-#define MAX_LOCALS 50000u
+#include "wasync_limits.h"
 
 static bool is_checked_call(const WasyncInstr *in) {
   return in->op == WASYNC_OP_CALL || in->op == WASYNC_OP_CALL_INDIRECT ||
@@ -65,7 +64,8 @@ bool wasync_asyncify_assert_function(WasyncAsyncifyCtx *c, uint32_t func) {
   scan(c, code, &calls, &runtime, &ok);
   if (!ok) return false;
   if (!calls || runtime) return true;
-  if ((uint64_t)ft->nparams + code->nlocals + 1 > MAX_LOCALS) return true;
+  if ((uint64_t)ft->nparams + code->nlocals + 1 > WASYNC_MAX_LOCALS)
+    return true;
 
   uint32_t old = (uint32_t)(ft->nparams + code->nlocals);
   WasyncBuf b;

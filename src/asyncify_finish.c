@@ -41,6 +41,7 @@
 
 #include "asyncify_emit.h"
 #include "asyncify_rewrite.h"
+#include "leb128.h"
 #include "module_edit.h"
 
 /* ---- reference stacks ------------------------------------------------------
@@ -343,7 +344,7 @@ static void put_dispatch_table(RW *rw, WasyncBuf *b, const WasyncInstr *in,
   size_t table = 4;
   for (uint32_t j = 0; j < n; j++) {
     if (j == 0 || lab[j] != lab[j - 1]) runs++;
-    table += lab[j] < 128 ? 1 : 2;
+    table += wasync_leb_u_size(lab[j]);
   }
   if ((size_t)runs * 9 + 12 >= table) {
     put(b, in);
