@@ -1,4 +1,4 @@
-// browser.mjs -- wasync/transform in Chromium and Firefox
+// browser.mjs -- wasync/transform in Chromium, Firefox and WebKitGTK
 // (tests/wasm/page.html): the
 // page's and a worker's asyncify output equal build/wasync's, errors carry
 // the offset, and on-the-fly asyncify (in its own worker) hits the Cache
@@ -41,6 +41,51 @@ async function firefox(url, want, check) {
   }
 }
 
+// WebKitGTK (JavaScriptCore: no JSPI, the Safari case) through WebDriver
+// HTTP to WebKitWebDriver, MiniBrowser under Xvfb; skips loudly when absent.
+async function webkit(url, want, check) {
+  const minibrowser = process.env.MINIBROWSER ?? "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
+  const which = (t) => spawnSync("sh", ["-c", `command -v ${t}`]).status === 0;
+  if (!fs.existsSync(minibrowser) || !which("WebKitWebDriver") || !which("Xvfb")) {
+    console.log("SKIP webkit: needs MiniBrowser, WebKitWebDriver and Xvfb");
+    return;
+  }
+  const { spawn } = await import("node:child_process");
+  const xvfb = spawn("Xvfb", ["-displayfd", "1", "-screen", "0", "1024x768x24"], { stdio: ["ignore", "pipe", "ignore"] });
+  let driver = null;
+  try {
+    const display = await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("Xvfb printed no display in 30 s")), 30000);
+      xvfb.stdout.once("data", (d) => (clearTimeout(t), resolve(String(d).trim())));
+    });
+    const port = 4400 + Math.floor(Math.random() * 2000);
+    driver = spawn("WebKitWebDriver", [`--port=${port}`], { env: { ...process.env, DISPLAY: `:${display}` }, stdio: "ignore" });
+    const wd = async (method, p, body) => {
+      const r = await fetch(`http://127.0.0.1:${port}${p}`, { method, headers: { "content-type": "application/json" }, body: body && JSON.stringify(body), signal: AbortSignal.timeout(60000) });
+      return (await r.json()).value;
+    };
+    let session = null;
+    for (let i = 0; i < 30 && !session; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      session = await wd("POST", "/session", { capabilities: { alwaysMatch: { "webkitgtk:browserOptions": { binary: minibrowser, args: ["--automation"] } } } }).catch(() => null);
+    }
+    if (!check(session?.sessionId, "webkit: a WebDriver session", JSON.stringify(session))) return;
+    const id = session.sessionId;
+    await wd("POST", `/session/${id}/url`, { url: `${url}tests/wasm/page.html` });
+    let r = null;
+    for (let i = 0; i < 120 && !r; i++) {
+      await new Promise((res) => setTimeout(res, 1000));
+      r = await wd("POST", `/session/${id}/execute/sync`, { script: "return window.__results ?? null", args: [] });
+    }
+    check(r, "webkit: the page reported within 120 s");
+    if (r) checkResults("webkit", r, want, check);
+    await wd("DELETE", `/session/${id}`).catch(() => {});
+  } finally {
+    driver?.kill();
+    xvfb.kill();
+  }
+}
+
 export async function browserChecks(root, check) {
   const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
   if (!fs.existsSync(executablePath)) {
@@ -70,6 +115,7 @@ export async function browserChecks(root, check) {
     await context.close();
     context = null;
     await firefox(url, want, check);
+    await webkit(url, want, check);
   } finally {
     await context?.close();
     server.close();
