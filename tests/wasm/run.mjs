@@ -18,7 +18,7 @@
 // 4. The package carries its wasm files and the `wasync` bin.
 // 5. On-the-fly asyncify in Node 20 (no JSPI): instantiate() of a plain
 //    module runs it in asyncify mode; the second load hits the cache.
-// 6. Chromium (tests/wasm/browser.mjs): wasync/transform in a page and a
+// 6. Chromium, Firefox and WebKitGTK (tests/wasm/browser.mjs): wasync/transform in a page and a
 //    worker gives the native bytes; on-the-fly asyncify hits the Cache API.
 // Prints `wasm: N passed, N failed`.
 import fs from "node:fs";
