@@ -1,9 +1,10 @@
 // make test-examples: every gallery example (examples/NN-name/) in Chromium,
 // Firefox and WebKit, and in Node 20 and Node 26 where it applies.
 //
-// Each example (examples/NN-name/ or NNb-name/, e.g. 07b) has a test.mjs: {title, page, node: ['node20', 'node26'],
-// check({lines, data}, where)}. Its page publishes window.__example =
-// {done, ok, lines, data, error} (examples/lib/page.mjs); its node.mjs prints
+// Each example (examples/NN-name/, or NNb-name/ like 07b) has a test.mjs:
+// {title, page, node: ['node20', 'node26'], check({lines, data}, where)}.
+// Its page publishes window.__example = {done, ok, lines, data, error}
+// (examples/lib/page.mjs); its node.mjs prints
 // the same lines and, with --json, the object. For every page in every
 // engine this checks:
 //   - the example finished without an error and its own check() passes;
