@@ -31,7 +31,7 @@ CLI_CMD_OBJS := $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps demo test test-c test-unit test-asan test-spec test-truncate \
-        test-realworld test-fuzz test-asyncify test-js test-browser \
+        test-realworld test-fuzz test-asyncify test-emscripten test-js test-browser \
         test-regress test-wasi test-examples quickjs test-quickjs test-wasm wasm fuzz bench \
         format format-check clean
 
@@ -72,7 +72,7 @@ WASM_API_OBJS := $(WASM_BUILD)/cli/api.o $(WASM_BUILD)/cli/asyncify.o \
   $(WASM_BUILD)/cli/list.o $(WASM_BUILD)/cli/util.o
 
 wasm: $(WASM_BUILD)/wasync.wasm $(WASM_BUILD)/wasync-transform.wasm \
-      js/wasync.wasm js/wasync-transform.wasm
+      js/wasync.wasm js/wasync-transform.wasm js/include/wasync/guest.h
 
 $(WASM_BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -85,6 +85,11 @@ $(WASM_BUILD)/wasync-transform.wasm: $(WASM_API_OBJS) $(WASM_LIB_OBJS)
 	$(WASI_LD) $(WASM_OPT) -mexec-model=reactor -Wl,--strip-all $^ -o $@
 
 js/%.wasm: $(WASM_BUILD)/%.wasm
+	cp $< $@
+
+# the guest kit's header travels in the npm package (wasync cc finds it there)
+js/include/wasync/guest.h: include/wasync/guest.h
+	@mkdir -p $(dir $@)
 	cp $< $@
 
 # Unit tests of the CLI's own code link its commands too.
@@ -153,9 +158,16 @@ test-realworld: all
 # asyncified (all imports async) must pass exactly the original's assertions.
 test-asyncify: all
 	node tests/asyncify/run.mjs
+	node tests/asyncify/options.mjs
 	node tests/asyncify/run.mjs --wasync-arg=--split-rewind=1
+	node tests/asyncify/rewind-args.mjs --count=200
 	node tests/spec/run.mjs --transform=asyncify
 	node tests/spec/run.mjs --transform=asyncify --asyncify-args=--split-rewind=1
+
+# wasync inside emcc (scripts/emcc/wasm-opt) vs stock emcc on Emscripten-style
+# programs at -O0..-O3; builds cached under build/emscripten/.
+test-emscripten: all
+	nice node tests/emscripten/run.mjs
 
 # wasync built for wasm32-wasi, packed and installed as npm users get it:
 # npx wasync and wasync/transform give build/wasync's bytes (tests/wasm).
@@ -201,9 +213,10 @@ test-fuzz: $(BUILD)/fuzz-roundtrip $(BUILD)/fuzz-asyncify
 bench: deps all
 	node bench/roundtrip.mjs
 	node bench/asyncify.mjs
+	node bench/transform.mjs
 
 # ---- formatting -----------------------------------------------------------
-FORMAT_FILES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/regress/*.c quickjs/*.c quickjs/*.h)
+FORMAT_FILES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h tests/regress/*.c quickjs/*.c quickjs/*.h tests/quickjs/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

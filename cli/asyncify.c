@@ -6,6 +6,7 @@
  *   --imports LIST          --pass-arg=asyncify-imports@LIST
  *   --ignore-imports        --pass-arg=asyncify-ignore-imports
  *   --ignore-indirect       --pass-arg=asyncify-ignore-indirect
+ *   --precise-indirect      --pass-arg=asyncify-precise-indirect (wasync's)
  *   --add-list LIST         --pass-arg=asyncify-addlist@LIST
  *   --propagate-add         --pass-arg=asyncify-propagate-addlist
  *   --remove-list LIST      --pass-arg=asyncify-removelist@LIST
@@ -15,11 +16,17 @@
  *   --import-globals        --pass-arg=asyncify-relocatable / -import-globals
  *   --export-globals        --pass-arg=asyncify-export-globals
  *   --memory N|NAME         --pass-arg=asyncify-memory@N|NAME
- *   --verbose               --pass-arg=asyncify-verbose
+ *   --verbose               (wasync's list of instrumented functions)
+ *   (Binaryen's report)     --pass-arg=asyncify-verbose
  *   --why NAME              the call chain that makes NAME instrumented
+ *   --enable-multivalue, --all-features / --mvp-features,
+ *   --disable-multivalue / --detect-features: may the output use
+ *                           multi-value (default: if the input does)
+ *   --strict-lists          list entries matching nothing are errors
+ *   --quiet-imports         ... and no warning for the import list
  * LIST is comma-separated (or one per line), '*' wildcards, @FILE reads it
- * from a file.  `--asyncify` and wasm-opt's feature flags (--enable-*,
- * -all, -O*, -g...) are accepted and ignored so wasm-opt command lines work.
+ * from a file.  `--asyncify` and wasm-opt's other flags (--enable-*, -O*,
+ * -g...) are accepted and ignored so wasm-opt command lines work.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +38,11 @@ static void log_line(void *ctx, const char *line) {
   printf("%s\n", line);
 }
 
+static void warn_line(void *ctx, const char *line) {
+  (void)ctx;
+  fprintf(stderr, "wasync asyncify: %s\n", line);
+}
+
 static const char usage[] =
     "usage: wasync asyncify IN -o OUT [options]\n\n"
     "Applies Binaryen's Asyncify transform (same ABI as wasm-opt --asyncify).\n"
@@ -39,6 +51,9 @@ static const char usage[] =
     "                        default: every import\n"
     "  --ignore-imports      no import unwinds\n"
     "  --ignore-indirect     no indirect call unwinds\n"
+    "  --precise-indirect    an imported/exported table or funcrefs crossing\n"
+    "                        the boundary do not make every indirect call\n"
+    "                        unwind: trust the type analysis alone\n"
     "  --add-list LIST       also instrument these functions\n"
     "  --propagate-add       ... and their callers\n"
     "  --remove-list LIST    never instrument these functions\n"
@@ -55,8 +70,17 @@ static const char usage[] =
     "  --memory N|NAME       memory index or exported memory name for the "
     "data\n"
     "  --verbose             list instrumented functions\n"
-    "  --why NAME            print why NAME is instrumented\n"
-    "Binaryen spellings --pass-arg=asyncify-imports@LIST etc. are accepted.\n";
+    "  --why NAME            print why NAME (function or export name, or\n"
+    "                        index) is instrumented\n"
+    "  --enable-multivalue   the output may use multi-value (also\n"
+    "                        --all-features); --mvp-features or\n"
+    "                        --disable-multivalue: never; default: when the\n"
+    "                        input uses or declares it\n"
+    "  --strict-lists        a list entry that matches nothing is an error\n"
+    "                        (default: a warning)\n"
+    "  --quiet-imports       no warning for import-list entries\n"
+    "Binaryen spellings --pass-arg=asyncify-imports@LIST etc. are accepted;\n"
+    "--pass-arg=asyncify-verbose prints Binaryen's report.\n";
 
 int wasync_cli_asyncify_options(int argc, char **argv, WasyncAsyncifyOptions *o,
                                 WasyncCliLists *ls, const char **in,
@@ -132,6 +156,9 @@ int wasync_cli_asyncify_options(int argc, char **argv, WasyncAsyncifyOptions *o,
     } else if (!strcmp(a, "--ignore-indirect") ||
                !strcmp(a, "asyncify-ignore-indirect")) {
       o->ignore_indirect = true;
+    } else if (!strcmp(a, "--precise-indirect") ||
+               !strcmp(a, "asyncify-precise-indirect")) {
+      o->precise_indirect = true;
     } else if (!strcmp(a, "--add-list") || !strcmp(a, "asyncify-addlist")) {
       LIST(add_list);
     } else if (!strcmp(a, "--remove-list") ||
@@ -170,14 +197,27 @@ int wasync_cli_asyncify_options(int argc, char **argv, WasyncAsyncifyOptions *o,
       } else {
         o->split_min_sites = (uint32_t)n;
       }
-    } else if (!strcmp(a, "--verbose") || !strcmp(a, "asyncify-verbose")) {
+    } else if (!strcmp(a, "--verbose")) {
       o->verbose = true;
+    } else if (!strcmp(a, "asyncify-verbose")) {
+      o->binaryen_verbose = true;
+    } else if (!strcmp(a, "--strict-lists")) {
+      o->strict_lists = true;
+    } else if (!strcmp(a, "--quiet-imports")) {
+      o->quiet_imports = true;
+    } else if (!strcmp(a, "--enable-multivalue") ||
+               !strcmp(a, "--all-features") || !strcmp(a, "-all")) {
+      o->multivalue = WASYNC_FEATURE_ENABLE;
+    } else if (!strcmp(a, "--disable-multivalue") ||
+               !strcmp(a, "--mvp-features") || !strcmp(a, "-mvp")) {
+      o->multivalue = WASYNC_FEATURE_DISABLE;
+    } else if (!strcmp(a, "--detect-features")) {
+      o->multivalue = WASYNC_FEATURE_DETECT;
     } else if (!strcmp(a, "--why")) {
       NEEDS_VALUE();
       o->why = val;
     } else if (!strcmp(a, "--asyncify") || !strncmp(a, "--enable-", 9) ||
-               !strncmp(a, "--disable-", 10) || !strcmp(a, "-all") ||
-               !strcmp(a, "--all-features") || !strncmp(argv[i], "-O", 2) ||
+               !strncmp(a, "--disable-", 10) || !strncmp(argv[i], "-O", 2) ||
                !strcmp(a, "-g") || !strcmp(a, "--debuginfo") ||
                !strcmp(a, "-q") || !strcmp(a, "--quiet")) {
       /* wasm-opt flags: accepted for command-line compatibility */
@@ -204,6 +244,7 @@ int wasync_cli_asyncify(int argc, char **argv) {
   WasyncAsyncifyOptions o;
   memset(&o, 0, sizeof o);
   o.log = log_line;
+  o.warn = warn_line;
   WasyncCliLists ls;
   memset(&ls, 0, sizeof ls);
   const char *in = NULL, *out = NULL;

@@ -202,6 +202,13 @@ typedef struct WasyncAsyncifyOptions {
   WasyncNameList imports;
   bool ignore_imports;  /* no import unwinds (except asyncify.*) */
   bool ignore_indirect; /* no indirect call (call_indirect/call_ref) unwinds */
+  /* When the host can reach the tables (an imported or exported table, or
+   * function references crossing the module boundary), every indirect call
+   * may unwind by default (the host may place a function that suspends
+   * there, as Binaryen assumes).  precise_indirect: trust the type-based
+   * analysis alone -- an indirect call of type T may unwind only if one of
+   * this module's referenced functions of a subtype of T may. */
+  bool precise_indirect;
   WasyncNameList add_list, remove_list, only_list; /* function names */
   bool propagate_add;  /* callers of add-listed functions are instrumented */
   bool asserts;        /* trap when a non-instrumented call changes state */
@@ -226,7 +233,24 @@ typedef struct WasyncAsyncifyOptions {
   const char *why;
   void (*log)(void *ctx, const char *line);
   void *log_ctx;
+  /* Whether the output may use multi-value (the shared frame functions
+   * return several values): WASYNC_FEATURE_DETECT (default) if the input
+   * uses it (a function type with several results) or declares it
+   * ("+multivalue" in its target_features section); WASYNC_FEATURE_ENABLE
+   * always; WASYNC_FEATURE_DISABLE never (Binaryen's --mvp-features). */
+  int multivalue;
+  /* List entries (imports, remove/add/only lists) that match nothing: one
+   * line per list to warn(log_ctx, line); with strict_lists the pass fails
+   * instead.  quiet_imports: no such check for the import list (a default
+   * list a toolchain always passes, like emcc's). */
+  void (*warn)(void *ctx, const char *line);
+  bool strict_lists, quiet_imports;
+  /* Binaryen's verbose lines ("[asyncify] NAME can change the state due to
+   * REASON") to log, as wasm-opt --pass-arg=asyncify-verbose prints them. */
+  bool binaryen_verbose;
 } WasyncAsyncifyOptions;
+
+enum { WASYNC_FEATURE_DETECT, WASYNC_FEATURE_ENABLE, WASYNC_FEATURE_DISABLE };
 
 /* Applies Binaryen's Asyncify transform (same ABI) to a validated module in
  * place; encode the module afterwards.  false + *err on failure (bad

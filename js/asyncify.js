@@ -32,48 +32,106 @@
 
 import { isThenable } from './call.js';
 import { dummyResult } from './sig.js';
+import { InThreadRunner } from './runner.js';
+import { AsyncifyImportError, AsyncifyOverflowError } from './errors.js';
+
+const ASYNCIFY_EXPORTS = ['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind'];
 
 export function isAsyncified(module) {
   const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
-  return ['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind'].every(
-    (n) => names.has(n),
-  );
+  return ASYNCIFY_EXPORTS.every((n) => names.has(n));
 }
 
 const STATE_UNWINDING = 1;
 const STATE_REWINDING = 2;
 
-export class AsyncifyRunner {
-  constructor(stack, regions, memory, opts = {}) {
-    this.mode = 'asyncify';
-    this.stack = stack;
-    this.regions = regions;
-    this.memory = memory;
+/**
+ * The error for an import that suspended where the module cannot: its
+ * caller was not instrumented (a typo or a gap in `wasync asyncify
+ * --imports`). `how` says what gave it away.
+ */
+function notInstrumented(call, how, cause) {
+  const imp = call.pendingImport ?? 'an import';
+  return new AsyncifyImportError(
+    `wasync: import ${imp} returned a Promise in ${call.name}(), but the module was not instrumented to suspend ` +
+      `at that call (${how}); add ${imp} to --imports of \`wasync asyncify\` (Binaryen: --pass-arg=asyncify-imports@...), ` +
+      `or make ${imp} return a plain value`,
+    { importName: call.pendingImport, cause },
+  );
+}
+
+function memory64Error(where) {
+  return new Error(
+    `wasync: asyncify mode does not support memory64 modules (${where} is 64-bit; the asyncify data buffer ` +
+      "holds 32-bit {pos, end}); run this module with mode 'jspi' or 'worker', or build it for wasm32",
+  );
+}
+
+export class AsyncifyRunner extends InThreadRunner {
+  static mode = 'asyncify';
+
+  static unavailable(module) {
+    // no module: "can this engine run asyncify modules" -- every engine can
+    if (module && !isAsyncified(module))
+      return 'the module is not asyncify-instrumented (no asyncify_* exports; run `wasync asyncify IN -o OUT`)';
+    return null;
+  }
+
+  constructor(options = {}) {
+    super('asyncify', options);
+    const opts = options.asyncify ?? {};
     this.dataSize = opts.dataSize ?? 16384;
     this.fixedData = opts.dataAddress;
     if (this.fixedData !== undefined && opts.dataSize === undefined)
       throw new Error('wasync: options.asyncify.dataAddress needs options.asyncify.dataSize');
-    this.running = null;
-    this.waiting = [];
     this.active = 0;
   }
 
-  get oneAtATime() {
-    return !this.stack.canSwitch || this.fixedData !== undefined;
+  async instantiate(module, importObject, link) {
+    // refuse memory64 up front: the buffer header is two u32s (Binaryen's ABI)
+    const mem64 = link.sigs?.memory64;
+    if (mem64) throw memory64Error(`memory ${mem64}`);
+    const out = await super.instantiate(module, importObject, link);
+    const mem = this.memory.raw();
+    if (mem && isMemory64(mem)) throw memory64Error('its memory');
+    return out;
   }
 
-  wrapImport(fn, ctxFor, results) {
+  // One fixed buffer (options.asyncify.dataAddress): calls run strictly one
+  // after another. Without a switchable stack calls share it in LIFO order
+  // (runner.js, SharedStackOrder); with one, each call has its own.
+  get oneAtATime() {
+    return this.fixedData !== undefined;
+  }
+
+  get concurrency() {
+    return this.stack?.canSwitch && !this.oneAtATime ? 'parallel' : 'queued';
+  }
+
+  wrapImport(fn, ctxFor, { name, results }) {
     const runner = this;
     const dummy = dummyResult(results);
     return function wasyncAsyncifyImport(...args) {
       const call = runner.running;
       if (call !== null && call.rewinding) {
-        runner.ex.asyncify_stop_rewind();
+        // the rewind must come back to the import that unwound
+        if (name !== call.pendingImport) {
+          call.fault = notInstrumented(call, `the rewind reached import ${name} instead`);
+          throw call.fault;
+        }
+        runner.exports.asyncify_stop_rewind();
         call.rewinding = false;
         const r = call.resumeWith;
         call.resumeWith = null;
         if (!r.ok) throw r.value;
         return r.value;
+      }
+      if (call !== null && call.pending !== null) {
+        // An unwind is under way, yet guest code runs on and calls an import:
+        // the code between the suspending import and the export was not
+        // instrumented, so it can never be rewound. Stop now (see #run).
+        call.fault = notInstrumented(call, `the guest ran on and called ${name} after the unwind began`);
+        throw call.fault;
       }
       // an aborted call runs no further imports (see jspi.js)
       if (call !== null && call.settled) throw call.abortReason ?? new Error('wasync: the call has already settled');
@@ -82,17 +140,16 @@ export class AsyncifyRunner {
       if (call === null)
         throw new Error('wasync: an import returned a Promise outside an export call; only export calls can suspend');
       call.pending = r;
+      call.pendingImport = name;
       const mem = runner.memory.view();
       mem.setUint32(call.data, call.data + 8, true);
       mem.setUint32(call.data + 4, call.data + runner.dataSize, true);
-      runner.ex.asyncify_start_unwind(call.data);
+      runner.exports.asyncify_start_unwind(call.data);
       return dummy;
     };
   }
 
-  attach(exports) {
-    this.ex = exports;
-  }
+  attach() {}
 
   wrapExport(fn) {
     return fn;
@@ -102,10 +159,21 @@ export class AsyncifyRunner {
     fn();
   }
 
-  start(call) {
-    call.onAbort = () => this.#abort(call);
+  admit(call) {
+    if (this.oneAtATime && this.running !== null) {
+      // called from an import of the running call: it would wait for that
+      // call, which may be waiting for it -- say so instead of deadlocking
+      call.reject(
+        new Error(
+          `wasync: ${call.name}() was called from an import of ${this.running.name}() on the same instance, but ` +
+            'options.asyncify.dataAddress gives the instance one asyncify buffer, so calls cannot overlap; ' +
+            'leave out dataAddress (each call then gets its own buffer)',
+        ),
+      );
+      return;
+    }
     if (this.running !== null || (this.oneAtATime && this.active > 0)) {
-      this.waiting.push(call);
+      this.queue.push(call);
       return;
     }
     this.#begin(call);
@@ -122,11 +190,12 @@ export class AsyncifyRunner {
     }
     call.rewinding = false;
     call.pending = null;
+    if (!this.stack.canSwitch) this.order.enter(call);
     this.#run(call);
   }
 
   #run(call) {
-    const ex = this.ex;
+    const ex = this.exports;
     this.running = call;
     this.stack.enter(call);
     let value;
@@ -140,16 +209,26 @@ export class AsyncifyRunner {
     }
     const state = ex.asyncify_get_state();
     if (state === STATE_UNWINDING) {
-      const overflow = this.#stopUnwind(call);
-      if (threw || overflow) {
-        call.pending = null;
-        this.#finish(call, false, this.#overflow(call, threw ? error : null, overflow));
+      const { overflow, saved } = this.#stopUnwind(call);
+      const p = call.pending;
+      call.pending = null;
+      let failure = null;
+      if (overflow) failure = this.#overflow(call, threw ? error : null, overflow);
+      else if (call.fault) failure = call.fault;
+      else if (threw)
+        // --asserts traps when a call assumed not to unwind does
+        failure = error instanceof WebAssembly.RuntimeError ? notInstrumented(call, 'a call assumed not to unwind did (--asserts trapped)', error) : error;
+      else if (saved === 0) failure = notInstrumented(call, 'the unwind saved no frame');
+      if (failure) {
+        this.#finish(call, false, failure);
         return;
       }
       this.stack.save(call);
+      if (this.stack.overflowed(call)) {
+        this.#finish(call, false, null);
+        return;
+      }
       this.running = null;
-      const p = call.pending;
-      call.pending = null;
       call.suspended = true;
       Promise.resolve(p).then(
         (v) => this.#resume(call, true, v),
@@ -159,26 +238,32 @@ export class AsyncifyRunner {
       return;
     }
     if (state === STATE_REWINDING) {
-      // The guest never reached the import it unwound from (it trapped on the way).
+      // The guest never reached the import it unwound from: it trapped on the
+      // way, or it returned -- the frames it rewound were not the ones saved.
       ex.asyncify_stop_rewind();
       call.rewinding = false;
+      if (!threw) {
+        this.#finish(call, false, notInstrumented(call, 'the rewind ended without reaching it'));
+        return;
+      }
     }
-    this.#finish(call, !threw, threw ? error : value);
+    this.#finish(call, !threw, threw ? (call.fault ?? error) : value);
   }
 
-  // Ends an unwind. Returns null, or {needed} when the buffer overflowed:
+  // Ends an unwind. Returns {overflow, saved}: the bytes of frames saved, and
+  // overflow null, or {needed} when the buffer overflowed:
   // the position ran past the end (Binaryen keeps counting and traps in
   // stop_unwind; `wasync asyncify` keeps counting without writing), so
   // pos - data is the size that would have been enough.
   #stopUnwind(call) {
-    const ex = this.ex;
+    const ex = this.exports;
     const mem = this.memory.view();
     const pos = mem.getUint32(call.data, true);
     const end = mem.getUint32(call.data + 4, true);
     if (pos <= end) {
       try {
         ex.asyncify_stop_unwind();
-        return null;
+        return { overflow: null, saved: pos - (call.data + 8) };
       } catch {
         // fall through: treat as overflow
       }
@@ -190,28 +275,28 @@ export class AsyncifyRunner {
     } catch {
       // the state could not be reset; nothing more to do
     }
-    return { needed: pos > end ? pos - call.data : undefined };
+    return { overflow: { needed: pos > end ? pos - call.data : undefined }, saved: pos - (call.data + 8) };
   }
 
   #overflow(call, error, overflow) {
-    if (!overflow && !(error instanceof WebAssembly.RuntimeError)) return error;
     const size = this.dataSize;
     const needed = overflow?.needed;
     const what = needed
       ? `needs ${needed} bytes but options.asyncify.dataSize is ${size}; raise options.asyncify.dataSize to at least ${needed}`
       : `needs more than the ${size} bytes of options.asyncify.dataSize; raise options.asyncify.dataSize (e.g. to ${size * 4})`;
-    const e = new Error(
+    return new AsyncifyOverflowError(
       `wasync: asyncify data buffer overflow in ${call.name}(): unwinding the suspended call stack ${what}`,
+      { dataSize: size, needed, cause: error ?? undefined },
     );
-    e.name = 'AsyncifyOverflowError';
-    e.dataSize = size;
-    e.needed = needed;
-    if (error) e.cause = error;
-    return e;
   }
 
   #resume(call, ok, value) {
     if (call.dead) return;
+    if (!this.order.mayRun(call)) {
+      // a newer call runs on top of this one's stack: resume after it
+      call.parked = () => this.#resume(call, ok, value);
+      return;
+    }
     call.suspended = false;
     if (this.running !== null) {
       // Cannot happen with synchronous guest code, but never interleave.
@@ -223,16 +308,22 @@ export class AsyncifyRunner {
     call.rewinding = true;
     this.running = call;
     this.stack.enter(call);
-    this.ex.asyncify_start_rewind(call.data);
+    this.exports.asyncify_start_rewind(call.data);
     this.#run(call);
   }
 
   #finish(call, ok, value) {
     if (this.running === call) this.running = null;
+    if (this.stack.overflowed(call)) {
+      ok = false;
+      value = this.stack.overflowError(call);
+    }
     this.stack.release(call);
     if (call.data !== undefined && call.data !== this.fixedData) this.regions.release(call.data, this.dataSize);
     call.data = undefined;
     call.dead = true;
+    call.parked = null;
+    this.order.leave(call);
     this.active--;
     if (ok) call.resolve(value);
     else call.reject(value);
@@ -240,19 +331,30 @@ export class AsyncifyRunner {
   }
 
   #next() {
-    while (this.running === null && this.waiting.length && !(this.oneAtATime && this.active > 0)) {
-      const next = this.waiting.shift();
-      if (!next.settled) this.#begin(next);
+    while (this.running === null && this.queue.length && !(this.oneAtATime && this.active > 0)) {
+      const next = this.queue.shift();
+      if (next) this.#begin(next);
     }
   }
 
-  #abort(call) {
-    const i = this.waiting.indexOf(call);
-    if (i >= 0) {
-      this.waiting.splice(i, 1);
-      return;
-    }
+  abortStarted(call) {
     // Unwound and waiting for its import: just never rewind it.
     if (call.suspended && !call.dead) this.#finish(call, false, undefined);
+  }
+}
+
+/** True for a memory with 64-bit addresses (memory64): its grow() answers a BigInt. */
+function isMemory64(mem) {
+  const t = typeof mem.type === 'function' ? mem.type() : null;
+  if (t && (t.index === 'i64' || t.address === 'i64')) return true;
+  try {
+    return typeof mem.grow(0) === 'bigint';
+  } catch {
+    // an i64 memory refuses a Number delta
+    try {
+      return typeof mem.grow(0n) === 'bigint';
+    } catch {
+      return false;
+    }
   }
 }

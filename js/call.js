@@ -1,5 +1,7 @@
 // One export call: its promise, its abort signal and timeout, and the
 // per-call state the runners keep (stack, asyncify buffer, pending import).
+// Every field is declared in the constructor, grouped by the file that owns
+// it; runners write no other fields.
 //
 // A call settles exactly once. Aborting (signal or timeout) settles it with
 // the abort reason right away and then tells the runner, which cleans up in
@@ -12,28 +14,50 @@ export function isThenable(v) {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function';
 }
 
+import { AbortError, TimeoutError } from './errors.js';
+
 export function abortError(message = 'The operation was aborted') {
-  const e = new Error(`wasync: ${message}`);
-  e.name = 'AbortError';
-  return e;
+  return new AbortError(`wasync: ${message}`);
 }
 
 export function timeoutError(ms) {
-  const e = new Error(`wasync: call timed out after ${ms} ms`);
-  e.name = 'TimeoutError';
-  return e;
+  return new TimeoutError(`wasync: call timed out after ${ms} ms`, ms);
 }
 
 export class Call {
-  constructor(name, fn, args, { signal, timeout } = {}) {
+  constructor(name, fn, args, { signal, timeout, marshal = null } = {}) {
+    // -- the call itself (set here, read by everyone) --
     this.id = nextId++;
     this.name = name;
-    this.fn = fn;
+    this.fn = fn; // the runner's callable for the export
     this.args = args;
     this.userSignal = signal;
-    this.controller = null;
+    this.controller = null; // AbortController behind `signal`, made on first use
     this.settled = false;
-    this.onAbort = null; // set by the runner
+    this.abortReason = undefined; // set by abort()
+    this.ctx = null; // the call's ImportContext (index.js), made on first import
+    // -- what every runner sets (runner.js) --
+    this.onAbort = null; // (reason) => void: the runner's clean-up for an aborted call
+    this.dead = false; // the runner is done with the call (stack and buffers released)
+    // -- C shadow stack (stack.js) --
+    this.stack = undefined; // 'main', a region address, or undefined (none assigned)
+    this.sp = undefined; // the saved stack pointer while the call is not running
+    // -- a suspension in progress (asyncify.js, jspi.js, worker-host.js) --
+    this.suspended = false; // unwound / waiting for an import's promise
+    this.pending = null; // the thenable an import returned (asyncify, until stop_unwind)
+    this.pendingImport = null; // 'module.name' of the import the call suspended in
+    this.wake = null; // (reason) => void: throw `reason` into the suspended import
+    this.parked = null; // () => void: a resumption waiting for newer calls on a shared stack (runner.js)
+    // -- asyncify mode (asyncify.js) --
+    this.data = undefined; // address of the call's asyncify data buffer
+    this.rewinding = false; // start_rewind called, the import not reached yet
+    this.resumeWith = null; // {ok, value}: what the import hands the guest on rewind
+    this.fault = null; // the error an import wrapper detected (asyncify.js: not instrumented)
+    // -- a marshalled call in worker mode: {returns, argTypes} (marshal.js) --
+    this.marshal = marshal;
+    // -- worker mode (worker-host.js) --
+    this.wireId = undefined; // -1 when sent over the fast channel, else the id
+    this.importError = undefined; // the first error an import threw into the guest
     this.promise = new Promise((resolve, reject) => {
       this._resolve = resolve;
       this._reject = reject;

@@ -45,6 +45,8 @@ export const RESULT = 1;
 export const ERROR = 2;
 export const MEMREQ = 3;
 export const MEMDONE = 4;
+export const CALLREQ = 5; // calling thread -> worker blocked in an import: run a nested export call
+//                            (export index in REQ_INDEX, arguments in the slots)
 
 export const OP_READ = 1;
 export const OP_WRITE = 2;

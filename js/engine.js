@@ -30,6 +30,8 @@
 // {tuneEngine: false} is passed; drivers that run asyncified modules by hand
 // can call it themselves.
 
+import { nodeModule } from './platform.js';
+
 const HUGE_FUNCTION_FLAG = '--no-turbo-use-mid-tier-regalloc-for-huge-functions';
 
 let done = null;
@@ -66,7 +68,7 @@ export async function tuneEngine() {
       return { applied: [], reason: `V8 ${process.versions.v8} has no mid-tier fallback for huge functions` };
     let v8;
     try {
-      v8 = typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule('node:v8') : await import('node:v8');
+      v8 = await nodeModule('node:v8');
     } catch (e) {
       return { applied: [], reason: `node:v8 is not available: ${e.message}` };
     }

@@ -15,7 +15,10 @@
 //              SharedArrayBuffer is available, else an error saying what is
 //              missing.
 //
-// The contract, identical in every mode:
+// Each mode is a runner (the contract is written in runner.js); index.js
+// picks one, lets it instantiate the module and hands it every call.
+//
+// The contract for users, identical in every mode:
 //   - exports come back as functions returning Promises;
 //   - an import may return a value (used directly, no suspension) or a
 //     Promise/thenable (the guest suspends until it settles; a rejection is
@@ -26,26 +29,39 @@
 //     all modes (memory.js; in worker mode it is proxied to the worker);
 //   - several calls may be suspended at once; each has its own C shadow stack
 //     (and Asyncify buffer) when the module allows switching it (stack.js),
-//     otherwise calls queue;
+//     otherwise they share one in last-in-first-out order (runner.js); an
+//     import may await a call into its own instance;
+//   - arguments and results can be described by type (ccall, cwrap,
+//     exports.f.with: marshal.js) and are then converted where the memory
+//     lives;
 //   - every call takes an AbortSignal and a timeout (call.js); an aborted or
 //     failed call leaves the instance usable.
 
 import { Call, abortError } from './call.js';
-import { LocalMemory, GuestMemory } from './memory.js';
-import { Regions, ShadowStack } from './stack.js';
+import { GuestMemory } from './memory.js';
 import { JspiRunner } from './jspi.js';
 import { AsyncifyRunner, isAsyncified } from './asyncify.js';
-import { WorkerRunner, workerAvailable, workerUnavailableReason } from './worker-host.js';
+import { WorkerRunner } from './worker-host.js';
 import { readImportSignatures } from './sig.js';
+import { checkSignature } from './marshal.js';
 import { tuneEngine } from './engine.js';
+import { isNode, nodeModule } from './platform.js';
 
 export { GuestMemory, isAsyncified, tuneEngine };
+export {
+  WasyncError,
+  AbortError,
+  TimeoutError,
+  AsyncifyOverflowError,
+  AsyncifyImportError,
+  StackOverflowError,
+} from './errors.js';
 
-const MODES = ['jspi', 'asyncify', 'worker'];
-
-function isNode() {
-  return typeof process === 'object' && typeof process.versions?.node === 'string' && typeof window === 'undefined';
-}
+// The runners, in auto's order; each follows the contract in runner.js.
+const RUNNERS = [JspiRunner, AsyncifyRunner, WorkerRunner];
+const MODES = RUNNERS.map((R) => R.mode);
+const SOLE_CALL = Symbol('wasync.soleCall');
+const MARSHAL = Symbol('wasync.marshal');
 
 async function loadBytes(source) {
   if (source instanceof URL || typeof source === 'string') {
@@ -53,21 +69,23 @@ async function loadBytes(source) {
     if (source instanceof URL) url = source;
     else if (/^[a-z][a-z0-9+.-]*:/i.test(source) && !/^[a-z]:[\\/]/i.test(source)) url = new URL(source);
     else if (isNode()) {
-      const { pathToFileURL } = await import('node:url');
+      const { pathToFileURL } = await nodeModule('node:url');
       url = pathToFileURL(source);
     } else url = new URL(source, globalThis.location?.href);
     if (url.protocol === 'file:' && isNode()) {
-      const { readFile } = await import('node:fs/promises');
+      const { readFile } = await nodeModule('node:fs/promises');
       return new Uint8Array(await readFile(url));
     }
     source = await fetch(url);
   }
+  // bytes first: reading the global Response in Node 20 loads its whole
+  // fetch implementation (~400 ms on a first instantiate of bytes)
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   if (typeof Response === 'function' && source instanceof Response) {
     if (!source.ok) throw new Error(`wasync: fetching ${source.url} failed: ${source.status} ${source.statusText}`);
     return new Uint8Array(await source.arrayBuffer());
   }
-  if (source instanceof ArrayBuffer) return new Uint8Array(source);
-  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   throw new TypeError('wasync: source must be bytes, a Response, a URL or a WebAssembly.Module');
 }
 
@@ -81,15 +99,29 @@ async function compile(source) {
 /** Which modes can run `module` here, and why not for the others. */
 export function supportedModes(module) {
   const why = {};
-  if (!JspiRunner.available()) why.jspi = 'this engine has no JSPI (WebAssembly.Suspending / WebAssembly.promising)';
-  if (!module || !isAsyncified(module))
-    why.asyncify = 'the module is not asyncify-instrumented (no asyncify_* exports; run `wasync asyncify IN -o OUT`)';
-  if (!workerAvailable()) why.worker = workerUnavailableReason();
+  for (const R of RUNNERS) {
+    const reason = R.unavailable(module);
+    if (reason) why[R.mode] = reason;
+  }
   return { modes: MODES.filter((m) => !why[m]), why };
+}
+
+// What a caller may require of the mode (options.needs).
+const NEEDS = ['memory'];
+
+function checkNeeds(needs) {
+  for (const need of needs ?? [])
+    if (!NEEDS.includes(need)) throw new TypeError(`wasync: unknown need '${need}' in options.needs (known: ${NEEDS.join(', ')})`);
 }
 
 function chooseMode(requested, module, options) {
   const { why } = supportedModes(module);
+  for (const need of options.needs ?? []) {
+    for (const R of RUNNERS) {
+      const lack = R.lacks?.(need);
+      if (lack && !why[R.mode]) why[R.mode] = `${lack} (options.needs has '${need}')`;
+    }
+  }
   if (requested === 'auto') {
     const order = options.modes ?? MODES;
     for (const m of order) if (!why[m]) return m;
@@ -138,19 +170,26 @@ class ImportContext {
   }
 }
 
+// ctx.readI32(ptr), ctx.writeF64(ptr, v), ...: the memory's typed accessors
+// (memory.js) on the context too, as for the byte and string ones above.
+for (const t of ['U8', 'I32', 'U32', 'I64', 'F32', 'F64']) {
+  for (const op of ['read', 'write']) {
+    const name = `${op}${t}`;
+    Object.defineProperty(ImportContext.prototype, name, {
+      value(...args) {
+        return this.memory[name](...args);
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+}
+
 function makeCtxFor(base) {
   return (call) => {
     if (!call) return base;
     return (call.ctx ??= new ImportContext(base.memory, call, base));
   };
-}
-
-function findMemory(exports, imports) {
-  if (exports.memory instanceof WebAssembly.Memory) return exports.memory;
-  for (const v of Object.values(exports)) if (v instanceof WebAssembly.Memory) return v;
-  for (const ns of Object.values(imports ?? {}))
-    for (const v of Object.values(ns ?? {})) if (v instanceof WebAssembly.Memory) return v;
-  return null;
 }
 
 /**
@@ -166,10 +205,40 @@ export class WasyncInstance {
     this.#timeout = options.timeout;
     const exp = {};
     for (const name of Object.keys(exportFns)) {
-      exp[name] = (...args) => this.call(name, args);
+      const f = (...args) => this.call(name, args);
+      // exports.f.with({args: ['string'], returns: 'string'}) -> marshalled f (marshal.js)
+      f.with = ({ args = [], returns = 'void' } = {}) => this.cwrap(name, returns, args);
+      exp[name] = f;
     }
     Object.assign(exp, others);
     this.exports = Object.freeze(exp);
+  }
+
+  /**
+   * 'parallel' when suspended calls overlap (each gets its own C stack: the
+   * module exports __stack_pointer or stackSave/stackRestore, and memory for
+   * the stacks can be found), 'queued' when calls run one at a time (worker
+   * mode always: the worker has one thread and one stack).
+   */
+  get concurrency() {
+    return this.#runner.concurrency;
+  }
+
+  /**
+   * {pending, regionBytesInUse, regionBytesKept}: calls not settled yet, and
+   * the guest memory the runtime holds for C stacks and asyncify buffers --
+   * in use by calls now, and kept on free lists for the next calls (after
+   * every call settled, regionBytesInUse is 0).
+   */
+  stats() {
+    return { pending: this.#pending.size, ...this.#runner.stats };
+  }
+
+  /** The one call in progress, or null when there are none or several. */
+  [SOLE_CALL]() {
+    if (this.#pending.size !== 1) return null;
+    for (const call of this.#pending) return call;
+    return null;
   }
 
   #runner;
@@ -182,18 +251,40 @@ export class WasyncInstance {
    * Calls export `name` with `args`. options: {signal, timeout}. Returns a
    * Promise of the result.
    */
-  call(name, args = [], { signal, timeout = this.#timeout } = {}) {
+  call(name, args = [], { signal, timeout = this.#timeout, [MARSHAL]: marshal = null } = {}) {
     const fn = this.#fns[name];
     if (fn === undefined) return Promise.reject(new TypeError(`wasync: no exported function '${name}'`));
     if (signal?.aborted) return Promise.reject(signal.reason ?? abortError());
     if (this.#dead) return Promise.reject(this.#dead);
-    const call = new Call(name, fn, args, { signal, timeout });
+    const call = new Call(name, fn, args, { signal, timeout, marshal });
     const pending = this.#pending;
     pending.add(call);
     const forget = () => pending.delete(call);
     call.promise.then(forget, forget);
     this.#runner.start(call);
     return call.promise;
+  }
+
+  /**
+   * Calls export `name` with arguments converted by type (marshal.js), where
+   * the guest memory lives (in the worker in worker mode):
+   * ccall('greet', 'string', ['string'], ['Bob']). options: {signal, timeout}.
+   */
+  ccall(name, returns, argTypes, args = [], options = {}) {
+    try {
+      checkSignature(name, returns, argTypes);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (this.#fns[name] === undefined) return Promise.reject(new TypeError(`wasync: no exported function '${name}'`));
+    const run = (values, marshal) => this.call(name, values, { ...options, [MARSHAL]: marshal });
+    return this.#runner.marshalled(name, returns ?? 'void', argTypes, args, run);
+  }
+
+  /** A function calling ccall(name, returns, argTypes, args). */
+  cwrap(name, returns, argTypes) {
+    checkSignature(name, returns, argTypes);
+    return (...args) => this.ccall(name, returns, argTypes, args);
   }
 
   /**
@@ -228,7 +319,11 @@ async function onTheFlyAsyncify(compiled, options) {
   // without one (imported or exported) keeps the old choice (worker next)
   const hasMemory = (list) => list.some((d) => d.kind === 'memory');
   if (!hasMemory(WebAssembly.Module.exports(module)) && !hasMemory(WebAssembly.Module.imports(module))) return compiled;
-  const { asyncifyOnTheFly } = await import('./auto-asyncify.js');
+  // a specifier in a variable: bundlers leave auto-asyncify.js (and the Node
+  // built-ins it imports) out of browser bundles; it is loaded next to this
+  // file (or the bundle) when used
+  const AUTO_ASYNCIFY = './auto-asyncify.js';
+  const { asyncifyOnTheFly } = await import(/* webpackIgnore: true */ /* @vite-ignore */ AUTO_ASYNCIFY);
   const out = await asyncifyOnTheFly(bytes, { ...(options.autoAsyncify ?? {}), asyncImports: options.asyncImports });
   return { module: await WebAssembly.compile(out), bytes: out };
 }
@@ -247,96 +342,35 @@ async function onTheFlyAsyncify(compiled, options) {
  *           (on-the-fly asyncify, see above))
  */
 export async function instantiate(source, imports = {}, options = {}) {
+  checkNeeds(options.needs);
   if (options.tuneEngine !== false) await tuneEngine();
   const { module, bytes } = await onTheFlyAsyncify(await compile(source), options);
   const mode = chooseMode(options.mode ?? 'auto', module, options);
-  const sigs = bytes ? readImportSignatures(bytes) : null;
-  const resultsOf = new Map();
-  if (sigs?.funcs) for (const f of sigs.funcs) resultsOf.set(`${f.module}\0${f.name}`, f.results);
-
-  let instanceExports = null;
-  let runner;
-  let memory;
-  if (mode === 'worker') {
-    runner = new WorkerRunner();
-    memory = runner.memory;
-  } else {
-    memory = new LocalMemory(() => findMemory(instanceExports ?? {}, importObject));
-  }
-  const base = new ImportContext(memory);
-  // the shared context (factory form) reports the call running right now
-  base.current = () => (mode === 'worker' ? runner.current : runner?.running) ?? null;
+  const Runner = RUNNERS.find((R) => R.mode === mode);
+  const runner = new Runner(options);
+  const base = new ImportContext(runner.memory);
+  // the shared context (factory form) reports the call running right now;
+  // after an import's await no guest code runs, so it reports the one call
+  // in progress when there is exactly one (overlapping calls: use `this`)
+  base.current = () => runner.running ?? base.instance?.[SOLE_CALL]() ?? null;
   const ctxFor = makeCtxFor(base);
-  let importObject = typeof imports === 'function' ? imports(base) : imports;
-  importObject ??= {};
+  let importObject = (typeof imports === 'function' ? imports(base) : imports) ?? {};
 
   const declared = WebAssembly.Module.imports(module);
+  // WASYNC_ASYNC_JS (include/wasync/guest.h): the JS bodies the C file carries
+  // in its "wasync.js" section become the wasync_js imports, unless given
+  if (!importObject.wasync_js && declared.some((i) => i.module === 'wasync_js')) {
+    const { guestJsImports } = await import('./wasi/guest-js.js');
+    importObject = { ...importObject, ...guestJsImports(module) };
+  }
   for (const imp of declared) {
     if (imp.kind === 'function' && typeof importObject[imp.module]?.[imp.name] !== 'function')
       throw new TypeError(`wasync: import ${imp.module}.${imp.name} must be a function`);
   }
-
-  if (mode === 'worker') {
-    const list = declared.map((imp) => {
-      const v = importObject[imp.module]?.[imp.name];
-      const out = { module: imp.module, name: imp.name, kind: imp.kind };
-      if (imp.kind === 'function') out.fn = v;
-      else if (imp.kind === 'memory') {
-        if (v instanceof WebAssembly.Memory && v.buffer instanceof SharedArrayBuffer) out.memory = v;
-        else {
-          const lim = sigs?.memories?.find((m) => m.module === imp.module && m.name === imp.name)?.limits;
-          if (!lim) throw new Error(`wasync: worker mode cannot recreate memory import ${imp.module}.${imp.name}`);
-          out.descriptor = { initial: lim.initial, maximum: lim.maximum, shared: lim.shared };
-        }
-      } else if (imp.kind === 'global') out.value = v instanceof WebAssembly.Global ? v.value : v;
-      else throw new Error(`wasync: worker mode cannot pass ${imp.kind} import ${imp.module}.${imp.name} to the worker`);
-      return out;
-    });
-    const exportList = await runner.init(module, list, ctxFor, {
-      dataSize: options.worker?.dataSize,
-      workerURL: options.worker?.url,
-      fast: options.worker?.fast,
-    });
-    const fns = {};
-    for (const e of exportList) if (e.kind === 'function' && e.name !== '_initialize') fns[e.name] = true;
-    const inst = new WasyncInstance(mode, runner, fns, {}, memory, options);
-    base.instance = inst;
-    return inst;
-  }
-
-  const stackSize = options.stackSize ?? 65536;
-  let stack;
-  let regions;
-  if (mode === 'jspi') runner = new JspiRunner(null);
-  else runner = new AsyncifyRunner(null, null, memory, options.asyncify ?? {});
-
-  const wrapped = {};
-  for (const [ns, obj] of Object.entries(importObject)) wrapped[ns] = obj && typeof obj === 'object' ? { ...obj } : obj;
-  for (const imp of declared) {
-    if (imp.kind !== 'function') continue;
-    const fn = importObject[imp.module][imp.name];
-    wrapped[imp.module][imp.name] = runner.wrapImport(fn, ctxFor, resultsOf.get(`${imp.module}\0${imp.name}`));
-  }
-
-  const instance = await WebAssembly.instantiate(module, wrapped);
-  instanceExports = instance.exports;
-  regions = new Regions(instanceExports, () => findMemory(instanceExports, importObject));
-  runner.attach(instanceExports);
-  if (typeof instanceExports._initialize === 'function') await runner.runInit(instanceExports._initialize);
-  stack = new ShadowStack(instanceExports, regions, stackSize);
-  runner.stack = stack;
-  if (runner.regions === null) runner.regions = regions;
-
-  const fns = {};
-  const others = {};
-  for (const [name, v] of Object.entries(instanceExports)) {
-    if (typeof v === 'function') {
-      if (name === '_initialize' || name.startsWith('asyncify_')) continue;
-      fns[name] = runner.wrapExport(v);
-    } else others[name] = v;
-  }
-  const inst = new WasyncInstance(mode, runner, fns, others, memory, options);
-  inst.instance = instance;
+  const sigs = bytes ? readImportSignatures(bytes) : null;
+  const { fns, others, instance } = await runner.instantiate(module, importObject, { ctxFor, sigs, declared });
+  const inst = new WasyncInstance(mode, runner, fns, others, runner.memory, options);
+  if (instance) inst.instance = instance;
   base.instance = inst;
   return inst;
 }

@@ -16,24 +16,30 @@
 // what keeps another call's resumption from slipping in between and running
 // with the wrong stack pointer.
 //
-// Without a way to switch the stack pointer, calls run one after another:
-// a second call waits (queued) until the first has finished.
+// Without a way to switch the stack pointer, calls share the one stack: a
+// call that arrives while guest code runs waits (queued) until it suspends
+// or finishes, then starts on top of the suspended calls, which resume only
+// after it has finished (last in, first out: SharedStackOrder in runner.js).
 
 import { isThenable } from './call.js';
+import { InThreadRunner } from './runner.js';
 
-export class JspiRunner {
-  constructor(stack) {
-    this.mode = 'jspi';
-    this.stack = stack;
-    this.running = null;
-    this.ready = []; // [{call, run}]
-    this.waiting = []; // calls not started yet (one-at-a-time modules)
-    this.active = 0;
-    this.pumpQueued = false;
-  }
+export class JspiRunner extends InThreadRunner {
+  static mode = 'jspi';
 
   static available() {
     return typeof WebAssembly.Suspending === 'function' && typeof WebAssembly.promising === 'function';
+  }
+
+  static unavailable() {
+    return JspiRunner.available() ? null : 'this engine has no JSPI (WebAssembly.Suspending / WebAssembly.promising)';
+  }
+
+  constructor(options = {}) {
+    super('jspi', options);
+    this.ready = []; // [{call, run}]: calls to start or resume, in order (not a call queue)
+    this.active = 0;
+    this.pumpQueued = false;
   }
 
   wrapImport(fn, ctxFor) {
@@ -46,8 +52,10 @@ export class JspiRunner {
       const r = fn.apply(ctxFor(call), args);
       if (!isThenable(r) || call === null) return r;
       runner.stack.save(call);
+      // ran past its stack: stop it here (the guest unwinds by the throw)
+      if (runner.stack.overflowed(call)) throw runner.stack.overflowError(call);
       runner.running = null;
-      if (runner.ready.length) runner.#pumpSoon();
+      if (runner.ready.length || runner.queue.length) runner.#pumpSoon();
       return new Promise((resolve, reject) => {
         let done = false;
         const go = (ok, v) => {
@@ -58,12 +66,17 @@ export class JspiRunner {
             if (ok) resolve(v);
             else reject(v);
           };
-          if (runner.running === null && runner.ready.length === 0) {
-            // the guest is free: take it now, no queue round trip
-            runner.running = call;
-            runner.stack.enter(call);
-            run();
-          } else runner.#schedule(call, run);
+          const proceed = () => {
+            if (runner.running === null && runner.ready.length === 0) {
+              // the guest is free: take it now, no queue round trip
+              runner.running = call;
+              runner.stack.enter(call);
+              run();
+            } else runner.#schedule(call, run);
+          };
+          // on a shared stack a newer call runs on top of this one: resume after it
+          if (runner.order.mayRun(call)) proceed();
+          else call.parked = proceed;
         };
         call.wake = (reason) => go(false, reason);
         Promise.resolve(r).then(
@@ -74,9 +87,7 @@ export class JspiRunner {
     });
   }
 
-  attach(exports) {
-    this.exports = exports;
-  }
+  attach() {}
 
   wrapExport(fn) {
     return WebAssembly.promising(fn);
@@ -87,13 +98,22 @@ export class JspiRunner {
     return WebAssembly.promising(fn)();
   }
 
-  start(call) {
-    call.onAbort = (reason) => this.#abort(call, reason);
-    if (!this.stack.canSwitch && this.active > 0) {
-      this.waiting.push(call);
+  // With a switchable stack every call starts at once (on its own stack);
+  // without, a call waits while guest code runs and then starts on top of
+  // the suspended ones (SharedStackOrder, runner.js).
+  admit(call) {
+    if (!this.stack.canSwitch && this.running !== null) {
+      this.queue.push(call);
       return;
     }
     this.#begin(call);
+  }
+
+  #drain() {
+    while (this.queue.length && this.running === null) {
+      const next = this.queue.shift();
+      if (next) this.#begin(next);
+    }
   }
 
   #begin(call) {
@@ -103,6 +123,7 @@ export class JspiRunner {
         this.#finish(call, false, undefined);
         return;
       }
+      if (!this.stack.canSwitch) this.order.enter(call);
       let p;
       try {
         p = call.fn(...call.args);
@@ -118,14 +139,18 @@ export class JspiRunner {
 
   #finish(call, ok, value) {
     if (this.running === call) this.running = null;
+    if (this.stack.overflowed(call)) {
+      ok = false;
+      value = this.stack.overflowError(call);
+    }
     this.stack.release(call);
+    call.dead = true;
+    call.parked = null;
+    this.order.leave(call);
     this.active--;
     if (ok) call.resolve(value);
     else call.reject(value);
-    while (this.waiting.length && (this.stack.canSwitch || this.active === 0)) {
-      const next = this.waiting.shift();
-      if (!next.settled) this.#begin(next);
-    }
+    this.#drain();
     this.#pump();
   }
 
@@ -139,6 +164,7 @@ export class JspiRunner {
     this.pumpQueued = true;
     queueMicrotask(() => {
       this.pumpQueued = false;
+      this.#drain();
       this.#pump();
     });
   }
@@ -160,12 +186,7 @@ export class JspiRunner {
     }
   }
 
-  #abort(call, reason) {
-    const i = this.waiting.indexOf(call);
-    if (i >= 0) {
-      this.waiting.splice(i, 1);
-      return;
-    }
+  abortStarted(call, reason) {
     // Suspended: resume it with the reason thrown at the import, so the guest
     // unwinds and the call finishes (its result is ignored, it already settled).
     if (call.wake) call.wake(reason);

@@ -156,6 +156,11 @@ export class LocalMemory extends GuestMemory {
     this.#get = get;
   }
 
+  /** The WebAssembly.Memory itself, or null when the module has none. */
+  raw() {
+    return this.#get() ?? null;
+  }
+
   #refresh() {
     const mem = this.#get();
     if (!mem) throw new Error('wasync: the module has no memory (export one named "memory")');

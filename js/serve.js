@@ -77,8 +77,13 @@ export function createServer({ root = '.', isolation = true, log = null } = {}) 
   });
 }
 
-/** Starts a server; resolves to {server, url, port} once it listens. */
-export function serve({ root = '.', port = 8080, host = '127.0.0.1', isolation = true, log = null } = {}) {
+/**
+ * Starts a server; resolves to {server, url, port} once it listens. Rejects
+ * if `root` is not a directory.
+ */
+export async function serve({ root = '.', port = 8080, host = '127.0.0.1', isolation = true, log = null } = {}) {
+  const st = await stat(root).catch(() => null);
+  if (!st?.isDirectory()) throw new Error(`wasync: cannot serve ${root}: ${st ? 'not a directory' : 'no such directory'}`);
   const server = createServer({ root, isolation, log });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

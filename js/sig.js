@@ -14,6 +14,8 @@
 
 const SEC_TYPE = 1;
 const SEC_IMPORT = 2;
+const SEC_MEMORY = 5;
+const SEC_DATA = 11;
 
 function reader(bytes) {
   let pos = 0;
@@ -84,8 +86,10 @@ function readLimits(r) {
 }
 
 /**
- * Returns { funcs: [{module, name, results}], memories: [{module, name, limits}] }
- * for the imports of a module, or null when the bytes cannot be read.
+ * Returns { funcs: [{module, name, results}], memories: [{module, name, limits}],
+ * memory64 } for the imports of a module, or null when the bytes cannot be
+ * read. memory64 names the first 64-bit memory ('env.mem' for an import,
+ * 'index N' for a defined one), else null.
  */
 export function readImportSignatures(bytes) {
   try {
@@ -95,6 +99,9 @@ export function readImportSignatures(bytes) {
     const types = [];
     const funcs = [];
     const memories = [];
+    let memory64 = null;
+    let memIndex = 0;
+    let data = [];
     while (r.pos < u8.length) {
       const id = r.byte();
       const size = r.u32();
@@ -130,7 +137,10 @@ export function readImportSignatures(bytes) {
             valtype(r);
             readLimits(r);
           } else if (kind === 2) {
-            memories.push({ module, name, limits: readLimits(r) });
+            const limits = readLimits(r);
+            if (limits.memory64 && memory64 === null) memory64 = `${module}.${name}`;
+            memIndex++;
+            memories.push({ module, name, limits });
           } else if (kind === 3) {
             valtype(r);
             r.byte();
@@ -141,19 +151,72 @@ export function readImportSignatures(bytes) {
             return null;
           }
         }
-        return { funcs, memories };
+      } else if (id === SEC_MEMORY) {
+        const count = r.u32();
+        for (let i = 0; i < count; i++, memIndex++)
+          if (readLimits(r).memory64 && memory64 === null) memory64 = `index ${memIndex}`;
+      } else if (id === SEC_DATA) {
+        data = readDataSegments(r);
       }
       r.pos = end;
     }
-    return { funcs, memories };
+    return { funcs, memories, memory64, data };
   } catch {
     return null;
   }
 }
 
+// Active data segments of memory 0 placed at a constant address:
+// [{offset, size}] (others are left out; null on a surprise).
+function readDataSegments(r) {
+  const out = [];
+  const count = r.u32();
+  for (let i = 0; i < count; i++) {
+    const flags = r.u32();
+    let offset = null;
+    if (flags === 0 || flags === 2) {
+      const mem = flags === 2 ? r.u32() : 0;
+      const op = r.byte();
+      if (op === 0x41 || op === 0x42) {
+        // i32.const / i64.const: signed LEB; addresses are small and positive here
+        offset = r.u32();
+      } else if (op === 0x23) r.u32();
+      else return null;
+      if (r.byte() !== 0x0b) return null;
+      if (mem !== 0) offset = null;
+    }
+    const size = r.u32();
+    r.skip(size);
+    if (offset !== null) out.push({ offset, size });
+  }
+  return out;
+}
+
+/**
+ * The size of a module's own C stack, from the stack pointer's initial value
+ * `top` and its data segments (`data`, from readImportSignatures; null when
+ * unknown): wasm-ld puts the stack either first (stack-first: [0, top)) or
+ * between the data and the heap ([end of data, top)). Errs on the large
+ * side: zero-filled data (.bss) is not in the segments, so it counts as
+ * stack; without any data information the whole of [0, top) does.
+ */
+export function moduleStackSize(top, data) {
+  if (!(top > 0)) return 0;
+  let below = 0;
+  for (const s of data ?? []) {
+    const end = s.offset + s.size;
+    if (end <= top && end > below) below = end;
+  }
+  return Math.max(0, (top - below) & ~15);
+}
+
 /** A value of the given result list that the JS API accepts as a return value. */
 export function dummyResult(results) {
-  if (!results || results.length === 0) return undefined;
+  // Result types unknown (a WebAssembly.Module source: no bytes to read):
+  // `false` converts to every number type -- 0 for i32/f32/f64, 0n for i64
+  // (ToBigInt accepts booleans) -- where 0 or 0n would each fail one of them.
+  if (!results) return false;
+  if (results.length === 0) return undefined;
   const one = (t) => (t === 'i64' ? 0n : t === 'ref' ? null : 0);
   return results.length === 1 ? one(results[0]) : results.map(one);
 }

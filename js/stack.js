@@ -11,7 +11,15 @@
 //     own stack ("main"), starting from the stack top recorded at
 //     instantiation;
 //   - every further concurrent call gets a region of `stackSize` bytes and
-//     starts with the pointer at the region's top;
+//     starts with the pointer at the region's top; `stackSize` defaults to
+//     the size of the module's own stack (sig.js, moduleStackSize: from the
+//     stack pointer's initial value and the data layout), so a call never
+//     gets less stack than the module was linked with;
+//   - below each such region lies a guard of GUARD bytes filled with a known
+//     pattern; a call that ran past the bottom of its stack changed it, and
+//     is reported as a stack overflow (overflowed(), checked when the call
+//     suspends and when it finishes) instead of going on with the memory
+//     below its stack overwritten;
 //   - when a call suspends, its current pointer is saved; when it resumes
 //     (and before anything else runs guest code) the pointer is restored.
 //
@@ -27,13 +35,19 @@
 // allocator in the module has handed out, so nothing is corrupted. Freed
 // regions are kept on a free list by size and reused.
 
+import { StackOverflowError } from './errors.js';
+
 const PAGE = 65536;
+const GUARD = 256;
+const guardByte = (i) => (0xa5 ^ i) & 0xff;
 
 export class Regions {
   #exports;
   #memory;
   #free = new Map(); // size -> [addr]
   #ownAllocator;
+  #inUse = 0; // bytes handed out and not released
+  #kept = 0; // bytes on the free lists
 
   constructor(exports, getMemory) {
     this.#exports = exports;
@@ -47,11 +61,29 @@ export class Regions {
     return this.#ownAllocator !== null || this.#memory() instanceof WebAssembly.Memory;
   }
 
+  /** {inUse, kept}: bytes of regions handed out now, and kept for reuse. */
+  get stats() {
+    return { inUse: this.#inUse, kept: this.#kept };
+  }
+
   /** A 16-byte aligned region of `size` bytes. Must be called while no guest code runs. */
   alloc(size) {
     size = Math.ceil(size / 16) * 16;
     const list = this.#free.get(size);
-    if (list && list.length) return list.pop();
+    this.#inUse += size;
+    if (list && list.length) {
+      this.#kept -= size;
+      return list.pop();
+    }
+    try {
+      return this.#fresh(size);
+    } catch (e) {
+      this.#inUse -= size;
+      throw e;
+    }
+  }
+
+  #fresh(size) {
     if (this.#ownAllocator) {
       const raw = this.#ownAllocator.malloc(size + 16) >>> 0;
       if (raw === 0) throw new Error(`wasync: the module's malloc could not provide ${size} bytes`);
@@ -74,6 +106,8 @@ export class Regions {
 
   release(addr, size) {
     size = Math.ceil(size / 16) * 16;
+    this.#inUse -= size;
+    this.#kept += size;
     let list = this.#free.get(size);
     if (!list) this.#free.set(size, (list = []));
     list.push(addr);
@@ -87,8 +121,10 @@ export class ShadowStack {
   #size;
   #mainTop;
   #mainOwner = null;
+  #bytes;
 
-  constructor(exports, regions, stackSize) {
+  constructor(exports, regions, stackSize, bytes) {
+    this.#bytes = bytes;
     const g = exports.__stack_pointer;
     if (g instanceof WebAssembly.Global) {
       let ok = true;
@@ -118,6 +154,11 @@ export class ShadowStack {
     return this.#get !== undefined && this.#regions.canAllocate;
   }
 
+  /** Bytes of C stack each extra call gets. */
+  get size() {
+    return this.#size;
+  }
+
   get pointer() {
     return this.#get ? this.#get() : undefined;
   }
@@ -130,10 +171,29 @@ export class ShadowStack {
       call.stack = 'main';
       call.sp = this.#mainTop;
     } else {
-      const base = this.#regions.alloc(this.#size);
+      const base = this.#regions.alloc(this.#size + GUARD);
+      const mem = this.#bytes();
+      for (let i = 0; i < GUARD; i++) mem[base + i] = guardByte(i);
       call.stack = base;
-      call.sp = base + this.#size;
+      call.sp = base + GUARD + this.#size;
     }
+  }
+
+  /** True when `call` ran past the bottom of its (extra) stack: its guard changed. */
+  overflowed(call) {
+    if (typeof call.stack !== 'number') return false;
+    const mem = this.#bytes();
+    for (let i = 0; i < GUARD; i++) if (mem[call.stack + i] !== guardByte(i)) return true;
+    return false;
+  }
+
+  /** The error for a call that overflowed its stack. */
+  overflowError(call) {
+    return new StackOverflowError(
+      `wasync: C stack overflow in ${call.name}(): the call ran past the end of its ${this.#size}-byte stack ` +
+        "(options.stackSize; the default is the size of the module's own stack); raise options.stackSize",
+      this.#size,
+    );
   }
 
   /** Points the guest's stack pointer at `call`'s saved position. */
@@ -150,7 +210,7 @@ export class ShadowStack {
   release(call) {
     if (!this.#get || call.stack === undefined) return;
     if (call.stack === 'main') this.#mainOwner = null;
-    else this.#regions.release(call.stack, this.#size);
+    else this.#regions.release(call.stack, this.#size + GUARD);
     call.stack = undefined;
     this.#set(this.#mainTop);
   }

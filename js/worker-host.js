@@ -16,6 +16,8 @@
 import * as C from './channel.js';
 import { GuestMemory, toU8 } from './memory.js';
 import { isThenable } from './call.js';
+import { Runner } from './runner.js';
+import { isNode, nodeModule } from './platform.js';
 
 const encoder = new TextEncoder();
 
@@ -35,13 +37,9 @@ export function workerUnavailableReason() {
   return 'this engine has no SharedArrayBuffer/Atomics';
 }
 
-function isNode() {
-  return typeof process === 'object' && typeof process.versions?.node === 'string' && typeof window === 'undefined';
-}
-
 async function spawn(url) {
   if (isNode()) {
-    const { Worker } = await import('node:worker_threads');
+    const { Worker } = await nodeModule('node:worker_threads');
     const w = new Worker(url);
     return {
       post: (m) => w.postMessage(m),
@@ -57,7 +55,19 @@ async function spawn(url) {
   return {
     post: (m) => w.postMessage(m),
     onMessage: (f) => w.addEventListener('message', (ev) => f(ev.data)),
-    onError: (f) => w.addEventListener('error', (ev) => f(ev.error ?? new Error(ev.message ?? 'worker failed'))),
+    // a worker script that cannot be loaded (not found: wasync bundled
+    // without its worker.js) fires an 'error' event with no message
+    onError: (f) =>
+      w.addEventListener('error', (ev) =>
+        f(
+          ev.error ??
+            new Error(
+              `wasync: the worker (${url}) failed to start${ev.message ? `: ${ev.message}` : ''}; if wasync is bundled, ` +
+                "emit its worker.js next to the bundle as a second entry point (esbuild app.js wasync/worker.js --bundle " +
+                "--format=esm --entry-names=[name]) or pass options.worker.url",
+            ),
+        ),
+      ),
     ref: () => {},
     unref: () => {},
     terminate: () => w.terminate(),
@@ -77,7 +87,9 @@ class RemoteMemory extends GuestMemory {
     const host = this.#host;
     if (!host.inImport)
       throw new Error(
-        'wasync: in worker mode guest memory can be reached only while an import is running (the guest lives in the worker)',
+        'wasync: in worker mode guest memory can be reached only while an import is running (the guest lives in the ' +
+          "worker); pass strings and buffers into calls with inst.ccall/inst.cwrap or exports.f.with({args: ['string'], " +
+          "returns: 'string'}), which convert them in the worker, or choose mode 'jspi'/'asyncify' (options.needs: ['memory'])",
       );
     const ctl = host.ctl;
     ctl[C.OP] = op;
@@ -141,14 +153,58 @@ class RemoteMemory extends GuestMemory {
   }
 }
 
-export class WorkerRunner {
-  constructor() {
-    this.mode = 'worker';
-    this.queue = [];
-    this.current = null;
+export class WorkerRunner extends Runner {
+  static mode = 'worker';
+
+  static unavailable() {
+    return workerAvailable() ? null : workerUnavailableReason();
+  }
+
+  /** Why this mode cannot meet a caller's need (options.needs), or null. */
+  static lacks(need) {
+    return need === 'memory' ? 'guest memory lives in the worker and is out of reach between calls' : null;
+  }
+
+  constructor(options = {}) {
+    super('worker');
+    this.options = options;
     this.inImport = false;
-    this.importToken = 0;
+    this.importToken = 0; // the token of the import the running call is in
+    this.importSeq = 0; // the last token handed out (tokens are never reused)
+    // calls below `running` in the worker, each blocked in an import:
+    // [{call, token, deferred}] (deferred: its import's answer, held back
+    // until the calls above it have finished)
+    this.outer = [];
     this.memory = new RemoteMemory(this);
+  }
+
+  /** Marshalled calls are converted in the worker, next to the memory (marshal.js). */
+  marshalled(name, returns, argTypes, args, run) {
+    return run(args, { returns, argTypes });
+  }
+
+  /** The runner contract's instantiate (runner.js): the module is instantiated in the worker. */
+  async instantiate(module, importObject, { ctxFor, sigs, declared }) {
+    const list = declared.map((imp) => {
+      const v = importObject[imp.module]?.[imp.name];
+      const out = { module: imp.module, name: imp.name, kind: imp.kind };
+      if (imp.kind === 'function') out.fn = v;
+      else if (imp.kind === 'memory') {
+        if (v instanceof WebAssembly.Memory && v.buffer instanceof SharedArrayBuffer) out.memory = v;
+        else {
+          const lim = sigs?.memories?.find((m) => m.module === imp.module && m.name === imp.name)?.limits;
+          if (!lim) throw new Error(`wasync: worker mode cannot recreate memory import ${imp.module}.${imp.name}`);
+          out.descriptor = { initial: lim.initial, maximum: lim.maximum, shared: lim.shared };
+        }
+      } else if (imp.kind === 'global') out.value = v instanceof WebAssembly.Global ? v.value : v;
+      else throw new Error(`wasync: worker mode cannot pass ${imp.kind} import ${imp.module}.${imp.name} to the worker`);
+      return out;
+    });
+    const opts = this.options.worker ?? {};
+    const exportList = await this.init(module, list, ctxFor, { dataSize: opts.dataSize, workerURL: opts.url, fast: opts.fast });
+    const fns = {};
+    for (const e of exportList) if (e.kind === 'function' && e.name !== '_initialize') fns[e.name] = true;
+    return { fns, others: {}, instance: null };
   }
 
   /**
@@ -206,38 +262,65 @@ export class WorkerRunner {
     return this.exportList;
   }
 
-  start(call) {
-    call.onAbort = (reason) => this.#abort(call, reason);
+  admit(call) {
+    // The worker is blocked in an import of the running call: it can run
+    // this call on top (CALLREQ), which is what an import awaiting a call
+    // into its own instance needs. Otherwise the call waits its turn.
+    if (this.running !== null && this.inImport && !this.dead && this.#packArgs(call)) {
+      this.#nest(call);
+      return;
+    }
     this.queue.push(call);
     this.#next();
+  }
+
+  #nest(call) {
+    this.outer.push({ call: this.running, token: this.importToken, deferred: null });
+    this.running = call;
+    this.inImport = false;
+    call.wireId = -1;
+    this.ctl[C.REQ_INDEX] = this.exportIndex.get(call.name);
+    Atomics.store(this.ctl, C.STATE, C.CALLREQ);
+    Atomics.notify(this.ctl, C.STATE);
   }
 
   terminate() {
     this.dead = new Error('wasync: the instance was terminated');
     this.worker?.terminate();
-    for (const c of [this.current, ...this.queue]) c?.reject(this.dead);
-    this.queue = [];
-    this.current = null;
+    for (const c of [this.running, ...this.outer.map((o) => o.call), ...this.queue.drain()]) c?.reject(this.dead);
+    this.running = null;
+    this.outer = [];
   }
 
   #next() {
-    while (this.current === null && this.queue.length) {
+    while (this.running === null && this.queue.length) {
       const call = this.queue.shift();
-      if (call.settled) continue;
+      if (!call) break;
       if (this.dead) {
         call.reject(this.dead);
         continue;
       }
-      this.current = call;
+      this.running = call;
       this.worker.ref();
-      if (!this.#fastCall(call)) this.worker.post({ t: 'call', id: call.id, name: call.name, args: call.args });
+      if (call.marshal) this.worker.post({ t: 'ccall', id: call.id, name: call.name, args: call.args, marshal: call.marshal });
+      else if (!this.#fastCall(call)) this.worker.post({ t: 'call', id: call.id, name: call.name, args: call.args });
       this.#listen();
     }
   }
 
   // Sends a call over the channel; false if its arguments do not fit.
   #fastCall(call) {
-    if (!this.fast || call.args.length > C.ARG_SLOTS) return false;
+    if (!this.fast || !this.#packArgs(call)) return false;
+    this.ctl[C.REQ_INDEX] = this.exportIndex.get(call.name);
+    call.wireId = -1;
+    Atomics.add(this.ctl, C.CALL, 1);
+    Atomics.notify(this.ctl, C.CALL);
+    return true;
+  }
+
+  // Puts call.args into the channel's argument slots; false if they do not fit.
+  #packArgs(call) {
+    if (call.marshal || call.args.length > C.ARG_SLOTS) return false;
     const ctl = this.ctl;
     for (let i = 0; i < call.args.length; i++) {
       const v = call.args[i];
@@ -252,10 +335,6 @@ export class WorkerRunner {
       } else return false;
     }
     ctl[C.REQ_ARGC] = call.args.length;
-    ctl[C.REQ_INDEX] = this.exportIndex.get(call.name);
-    call.wireId = -1;
-    Atomics.add(ctl, C.CALL, 1);
-    Atomics.notify(ctl, C.CALL);
     return true;
   }
 
@@ -265,7 +344,7 @@ export class WorkerRunner {
     if (!this.fast || this.listening) return;
     this.listening = true;
     try {
-      while (this.current !== null && !this.dead) {
+      while (this.running !== null && !this.dead) {
         const seen = this.seen;
         const w = Atomics.waitAsync(this.ctl, C.REQ, seen);
         if (w.async) await w.value;
@@ -289,13 +368,27 @@ export class WorkerRunner {
         tag === C.TAG_NUMBER ? this.argF64[i] : tag === C.TAG_BIGINT ? this.argI64[i] : tag === C.TAG_NULL ? null : undefined;
     }
     if (ctl[C.REQ_KIND] === C.REQ_IMPORT) this.#runImport(ctl[C.REQ_INDEX], args);
-    else this.#complete(this.current ? (this.current.wireId ?? this.current.id) : undefined, true, args[0]);
+    else this.#complete(this.running ? (this.running.wireId ?? this.running.id) : undefined, true, args[0]);
   }
 
   #complete(id, ok, value, m) {
-    const call = this.current;
+    const call = this.running;
     if (!call || (call.wireId ?? call.id) !== id) return;
-    this.current = null;
+    this.running = null;
+    if (this.outer.length) {
+      // a nested call finished: the call below it is again the one in the
+      // worker, still blocked in its import
+      const o = this.outer.pop();
+      this.running = o.call;
+      this.inImport = true;
+      this.importToken = o.token;
+      if (o.deferred) queueMicrotask(o.deferred);
+      else {
+        // its import may be waiting for a call that queued meanwhile
+        const next = this.queue.peek();
+        if (next && this.#packArgs(next)) this.#nest(this.queue.shift());
+      }
+    }
     if (ok) call.resolve(value);
     else if (call.importError !== undefined) call.reject(call.importError);
     else {
@@ -304,7 +397,7 @@ export class WorkerRunner {
       e.workerStack = m.stack;
       call.reject(e);
     }
-    if (this.queue.length === 0) this.worker.unref();
+    if (this.queue.length === 0 && this.running === null) this.worker.unref();
     this.#next();
   }
 
@@ -326,15 +419,17 @@ export class WorkerRunner {
   #onError(e) {
     this.dead = e instanceof Error ? e : new Error(String(e));
     if (this.readyReject) this.readyReject(this.dead);
-    this.current?.reject(this.dead);
-    this.current = null;
-    for (const c of this.queue) c.reject(this.dead);
-    this.queue = [];
+    this.running?.reject(this.dead);
+    for (const o of this.outer) o.call.reject(this.dead);
+    this.running = null;
+    this.outer = [];
+    for (const c of this.queue.drain()) c.reject(this.dead);
   }
 
   #runImport(index, args) {
-    const call = this.current;
-    const token = ++this.importToken;
+    const call = this.running;
+    const token = ++this.importSeq;
+    this.importToken = token;
     this.inImport = true;
     if (call === null || call.settled) {
       // The call was aborted (or timed out) before the worker got here: its
@@ -362,8 +457,17 @@ export class WorkerRunner {
     );
   }
 
+  // True when the import `token` may answer now; if it belongs to a call
+  // below a nested one, `answer` is kept until that call is on top again.
+  #answerable(token, answer) {
+    if (token === this.importToken && this.inImport) return true;
+    const o = this.outer.find((x) => x.token === token);
+    if (o && !o.deferred) o.deferred = answer;
+    return false;
+  }
+
   #sendResult(token, v) {
-    if (token !== this.importToken || !this.inImport) return;
+    if (!this.#answerable(token, () => this.#sendResult(token, v))) return;
     this.inImport = false;
     const ctl = this.ctl;
     if (typeof v === 'number') {
@@ -385,7 +489,7 @@ export class WorkerRunner {
   }
 
   #sendError(token, call, e) {
-    if (token !== this.importToken || !this.inImport) return;
+    if (!this.#answerable(token, () => this.#sendError(token, call, e))) return;
     this.inImport = false;
     if (call && call.importError === undefined) call.importError = e;
     const text = encoder.encode(`${e?.name ?? 'Error'}\n${e?.message ?? String(e)}`);
@@ -396,12 +500,7 @@ export class WorkerRunner {
     Atomics.notify(this.ctl, C.STATE);
   }
 
-  #abort(call, reason) {
-    const i = this.queue.indexOf(call);
-    if (i >= 0) {
-      this.queue.splice(i, 1);
-      return;
-    }
-    if (call === this.current && this.inImport && call.wake) call.wake(reason);
+  abortStarted(call, reason) {
+    if (call === this.running && this.inImport && call.wake) call.wake(reason);
   }
 }

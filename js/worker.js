@@ -9,6 +9,8 @@
 // awaits.
 
 import * as C from './channel.js';
+import { nodeModule } from './platform.js';
+import { marshalArgs, marshalResult, release } from './marshal.js';
 
 let post;
 let listen;
@@ -16,7 +18,7 @@ if (typeof WorkerGlobalScope !== 'undefined' && typeof self !== 'undefined') {
   post = (m) => self.postMessage(m);
   listen = (f) => self.addEventListener('message', (ev) => f(ev.data));
 } else {
-  const { parentPort } = await import('node:worker_threads');
+  const { parentPort } = await nodeModule('node:worker_threads');
   post = (m) => parentPort.postMessage(m);
   listen = (f) => parentPort.on('message', f);
 }
@@ -109,6 +111,15 @@ function stub(index) {
         e.name = text.slice(0, nl);
         throw e;
       }
+      if (s === C.CALLREQ) {
+        // an export call while this import waits (an import awaiting a call
+        // into its own instance): run it here, on top of this one
+        const index = ctl[C.REQ_INDEX];
+        const args = unpackArgs();
+        Atomics.store(ctl, C.STATE, C.IDLE);
+        runCall(-1, exportNames[index], args);
+        continue;
+      }
       if (s === C.MEMREQ) {
         serveMemory();
         Atomics.store(ctl, C.STATE, C.MEMDONE);
@@ -147,15 +158,55 @@ async function serveCalls() {
   }
 }
 
+// The C stack pointer, when the module exports it (or stackSave/stackRestore):
+// a call that ends by an exception (an import's rejection or an abort thrown
+// into the guest) skips the epilogues that pop its C frames, so the pointer
+// is put back by hand; else every failed call would leak its frames.
+let stackPointer = null;
+
+function findStackPointer() {
+  const g = exports.__stack_pointer;
+  if (g instanceof WebAssembly.Global) {
+    try {
+      g.value = g.value; // throws on an immutable global
+      return { get: () => g.value, set: (v) => (g.value = v) };
+    } catch {
+      // fall through
+    }
+  }
+  if (typeof exports.stackSave === 'function' && typeof exports.stackRestore === 'function')
+    return { get: () => exports.stackSave(), set: (v) => exports.stackRestore(v) };
+  return null;
+}
+
 function runCall(id, name, args) {
   let value;
+  const sp = stackPointer?.get();
   try {
     value = exports[name](...args);
   } catch (e) {
+    stackPointer?.set(sp);
     post(errorMessage(id, e));
     return;
   }
   if (!request(C.REQ_RETURN, 0, [value])) post({ t: 'ret', id, value });
+}
+
+// A marshalled call (marshal.js): arguments converted here, where the memory is.
+function runMarshalled(id, name, args, spec) {
+  const bytes = () => new Uint8Array(memory.buffer);
+  let state = null;
+  const sp = stackPointer?.get();
+  try {
+    state = marshalArgs(name, exports, bytes, spec.argTypes, args);
+    const raw = exports[name](...state.values);
+    post({ t: 'ret', id, value: marshalResult(bytes, spec.returns, raw, state) });
+  } catch (e) {
+    stackPointer?.set(sp);
+    post(errorMessage(id, e));
+  } finally {
+    if (state) release(state);
+  }
 }
 
 function init(msg) {
@@ -185,6 +236,7 @@ function init(msg) {
   }
   if (exports.memory instanceof WebAssembly.Memory) memory = exports.memory;
   if (typeof exports._initialize === 'function') exports._initialize();
+  stackPointer = findStackPointer();
   const list = Object.entries(exports).map(([name, v]) => ({ name, kind: typeof v === 'function' ? 'function' : 'other' }));
   exportNames = list.map((e) => e.name);
   if (fast) serveCalls();
@@ -211,5 +263,7 @@ listen((msg) => {
     }
   } else if (msg.t === 'call') {
     runCall(msg.id, msg.name, msg.args);
+  } else if (msg.t === 'ccall') {
+    runMarshalled(msg.id, msg.name, msg.args, msg.marshal);
   }
 });

@@ -27,6 +27,7 @@ suites=(
   "test-fuzz|tests/fuzz/roundtrip.c scripts/fuzz.sh|FUZZ_SECONDS=$FUZZ_SECONDS"
   "test-realworld|tests/realworld/run.mjs|"
   "test-asyncify|tests/asyncify/run.mjs|"
+  "test-emscripten|tests/emscripten/run.mjs|"
   "test-js|scripts/test-js.sh|"
   "test-wasm|tests/wasm/run.mjs|"
   "test-browser|tests/browser/run.mjs|"

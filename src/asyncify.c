@@ -25,8 +25,11 @@
  * Analysis (asyncify_analysis.c): which calls may unwind.  Imports per the
  * import list (default: all), indirect calls by *type*: a call_indirect or
  * call_ref of type T can only reach referenced functions whose type is a
- * subtype of T, plus functions of other modules when function references
- * cross the module boundary.  Only functions that may be on the stack
+ * subtype of T -- in a closed module; when function references cross the
+ * module boundary (an imported or exported table, funcref parameters...)
+ * the host may place a suspending function in reach, so every indirect
+ * call may unwind (as in Binaryen; precise_indirect keeps the type
+ * analysis alone).  Only functions that may be on the stack
  * during an unwind are instrumented; every other body is copied byte for
  * byte by the encoder.
  *
@@ -62,9 +65,13 @@
  * Between pieces the operand stack lives in locals ("temps", one per stack
  * height and type), so pieces start on an empty stack -- except a call's
  * trailing arguments that are local.gets of numeric locals or constants
- * (emitted after the piece starts instead: their values do not matter on a
- * rewind) and a call's results when nothing lies below its arguments (they
- * stay on the stack as the start of the next cold run).  An `if` piece keeps
+ * (emitted after the piece starts instead: a constant is the same on the
+ * rewind, the local is saved with the frame) and a call's results when
+ * nothing lies below its arguments (they stay on the stack as the start of
+ * the next cold run).  On the rewind every instrumented call gets exactly
+ * the operands it had when it unwound, as with Binaryen (an import may act
+ * on its arguments on both visits): each operand's temp, or the local a
+ * moved local.get reads, is saved with the frame.  An `if` piece keeps
  * its condition in a local saved with the frame (cl = state ? cl : cond) so
  * the rewind takes the same arm.  When a sequence starts with a hot
  * block/loop/try, that construct's dispatch serves the enclosing sequences
@@ -285,6 +292,31 @@ static bool pick_memory(WasyncAsyncifyCtx *c) {
   return true;
 }
 
+/* The function --why names: by its name in the name section ($ optional),
+ * else by an export name, else by its index; UINT32_MAX: none. */
+static uint32_t why_function(WasyncModule *m, const char *why) {
+  const WasyncName *names = wasync_module_func_names(m);
+  size_t len = strlen(why);
+  const char *w = why[0] == '$' ? why + 1 : why;
+  size_t wl = why[0] == '$' ? len - 1 : len;
+  for (uint32_t f = 0; names && f < m->nfuncs; f++)
+    if (names[f].bytes && names[f].len == wl &&
+        memcmp(names[f].bytes, w, wl) == 0)
+      return f;
+  for (uint32_t e = 0; e < m->nexports; e++)
+    if (m->exports[e].kind == WASYNC_EXTERN_FUNC &&
+        m->exports[e].name.len == len &&
+        memcmp(m->exports[e].name.bytes, why, len) == 0)
+      return m->exports[e].index;
+  uint64_t f = 0;
+  if (wl == 0 || wl > 10) return UINT32_MAX;
+  for (size_t i = 0; i < wl; i++) {
+    if (w[i] < '0' || w[i] > '9') return UINT32_MAX;
+    f = f * 10 + (uint64_t)(w[i] - '0');
+  }
+  return f < m->nfuncs ? (uint32_t)f : UINT32_MAX;
+}
+
 static void explain(WasyncAsyncifyCtx *c, uint32_t f) {
   WasyncModule *m = c->m;
   WasyncAsyncifyAnalysis *a = c->a;
@@ -313,10 +345,16 @@ static void explain(WasyncAsyncifyCtx *c, uint32_t f) {
         else if (a->flags[n] & AFN_TOPMOST)
           logf_(c->o, "  %s calls asyncify.start_unwind/stop_rewind", buf);
       } else {
+        static const char *const how[] = {
+            "", "the module imports a table", "the module exports a table",
+            "function references come in through an import",
+            "function references go out through an export"};
         logf_(c->o,
-              "  indirect calls of type %u may reach functions of other "
-              "modules",
-              n - a->nfuncs);
+              "  indirect calls of type %u may reach host functions, which "
+              "may suspend (%s; --precise-indirect trusts the type "
+              "analysis instead)",
+              n - a->nfuncs,
+              how[a->foreign_reason < 5 ? a->foreign_reason : 0]);
       }
       return;
     }
@@ -327,7 +365,9 @@ static void explain(WasyncAsyncifyCtx *c, uint32_t f) {
       if (n < a->nfuncs)
         logf_(c->o, "  %s calls %s", buf, b2);
       else
-        logf_(c->o, "  (an indirect call of type %u may reach %s)",
+        logf_(c->o,
+              "  (an indirect call of type %u may reach %s: the type "
+              "analysis)",
               n - a->nfuncs, b2);
     } else {
       logf_(c->o, "  %s does an indirect call of type %u", buf, w - a->nfuncs);
@@ -437,9 +477,12 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
   c.o = o;
   c.a = &a;
   c.err = err;
-  if (!pick_memory(&c)) return false;
+  if (!pick_memory(&c) || !wasync_asyncify_check_lists(m, o, err)) return false;
+  c.multivalue = wasync_asyncify_multivalue(m, o->multivalue);
+  c.nfuncs_before = m->nfuncs;
   if (!wasync_asyncify_analyze(m, o, &a, err)) return false;
   uint32_t nf = m->nfuncs;
+  if (o->binaryen_verbose) wasync_asyncify_binaryen_verbose(&c);
   if (o->verbose) {
     char buf[512];
     for (uint32_t f = m->nfunc_imports; f < nf; f++)
@@ -449,23 +492,14 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
       }
   }
   if (o->why) {
-    const WasyncName *names = wasync_module_func_names(m);
-    size_t len = strlen(o->why);
-    const char *w = o->why[0] == '$' ? o->why + 1 : o->why;
-    size_t wl = o->why[0] == '$' ? len - 1 : len;
-    bool found = false;
-    for (uint32_t f = 0; f < nf && !found; f++) {
-      char buf[32];
-      int k = snprintf(buf, sizeof buf, "%u", f);
-      if ((names && names[f].bytes && names[f].len == wl &&
-           memcmp(names[f].bytes, w, wl) == 0) ||
-          ((!names || !names[f].bytes) && (size_t)k == wl &&
-           memcmp(buf, w, wl) == 0)) {
-        explain(&c, f);
-        found = true;
-      }
-    }
-    if (!found) logf_(o, "%s: no such function", o->why);
+    uint32_t f = why_function(m, o->why);
+    if (f < nf)
+      explain(&c, f);
+    else
+      logf_(o,
+            "%s: no such function (not a function name, an export name "
+            "nor a function index)",
+            o->why);
   }
 
   /* Globals come first (the rewrite refers to them). */
@@ -522,6 +556,7 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
   uint32_t rt[ART_COUNT] = {0};
   if (!add_runtime(&c, rt))
     return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  c.nadded = m->nfuncs - c.nfuncs_before;
   /* The asyncify.* imports become calls of the runtime functions. */
   uint32_t *redirect = wasync_arena_array(&m->arena, m->nfunc_imports + 1, 4);
   if (!redirect) return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
@@ -540,5 +575,7 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
   if (o->import_globals &&
       !wasync_module_import_globals(m, c.g_state, 2, "env", state_names, err))
     return false;
+  if (!wasync_asyncify_write_names(&c))
+    return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
   return true;
 }

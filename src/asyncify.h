@@ -52,7 +52,18 @@ typedef struct WasyncAsyncifyAnalysis {
   uint32_t *why;
   uint32_t *why_type; /* per type: the candidate function that made it */
   bool foreign;       /* functions of other modules can reach indirect calls */
+  uint8_t foreign_reason; /* AFR_*: how they can */
+  bool host_indirect;     /* so every indirect call may unwind (type seeds) */
 } WasyncAsyncifyAnalysis;
+
+/* Why functions of other modules can reach the module's indirect calls. */
+enum {
+  AFR_NONE = 0,
+  AFR_TABLE_IMPORTED, /* a table is imported */
+  AFR_TABLE_EXPORTED, /* a table is exported */
+  AFR_REFS_IMPORTED,  /* function references come in through an import */
+  AFR_REFS_EXPORTED   /* ... or through an export */
+};
 
 bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
                              WasyncAsyncifyAnalysis *a, WasyncError *err);
@@ -94,7 +105,32 @@ typedef struct WasyncAsyncifyCtx {
   WasyncFrameCodec *codecs; /* shared save/restore functions */
   uint32_t ncodecs, codecs_cap;
   uint32_t frame_push, frame_pop; /* function index + 1, 0: not yet */
+  /* The output may use multi-value; false: the MVP forms (asyncify_frames.c) */
+  bool multivalue;
+  /* Functions added (asyncify_names.c): those from nfuncs_before on get
+   * added_names[f - nfuncs_before] (NULL: an export name or a generic one);
+   * nadded: how many (set before the asyncify.* imports go). */
+  uint32_t nfuncs_before, nadded, added_cap;
+  char **added_names;
 } WasyncAsyncifyCtx;
+
+/* Whether the output may use multi-value (WasyncAsyncifyOptions.multivalue;
+ * asyncify_features.c). */
+bool wasync_asyncify_multivalue(const WasyncModule *m, int setting);
+/* Checks that every list entry matches something (asyncify_lists.c). */
+bool wasync_asyncify_check_lists(WasyncModule *m,
+                                 const WasyncAsyncifyOptions *o,
+                                 WasyncError *err);
+/* Binaryen's asyncify-verbose lines (asyncify_verbose.c). */
+void wasync_asyncify_binaryen_verbose(WasyncAsyncifyCtx *c);
+/* Records base name BASE (+ SUFFIX, may be NULL) for added function f. */
+bool wasync_asyncify_name(WasyncAsyncifyCtx *c, uint32_t f, const char *base,
+                          const char *suffix);
+/* NAME$rewind / NAME$fast for the split rewind copies of func. */
+bool wasync_asyncify_name_copies(WasyncAsyncifyCtx *c, uint32_t func,
+                                 uint32_t rewind, uint32_t fast);
+/* Names every added function (unique in the module) in the name section. */
+bool wasync_asyncify_write_names(WasyncAsyncifyCtx *c);
 
 /* Rewrites one instrumented defined function in place (code.replaced). */
 bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,
@@ -107,7 +143,10 @@ bool wasync_asyncify_frame_codec(WasyncAsyncifyCtx *c, const uint32_t *counts,
                                  uint32_t *save, uint32_t *restore);
 
 /* The shared functions that push and pop a frame (asyncify_frames.c):
- * push(size, ci) -> (p, fits), pop(size) -> (p, ci); created on first use. */
+ * push(size, ci) -> (p, fits), pop(size) -> (p, ci); created on first use.
+ * Without multi-value: push(size, ci) -> p, all ones when the frame does
+ * not fit, and pop(size) -> p (the call index is at p + size); a codec then
+ * has no restore function (restore = UINT32_MAX: restores are inline). */
 bool wasync_asyncify_frame_stack(WasyncAsyncifyCtx *c, uint32_t *push,
                                  uint32_t *pop);
 

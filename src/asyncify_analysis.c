@@ -13,8 +13,10 @@
  * change the state but are not instrumented themselves), add-listed
  * functions with propagate-add, and type nodes when functions of *other*
  * modules can reach our indirect calls (an imported/exported table, or
- * function references crossing the module boundary) unless imports are
- * ignored or an explicit import list was given.  A breadth-first walk from
+ * function references crossing the module boundary: the host may put a
+ * function there that suspends) unless imports are ignored or
+ * precise_indirect asks for the type analysis alone -- with an explicit
+ * import list too, as Binaryen does.  A breadth-first walk from
  * the seeds marks every node that may unwind and remembers the edge it came
  * through (for --why).  Remove-listed functions and the "bottom-most
  * runtime" (callers of stop_unwind / start_rewind) stop the walk.  With
@@ -87,37 +89,36 @@ static bool sig_crosses(const WasyncModule *m, uint32_t type, bool gc) {
   return false;
 }
 
-static bool foreign_functions(const WasyncModule *m) {
+/* How functions of other modules (host functions, which may suspend) can
+ * reach this module's indirect calls: an AFR_* reason, AFR_NONE if they
+ * cannot (a closed module). */
+static int foreign_functions(const WasyncModule *m) {
   bool gc = false;
   for (uint32_t i = 0; i < m->ntypes; i++)
     if (m->types[i].form != WASYNC_COMP_FUNC) gc = true;
   for (uint32_t i = 0; i < m->nimports; i++) {
     const WasyncImport *imp = &m->imports[i];
-    if (imp->kind == WASYNC_EXTERN_TABLE) return true;
-    if (imp->kind == WASYNC_EXTERN_GLOBAL &&
-        crosses(m, m->globals[imp->index].type, gc))
-      return true;
-    if (imp->kind == WASYNC_EXTERN_FUNC &&
-        sig_crosses(m, m->funcs[imp->index].type, gc))
-      return true;
-    if (imp->kind == WASYNC_EXTERN_TAG &&
-        sig_crosses(m, m->tags[imp->index].type, gc))
-      return true;
+    if (imp->kind == WASYNC_EXTERN_TABLE) return AFR_TABLE_IMPORTED;
+    if ((imp->kind == WASYNC_EXTERN_GLOBAL &&
+         crosses(m, m->globals[imp->index].type, gc)) ||
+        (imp->kind == WASYNC_EXTERN_FUNC &&
+         sig_crosses(m, m->funcs[imp->index].type, gc)) ||
+        (imp->kind == WASYNC_EXTERN_TAG &&
+         sig_crosses(m, m->tags[imp->index].type, gc)))
+      return AFR_REFS_IMPORTED;
   }
   for (uint32_t i = 0; i < m->nexports; i++) {
     const WasyncExport *ex = &m->exports[i];
-    if (ex->kind == WASYNC_EXTERN_TABLE) return true;
-    if (ex->kind == WASYNC_EXTERN_GLOBAL &&
-        crosses(m, m->globals[ex->index].type, gc))
-      return true;
-    if (ex->kind == WASYNC_EXTERN_FUNC &&
-        sig_crosses(m, m->funcs[ex->index].type, gc))
-      return true;
-    if (ex->kind == WASYNC_EXTERN_TAG &&
-        sig_crosses(m, m->tags[ex->index].type, gc))
-      return true;
+    if (ex->kind == WASYNC_EXTERN_TABLE) return AFR_TABLE_EXPORTED;
+    if ((ex->kind == WASYNC_EXTERN_GLOBAL &&
+         crosses(m, m->globals[ex->index].type, gc)) ||
+        (ex->kind == WASYNC_EXTERN_FUNC &&
+         sig_crosses(m, m->funcs[ex->index].type, gc)) ||
+        (ex->kind == WASYNC_EXTERN_TAG &&
+         sig_crosses(m, m->tags[ex->index].type, gc)))
+      return AFR_REFS_EXPORTED;
   }
-  return false;
+  return AFR_NONE;
 }
 
 /* Marks ref.func targets inside a constant expression. */
@@ -260,7 +261,8 @@ bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
   /* References.  An exported function can only come back as a reference
    * (into a table, or as a funcref argument) when references cross the
    * module boundary at all. */
-  a->foreign = foreign_functions(m);
+  a->foreign_reason = (uint8_t)foreign_functions(m);
+  a->foreign = a->foreign_reason != AFR_NONE;
   for (uint32_t i = 0; i < m->nexports && a->foreign; i++)
     if (m->exports[i].kind == WASYNC_EXTERN_FUNC && m->exports[i].index < nf)
       a->flags[m->exports[i].index] |= AFN_REFERENCED;
@@ -389,8 +391,14 @@ bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
       queue[qt++] = f;
     }
   }
-  if (!o->ignore_indirect && a->foreign && !o->ignore_imports &&
-      !o->imports_given) {
+  /* Host functions placed in a table or passed as references may suspend
+   * (Emscripten's addFunction of a JS function using handleSleep): with
+   * foreign functions in reach, every indirect call may unwind, as in
+   * Binaryen, even with an explicit import list -- unless imports are
+   * ignored or precise_indirect trusts the type analysis alone. */
+  a->host_indirect = !o->ignore_indirect && a->foreign && !o->ignore_imports &&
+                     !o->precise_indirect;
+  if (a->host_indirect) {
     for (uint32_t t = 0; t < nt; t++)
       if (uses_type[t]) {
         marked[nf + t] = 1;
@@ -410,6 +418,15 @@ bool wasync_asyncify_analyze(WasyncModule *m, const WasyncAsyncifyOptions *o,
       if (to < nf) a->flags[to] |= AFN_CAN_CHANGE;
     }
   }
+  /* Add-listed functions can change the state too, after the propagation
+   * (as in Binaryen: their callers are not added, unless propagate_add),
+   * so that a direct call of one from an instrumented function is a call
+   * site -- the add-list's use with ignore-indirect, where the added
+   * function suspends through an indirect call. */
+  for (uint32_t f = m->nfunc_imports; f < nf; f++)
+    if ((a->flags[f] & AFN_ADDED) &&
+        !(a->flags[f] & (AFN_BOTTOMMOST | AFN_REMOVED)))
+      a->flags[f] |= AFN_CAN_CHANGE;
   for (uint32_t t = 0; t < nt; t++)
     a->type_unwinds[t] = marked[nf + t];
 

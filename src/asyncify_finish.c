@@ -158,7 +158,7 @@ static void put_restore(RW *rw, WasyncBuf *b, const uint64_t *bits,
   }
   uint32_t counts[WASYNC_FRAME_CLASSES], sv, rs;
   uint32_t n = frame_order(rw, bits, rw->order, counts);
-  if (use_codec(rw, n, counts, &sv, &rs)) {
+  if (use_codec(rw, n, counts, &sv, &rs) && rs != UINT32_MAX) {
     put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
     put_idx(b, WASYNC_OP_CALL, rs);
     for (uint32_t k = n; k-- > 0;)
@@ -222,9 +222,15 @@ static void put_save(RW *rw, WasyncBuf *b, const uint64_t *bits,
     put_ptr(b, m64, size);
     put_idx(b, WASYNC_OP_LOCAL_GET, rw->ci);
     put_idx(b, WASYNC_OP_CALL, push);
-    put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
-    put_idx(b, WASYNC_OP_LOCAL_SET, rw->p);
-    put_idx(b, WASYNC_OP_LOCAL_GET, rw->ci);
+    if (c->multivalue) {
+      put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
+      put_idx(b, WASYNC_OP_LOCAL_SET, rw->p);
+      put_idx(b, WASYNC_OP_LOCAL_GET, rw->ci);
+    } else { /* MVP: p, all ones when the frame does not fit */
+      put_idx(b, WASYNC_OP_LOCAL_TEE, rw->p);
+      put_ptr(b, m64, UINT64_MAX);
+      put_op(b, m64 ? WASYNC_OP_I64_NE : WASYNC_OP_I32_NE);
+    }
   } else {
     put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
     put_mem(b, c, ld, 0);
@@ -556,7 +562,8 @@ static bool prepare_split(RW *rw, Fin *F) {
   uint32_t type = m->funcs[rw->func].type;
   F->skip = fin_alloc(rw, (size_t)rw->nout + 1);
   if (!F->skip || !wasync_module_add_func(m, type, end_only, 1, &F->rewind) ||
-      !wasync_module_add_func(m, type, end_only, 1, &F->fast)) {
+      !wasync_module_add_func(m, type, end_only, 1, &F->fast) ||
+      !wasync_asyncify_name_copies(rw->c, rw->func, F->rewind, F->fast)) {
     rw->oom = true;
     return false;
   }
@@ -585,8 +592,14 @@ static bool put_prologue(RW *rw, Fin *F) {
   put_block(b, WASYNC_OP_IF);
   put_ptr(b, c->mem64, F->size);
   put_idx(b, WASYNC_OP_CALL, pop);
-  put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
-  put_idx(b, WASYNC_OP_LOCAL_SET, rw->p);
+  if (c->multivalue) {
+    put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
+    put_idx(b, WASYNC_OP_LOCAL_SET, rw->p);
+  } else { /* MVP: p; the call index is at p + size */
+    put_idx(b, WASYNC_OP_LOCAL_TEE, rw->p);
+    put_mem(b, c, WASYNC_OP_I32_LOAD, F->size);
+    put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
+  }
   put_restore(rw, b, F->frame, F->size, true);
   put_op(b, WASYNC_OP_END);
   return true;

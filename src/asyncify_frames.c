@@ -21,7 +21,15 @@
  * local (multi-value results).  Both run only while unwinding or
  * rewinding, never on the normal path.  The pairs are created on first use
  * and shared by every function with the same counts.
+ *
+ * Multi-value is used only where the output may use it (see
+ * asyncify_features.c).  Without it a shape has only its save function
+ * (restores are inline loads), and push/pop return one value: push returns
+ * p, or all ones when the frame does not fit (no frame of at least 4 bytes
+ * that fits can start there), pop returns p and the caller loads the call
+ * index from p + size.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "asyncify.h"
@@ -40,6 +48,22 @@ int wasync_asyncify_frame_class(WasyncValType t) {
 static uint32_t class_bytes(int k) {
   static const uint8_t bytes[WASYNC_FRAME_CLASSES] = {4, 8, 4, 8, 16};
   return bytes[k];
+}
+
+/* __asyncify_save_2i32_1f64 / __asyncify_restore_2i32_1f64 */
+static bool name_pair(WasyncAsyncifyCtx *c, const uint32_t *counts,
+                      uint32_t save, uint32_t restore) {
+  static const char *const cls[WASYNC_FRAME_CLASSES] = {"i32", "i64", "f32",
+                                                        "f64", "v128"};
+  char shape[128];
+  size_t n = 0;
+  for (int k = 0; k < WASYNC_FRAME_CLASSES; k++)
+    if (counts[k] && n < sizeof shape)
+      n += (size_t)snprintf(shape + n, sizeof shape - n, "_%u%s", counts[k],
+                            cls[k]);
+  return wasync_asyncify_name(c, save, "__asyncify_save", shape) &&
+         (restore == UINT32_MAX ||
+          wasync_asyncify_name(c, restore, "__asyncify_restore", shape));
 }
 
 static bool make_pair(WasyncAsyncifyCtx *c, const uint32_t *counts,
@@ -61,9 +85,10 @@ static bool make_pair(WasyncAsyncifyCtx *c, const uint32_t *counts,
   for (int k = 0; k < WASYNC_FRAME_CLASSES; k++)
     for (uint32_t j = 0; j < counts[k]; j++)
       vals[v++] = class_vt[k];
-  uint32_t save_type, restore_type;
+  uint32_t save_type, restore_type = 0;
   if (!wasync_module_add_type(m, vals, n + 1, NULL, 0, &save_type) ||
-      !wasync_module_add_type(m, vals, 1, vals + 1, n, &restore_type))
+      (c->multivalue &&
+       !wasync_module_add_type(m, vals, 1, vals + 1, n, &restore_type)))
     return false;
 
   WasyncBuf b;
@@ -80,6 +105,11 @@ static bool make_pair(WasyncAsyncifyCtx *c, const uint32_t *counts,
   put_op(&b, WASYNC_OP_END);
   bool ok =
       !b.oom && wasync_module_add_func(m, save_type, b.data, b.size, save);
+  *restore = UINT32_MAX; /* MVP: restores are written inline */
+  if (!c->multivalue) {
+    wasync_buf_release(&b);
+    return ok && name_pair(c, counts, *save, *restore);
+  }
   b.size = 0;
   off = 0;
   for (int k = 0; k < WASYNC_FRAME_CLASSES && ok; k++)
@@ -92,7 +122,7 @@ static bool make_pair(WasyncAsyncifyCtx *c, const uint32_t *counts,
   ok = ok && !b.oom &&
        wasync_module_add_func(m, restore_type, b.data, b.size, restore);
   wasync_buf_release(&b);
-  return ok;
+  return ok && name_pair(c, counts, *save, *restore);
 }
 
 bool wasync_asyncify_frame_codec(WasyncAsyncifyCtx *c, const uint32_t *counts,
@@ -187,9 +217,12 @@ bool wasync_asyncify_frame_stack(WasyncAsyncifyCtx *c, uint32_t *push,
   uint64_t psz = m64 ? 8 : 4;
   const WasyncValType push_params[2] = {ptr, WASYNC_VT_I32};
   const WasyncValType pair[2] = {ptr, WASYNC_VT_I32};
+  /* MVP: one result, p (push: all ones when the frame does not fit) */
+  bool mv = c->multivalue;
   uint32_t push_type, pop_type;
-  if (!wasync_module_add_type(m, push_params, 2, pair, 2, &push_type) ||
-      !wasync_module_add_type(m, &ptr, 1, pair, 2, &pop_type))
+  if (!wasync_module_add_type(m, push_params, 2, pair, mv ? 2 : 1,
+                              &push_type) ||
+      !wasync_module_add_type(m, &ptr, 1, pair, mv ? 2 : 1, &pop_type))
     return false;
   WasyncBuf b;
   wasync_buf_init(&b, m->arena.allocator);
@@ -226,7 +259,13 @@ bool wasync_asyncify_frame_stack(WasyncAsyncifyCtx *c, uint32_t *push,
   put_op(&b, add);
   put_mem(&b, c, st, 0);
   put_idx(&b, WASYNC_OP_LOCAL_GET, 2);
-  put_idx(&b, WASYNC_OP_LOCAL_GET, 3);
+  if (mv) {
+    put_idx(&b, WASYNC_OP_LOCAL_GET, 3);
+  } else { /* fits ? p : -1 */
+    put_ptr(&b, m64, UINT64_MAX);
+    put_idx(&b, WASYNC_OP_LOCAL_GET, 3);
+    put_op(&b, WASYNC_OP_SELECT);
+  }
   put_op(&b, WASYNC_OP_END);
   const WasyncValType push_locals[2] = {ptr, WASYNC_VT_I32};
   uint32_t fpush, fpop;
@@ -248,12 +287,15 @@ bool wasync_asyncify_frame_stack(WasyncAsyncifyCtx *c, uint32_t *push,
   put_idx(&b, WASYNC_OP_LOCAL_GET, 1);
   put_mem(&b, c, st, 0);
   put_idx(&b, WASYNC_OP_LOCAL_GET, 1);
-  put_idx(&b, WASYNC_OP_LOCAL_GET, 2);
+  if (mv) put_idx(&b, WASYNC_OP_LOCAL_GET, 2);
   put_op(&b, WASYNC_OP_END);
   const WasyncValType pop_locals[2] = {ptr, WASYNC_VT_I32};
   ok = ok && !b.oom && add_with_locals(c, pop_type, pop_locals, 2, &b, &fpop);
   wasync_buf_release(&b);
   if (!ok) return false;
+  if (!wasync_asyncify_name(c, fpush, "__asyncify_frame_push", NULL) ||
+      !wasync_asyncify_name(c, fpop, "__asyncify_frame_pop", NULL))
+    return false;
   c->frame_push = fpush + 1;
   c->frame_pop = fpop + 1;
   *push = fpush;

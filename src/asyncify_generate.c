@@ -16,6 +16,9 @@
  *     trailing arguments of a call that are constants or local.gets of
  *     numeric locals, which are re-emitted after the boundary instead
  *     (deferred or rematerialized arguments);
+ *   - every operand of a hot call is in a local saved with its frame (a
+ *     temp, or the local of a moved local.get), so the rewind re-enters
+ *     the call with exactly the operands it unwound with;
  *   - a hot call is followed by its site marker (PSEUDO_SITE, numbered in
  *     order) and i32.const site; br_if $save (state) (PSEUDO_BR_UNWIND);
  *   - a hot `if` keeps its condition in a local saved with the frame, so
@@ -84,8 +87,9 @@ static WasyncValType stack_at(RW *rw, uint32_t h) {
  * the piece block's end, reload after it).  An argument pushed by a
  * constant or a local.get of a numeric local, and neither consumed nor
  * overwritten (the local) before the call, needs no temp: the instruction
- * moves to after the boundary (its value does not matter on a rewind, as
- * for deferred arguments).  remat_track follows the cold code's stack
+ * moves to after the boundary (the local is saved with the frame, see
+ * hot_call, so the rewind reads the same value; as for deferred
+ * arguments).  remat_track follows the cold code's stack
  * effects: a pop at or below a tracked slot forgets it, so does a write
  * to its local; anything whose effect is not known forgets everything. */
 
@@ -487,8 +491,13 @@ static void hot_call(RW *rw, const WasyncInstr *in) {
   Site *site = &rw->sites[s];
   uint32_t H = wasync_funcv_stack_height(rw->v);
   uint32_t nargs = call_nargs(rw, in);
-  /* Locals the rewind path reads: enclosing hot `if` conditions, and
-   * arguments that must be non-null. */
+  /* Locals the rewind path reads: the enclosing hot `if` conditions, and
+   * the call's operands -- on the rewind the call is re-entered with
+   * exactly the operands it had when it unwound (Binaryen's semantics:
+   * an import may act on its arguments on both visits), so every operand
+   * comes from a local saved with the frame: its temp, or the local of a
+   * deferred or rematerialized local.get (not written between that
+   * local.get and the call).  Constants are the same anyway. */
   site->path_start = rw->npath;
   site->path_count = 0;
   for (uint32_t i = 0; i < rw->nconds; i++) {
@@ -496,15 +505,17 @@ static void hot_call(RW *rw, const WasyncInstr *in) {
     rw->path[rw->npath++] = rw->conds[i];
     site->path_count++;
   }
-  bool indirect = in->op != WASYNC_OP_CALL && in->op != WASYNC_OP_RETURN_CALL;
+  uint32_t deferred = H - rw->ndef; /* [deferred, H): rw->in[defer_lo...] */
   for (uint32_t h = H - nargs; h < H; h++) {
-    WasyncValType t = stack_at(rw, h);
-    /* The callee operand of an indirect call (table index / function
-     * reference) must be the same on rewind; non-null arguments must be
-     * valid values. */
-    if (!needs_as_non_null(t) && !(indirect && h == H - 1)) continue;
+    const WasyncInstr *moved = NULL;
+    if (h >= deferred)
+      moved = &rw->in[rw->defer_lo + (h - deferred)];
+    else if (h < rw->rm_cap && rw->rm_taken[h])
+      moved = &rw->rm_ins[h];
+    if (moved && moved->op != WASYNC_OP_LOCAL_GET) continue; /* a constant */
     if (!GROW(rw, rw->path, rw->path_cap, rw->npath + 1)) return;
-    rw->path[rw->npath++] = temp_for(rw, h, t);
+    rw->path[rw->npath++] =
+        moved ? moved->imm.index : temp_for(rw, h, stack_at(rw, h));
     site->path_count++;
   }
   if (rw->ndef && rw->defer_hi != (uint32_t)(in - rw->in)) {
@@ -649,8 +660,8 @@ static void hot_term(RW *rw, const WasyncInstr *in) {
 }
 
 /* A local.get of a numeric local or a numeric constant: no side effect,
- * no trap, one value, and its value does not matter on a rewind (the
- * callee restores its own locals). */
+ * no trap, one value, and the same value on a rewind (a constant, or a
+ * local that hot_call puts in the frame). */
 static bool simple_arg(RW *rw, const WasyncInstr *in) {
   switch (in->op) {
   case WASYNC_OP_I32_CONST:

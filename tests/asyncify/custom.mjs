@@ -189,4 +189,49 @@ async function asyncifyWasm(t) {
   return `${t.run.length} calls, ${suspended} awaited host calls through asyncify-wasm`;
 }
 
-export const SCENARIOS = { coroutines, selfdrive, overflow, asyncifyWasm };
+// host-table.wat: the host puts a function that suspends into the
+// module's exported table (through a one-function helper module, as
+// Emscripten's addFunction does); calling it through call_indirect must
+// unwind and rewind through the caller.
+const HELPER = new Uint8Array([ // (import "env" "f" (func (param i32) (result i32))) (export "f" (func 0))
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x06, 0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f,
+  0x02, 0x09, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x01, 0x66, 0x00, 0x00, 0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00]);
+async function hosttable(t) {
+  const DATA = 4096;
+  const log = [];
+  let inst = null, suspensions = 0;
+  const ex = () => inst.exports;
+  const suspend = (v) => {
+    if (ex().asyncify_get_state() === STATE_REWINDING) {
+      ex().asyncify_stop_rewind();
+      return (v * 10 + 7) | 0;
+    }
+    const view = new DataView(ex().memory.buffer);
+    view.setUint32(DATA, DATA + 8, true);
+    view.setUint32(DATA + 4, 65536, true);
+    ex().asyncify_start_unwind(DATA);
+    suspensions++;
+    return 0;
+  };
+  ({ instance: inst } = await WebAssembly.instantiate(readFileSync(t.out), {
+    env: { sleep: (v) => v, log: (v) => log.push(v) },
+  }));
+  const helper = (await WebAssembly.instantiate(HELPER, { env: { f: suspend } })).instance;
+  ex().tab.set(1, helper.exports.f);
+  for (const x of [2, 5, -4]) {
+    log.length = 0;
+    let r = ex().caller(x);
+    while (ex().asyncify_get_state() === STATE_UNWINDING) {
+      ex().asyncify_stop_unwind();
+      await tick();
+      ex().asyncify_start_rewind(DATA);
+      r = ex().caller(x);
+    }
+    expectEqual(`caller(${x})`, r, (x * 10 + 7 + 3 * x) | 0);
+    expectEqual(`caller(${x}) log`, log, [3 * x]);
+  }
+  if (suspensions !== 3) throw new Error(`${suspensions} suspensions, want 3`);
+  return `${suspensions} suspensions through a host function in the table`;
+}
+
+export const SCENARIOS = { coroutines, selfdrive, overflow, asyncifyWasm, hosttable };

@@ -4,30 +4,14 @@
 // Every test is bounded (TIMEOUT) and every instance a test makes is
 // terminated after it, pass or fail, so that a failing or hanging call can
 // neither hang the file nor keep a worker alive.
-import { test as nodeTest, afterEach } from 'node:test';
 import http from 'node:http';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { instantiate as wasyncInstantiate, supportedModes } from '../../js/index.js';
+import { supportedModes } from '../../js/index.js';
 import { serve } from '../../js/serve.js';
 import { appImports, expectedCompute } from './scenarios.mjs';
+import { test, instantiate, dir, bytes } from './harness.mjs';
 
-const TIMEOUT = 30000;
-const test = (name, fn) => nodeTest(name, { timeout: TIMEOUT }, fn);
-const live = new Set();
-const instantiate = async (...args) => {
-  const inst = await wasyncInstantiate(...args);
-  live.add(inst);
-  return inst;
-};
-afterEach(() => {
-  for (const inst of live) inst.terminate();
-  live.clear();
-});
-
-const dir = fileURLToPath(new URL('../../build/js-fixtures/', import.meta.url));
-const bytes = (n) => readFileSync(dir + n);
 const { modes, why } = supportedModes(null);
 const hasJspi = modes.includes('jspi');
 const allModes = ['jspi', 'asyncify', 'worker'].filter((m) => m === 'asyncify' || modes.includes(m));

@@ -33,7 +33,7 @@ for (const mode of ['jspi', 'asyncify', 'worker']) {
   const skip = mode !== 'asyncify' && !modes.includes(mode) ? why[mode] : false;
   for (const [name, run] of Object.entries(scenarios)) {
     test(`${mode}: ${name}`, { skip, timeout: TIMEOUT }, async (t) => {
-      const r = await run({ instantiate: tracked(t, instantiate), mode, load });
+      const r = await run({ instantiate: tracked(t, instantiate), mode, load, note: (m) => t.diagnostic(m) });
       if (r === 'skip') t.skip('not applicable in this mode');
     });
   }

@@ -216,8 +216,45 @@ export const scenarios = {
     const [a, b] = await Promise.all([pa, pb]);
     eq(a, expectedCompute(4, 9, 20), 'first call');
     eq(b, expectedCompute(2, 50, 1), 'second call');
-    eq(order.join(''), 'ab', 'calls ran one after another');
+    // one shared C stack: in jspi/asyncify mode b starts on top of the
+    // suspended a, and a resumes only after b finished (last in, first out);
+    // in worker mode b waits if it arrives before the worker blocks in a's
+    // import, and is served on top of a if after (a race either way)
+    if (env.mode === 'worker') check(['ab', 'ba'].includes(order.join('')), `order ${order.join('')}`);
+    else eq(order.join(''), 'ba', 'calls shared the stack in LIFO order');
+    eq(inst.concurrency, 'queued', 'inst.concurrency');
     inst.terminate();
+  },
+
+  // An import that awaits a call into its own instance -- before or after its
+  // own await, the nested call suspending too -- with and without a
+  // switchable C stack: it runs (on its own stack, on top of the suspended
+  // caller's, or in the blocked worker) instead of deadlocking.
+  async reentrant(env) {
+    for (const file of ['app', 'app-nosp']) {
+      for (const awaitFirst of [false, true]) {
+        let inst;
+        inst = await env.instantiate(
+          env.load(modOf(env.mode, file)),
+          (ctx) => {
+            const imps = appImports(ctx, []);
+            imps.env.fail_async = async (code) => {
+              if (awaitFirst) await delay(1);
+              return inst.exports.compute(4, code, 2);
+            };
+            return imps;
+          },
+          { mode: env.mode },
+        );
+        const what = `${file}, nested call ${awaitFirst ? 'after' : 'before'} the import's await`;
+        eq(await within(inst.exports.fail_path(9), 5000, what), expectedCompute(4, 9, 2) + 9, what);
+        // twice over, and alongside a plain call
+        const [a, b] = await within(Promise.all([inst.exports.fail_path(3), inst.exports.compute(5, 1, 3)]), 5000, what);
+        eq(a, expectedCompute(4, 3, 2) + 3, `${what}: again`);
+        eq(b, expectedCompute(5, 1, 3), `${what}: a plain call alongside`);
+        inst.terminate();
+      }
+    }
   },
 
   async rejection(env) {
@@ -256,6 +293,127 @@ export const scenarios = {
     eq(await i3.exports.sum_sync(10), 55, 'sync imports after abort');
     i2.terminate();
     i3.terminate();
+  },
+
+  // An async import the module was not instrumented for (a typo in
+  // `wasync asyncify --imports`): asyncify mode rejects at once naming the
+  // import and the fix, never spins or returns a wrong result, and the
+  // instance stays usable; the other modes run the same module correctly.
+  async importNotInstrumented(env) {
+    const files = env.mode === 'asyncify' ? ['typo.async.wasm', 'typo-asserts.async.wasm'] : ['typo.wasm'];
+    for (const file of files) {
+      for (const later of [false, true]) {
+        const answer = (x) => (later ? delay(2, x + 1) : Promise.resolve(x + 1));
+        const inst = await env.instantiate(env.load(file), { env: { tick: answer, tock: answer } }, { mode: env.mode });
+        const cases = [
+          ['run', 3, 4 + 1 + 2 + 3],
+          ['only_tock', 3, 4],
+          ['spin', 3, 8],
+        ];
+        for (const [name, arg, expected] of cases) {
+          const what = `${file} ${name}(${arg}), tock ${later ? 'after a timer' : 'at once'}`;
+          const t0 = Date.now();
+          let value;
+          let error;
+          // bounded: a spinning guest would never let this timer fire
+          await within(inst.exports[name](arg), 5000, what).then(
+            (v) => (value = v),
+            (e) => (error = e),
+          );
+          if (env.mode !== 'asyncify') {
+            if (error) throw error;
+            eq(value, expected, what);
+            continue;
+          }
+          check(error !== undefined, `${what}: expected a rejection, got ${value}`);
+          check(
+            /^wasync: import env\.tock /.test(error.message) && /add env\.tock to --imports/.test(error.message),
+            `${what}: message names the import and the fix: ${error.message}`,
+          );
+          eq(error.name, 'AsyncifyImportError', `${what}: error name`);
+          env.note?.(`${what}: rejected after ${Date.now() - t0} ms`);
+          eq(await inst.exports.only_tick(5), 6, `${what}: a correct suspension afterwards`);
+        }
+        inst.terminate();
+      }
+    }
+  },
+
+  // The same source in every mode: arguments and results described once,
+  // converted where the memory lives (in the worker in worker mode).
+  async marshalled(env) {
+    const { inst, log } = await app(env, { name: 'unused' });
+    const greet = inst.exports.hello.with({ args: ['string'], returns: 'string' });
+    eq(await greet('Bob'), 'Hello, Bob! ✓', "greet('Bob')");
+    eq(await inst.ccall('hello', 'string', ['string'], ['Zoë']), 'Hello, Zoë! ✓', 'ccall hello');
+    const hello = inst.cwrap('hello', 'string', ['string']);
+    eq(await hello('x'.repeat(100)), `Hello, ${'x'.repeat(100)}! ✓`, 'cwrap hello, long name');
+    eq(log.join('|'), `fetch Bob|fetch Zoë|fetch ${'x'.repeat(100)}`, 'the async import saw the strings');
+    eq(await inst.ccall('sum_bytes', 'i32', ['bytes', 'i32'], [new Uint8Array([1, 2, 3, 250]), 4]), 256, 'bytes');
+    eq(await inst.ccall('sum_bytes', 'i32', ['bytes', 'i32'], [new Uint16Array([1, 256]), 4]), 2, 'a typed array as bytes');
+    eq(await inst.ccall('sum_bytes', 'i32', ['array', 'i32'], [[7, 8], 2]), 15, 'an array of bytes');
+    const s = await inst.ccall('fill_out', 'i32', [{ out: 8, as: 'string' }, 'i32'], [null, 5]);
+    eq(s.value, 5, 'out-buffer call result');
+    eq(s.out[0], 'abcde', 'out-buffer as a string');
+    const b = await inst.ccall('fill_out', 'i32', [{ out: 4 }, 'i32'], [null, 3]);
+    eq([...b.out[0]].join(','), '97,98,99,0', 'out-buffer as bytes');
+    eq(await inst.ccall('mul64', 'i64', ['i64', 'i64'], [1n << 40n, 3n]), 3n << 40n, 'i64 as BigInt');
+    eq(await inst.ccall('noop', 'bool', ['i32'], [-1]), false, 'bool result');
+    await rejects(inst.ccall('hello', 'string', ['str'], ['x']), (e) => e instanceof TypeError && /unknown argument type "str"/.test(e.message), 'bad type');
+    await rejects(inst.ccall('nope', 'void', [], []), (e) => /no exported function 'nope'/.test(e.message), 'missing export');
+    // the allocations went back: the same call again gets the same memory
+    eq(await greet('Bob'), 'Hello, Bob! ✓', 'again');
+    inst.terminate();
+    // a module without malloc/free: a clear error for string arguments
+    const { inst: i2 } = await app(env, {}, 'app-nosp');
+    await rejects(i2.ccall('hello', 'string', ['string'], ['x']), (e) => /export malloc and free/.test(e.message), 'no allocator');
+    eq(await i2.ccall('noop', 'i32', ['i32'], [1]), 2, 'numbers need no allocator');
+    i2.terminate();
+  },
+
+  // A module linked with a 256 KiB stack whose calls use 100 KiB of it
+  // across a suspension: overlapping calls each get the module's own stack
+  // size (64 KiB before: heap corruption or a trap); a smaller
+  // options.stackSize is reported as a stack overflow.
+  async moduleStack(env) {
+    const expected = (kb, salt) => {
+      let s = 0;
+      for (let i = 0; i < kb * 1024; i++) s += (i * 31 + salt) & 0xff;
+      return s;
+    };
+    const imports = { env: { pause: (x) => delay(5, x) } };
+    const inst = await env.instantiate(env.load(modOf(env.mode, 'stack')), imports, { mode: env.mode });
+    await inst.exports.heap_set(0x5a);
+    const rs = await Promise.all([1, 2, 3].map((k) => inst.exports.deep(100, k)));
+    rs.forEach((r, k) => eq(r, expected(100, k + 1), `overlapping call ${k}`));
+    eq(await inst.exports.heap_check(0x5a), 1, 'the heap is intact');
+    inst.terminate();
+    if (env.mode === 'worker') return; // one worker, one stack: nothing to size
+    const small = await env.instantiate(env.load(modOf(env.mode, 'stack')), imports, { mode: env.mode, stackSize: 32768 });
+    const first = small.exports.deep(100, 1); // the module's own stack
+    const second = small.exports.deep(100, 2); // an extra stack of 32 KiB
+    // what lay below the small stack was overwritten before anyone could
+    // stop it (the first call's data among it): only the report is checked
+    first.catch(() => {});
+    await rejects(
+      second,
+      (e) => e.name === 'StackOverflowError' && /32768-byte stack/.test(e.message) && /options\.stackSize/.test(e.message),
+      'a call past its 32 KiB stack',
+    );
+    small.terminate();
+  },
+
+  // Load and faults at CI size (the full size: bench/runtime.mjs --load).
+  async loadAndFaults(env) {
+    const { runLoad } = await import('./load.mjs');
+    const calls = env.mode === 'worker' ? 100 : 1000;
+    const r = await runLoad({ ...env, calls, aborts: env.mode === 'worker' ? 50 : 200 });
+    env.note?.(`load ${env.mode}: ${JSON.stringify(r)}`);
+    eq(r.calls, 2 * calls + calls, 'calls made');
+    eq(r.wrong, 0, 'wrong results');
+    eq(r.rejections, calls / 2, 'rejections');
+    eq(r.leakedBytes, 0, 'runtime memory still in use after every call settled');
+    if (r.grownBytes !== null) eq(r.grownBytes, 0, 'guest memory grown in the second round');
   },
 
   async asyncifyOverflow(env) {

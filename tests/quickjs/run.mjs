@@ -1,7 +1,8 @@
 // run.mjs -- `make test-quickjs`: runs tests/quickjs/cases.mjs in every
 // engine and mode: Node 20 (asyncify, worker), Node 26 (jspi, asyncify,
 // worker), and headless Chromium (jspi, asyncify, worker) through
-// tests/quickjs/page.html. Prints each case's line, then
+// tests/quickjs/page.html; first the C glue natively under ASan + UBSan
+// (tests/quickjs/asan.sh). Prints each case's line, then
 // `quickjs: N passed, N failed`. An absent engine is skipped loudly.
 //
 //   node tests/quickjs/run.mjs [--only ENGINE] [FILTER]
@@ -70,6 +71,13 @@ function runChild(bin, argv, label) {
       resolve(counted);
     });
   });
+}
+
+if (!only || only === 'native') {
+  // glue.c + value.c natively under ASan + UBSan (tests/quickjs/native.c)
+  const c = await runChild('bash', ['tests/quickjs/asan.sh'], 'native asan');
+  pass += c.pass;
+  fail += c.fail;
 }
 
 for (const r of runs) {

@@ -161,6 +161,79 @@ static void collect(void *ctx, const char *line) {
   }
 }
 
+/* wat2wasm --debug-names of:
+ *   (module
+ *     (type $v (func))
+ *     (import "env" "sleep" (func $sleep))
+ *     (import "env" "log" (func $log (param i32)))
+ *     (memory (export "memory") 1)
+ *     (table (export "tab") 2 funcref)      ;; the host can fill slot 1
+ *     (elem (i32.const 0) func $quiet)
+ *     (func $quiet (call $log (i32.const 1)))
+ *     (func $caller (export "caller") (call_indirect (type $v) (i32.const 1)))
+ *     (func $direct (export "direct") (param i32) (call $sleep)))
+ * Functions: 0 sleep, 1 log, 2 quiet, 3 caller, 4 direct (of another type
+ * than the call_indirect: the type analysis cannot reach it). */
+static const unsigned char host_table_wasm[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x60,
+    0x00, 0x00, 0x60, 0x01, 0x7f, 0x00, 0x02, 0x17, 0x02, 0x03, 0x65, 0x6e,
+    0x76, 0x05, 0x73, 0x6c, 0x65, 0x65, 0x70, 0x00, 0x00, 0x03, 0x65, 0x6e,
+    0x76, 0x03, 0x6c, 0x6f, 0x67, 0x00, 0x01, 0x03, 0x04, 0x03, 0x00, 0x00,
+    0x01, 0x04, 0x04, 0x01, 0x70, 0x00, 0x02, 0x05, 0x03, 0x01, 0x00, 0x01,
+    0x07, 0x22, 0x04, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00,
+    0x03, 0x74, 0x61, 0x62, 0x01, 0x00, 0x06, 0x63, 0x61, 0x6c, 0x6c, 0x65,
+    0x72, 0x00, 0x03, 0x06, 0x64, 0x69, 0x72, 0x65, 0x63, 0x74, 0x00, 0x04,
+    0x09, 0x07, 0x01, 0x00, 0x41, 0x00, 0x0b, 0x01, 0x02, 0x0a, 0x15, 0x03,
+    0x06, 0x00, 0x41, 0x01, 0x10, 0x01, 0x0b, 0x07, 0x00, 0x41, 0x01, 0x11,
+    0x00, 0x00, 0x0b, 0x04, 0x00, 0x10, 0x00, 0x0b, 0x00, 0x3e, 0x04, 0x6e,
+    0x61, 0x6d, 0x65, 0x01, 0x24, 0x05, 0x00, 0x05, 0x73, 0x6c, 0x65, 0x65,
+    0x70, 0x01, 0x03, 0x6c, 0x6f, 0x67, 0x02, 0x05, 0x71, 0x75, 0x69, 0x65,
+    0x74, 0x03, 0x06, 0x63, 0x61, 0x6c, 0x6c, 0x65, 0x72, 0x04, 0x06, 0x64,
+    0x69, 0x72, 0x65, 0x63, 0x74, 0x02, 0x0b, 0x05, 0x00, 0x00, 0x01, 0x00,
+    0x02, 0x00, 0x03, 0x00, 0x04, 0x00, 0x04, 0x04, 0x01, 0x00, 0x01, 0x76};
+
+/* An exported table may hold a host function that suspends (Emscripten's
+ * addFunction): its indirect calls may unwind even with an explicit import
+ * list that does not name it, unless precise_indirect or ignore_indirect. */
+static void test_host_tables(void) {
+  WasyncError err = {0};
+  const char *sleep_only[] = {"env.sleep"};
+  for (int variant = 0; variant < 3; variant++) {
+    WasyncModule *m = wasync_module_decode(host_table_wasm,
+                                           sizeof host_table_wasm, NULL, &err);
+    CHECK(m != NULL);
+    if (!m) return;
+    CHECK(wasync_module_validate(m, &err));
+    WasyncAsyncifyOptions o;
+    memset(&o, 0, sizeof o);
+    o.imports_given = true;
+    o.imports.items = sleep_only;
+    o.imports.count = 1;
+    o.precise_indirect = variant == 1;
+    o.ignore_indirect = variant == 2;
+    WasyncAsyncifyAnalysis a;
+    CHECK(wasync_asyncify_analyze(m, &o, &a, &err));
+    unsigned mask = 0;
+    for (uint32_t f = 0; f < m->nfuncs; f++)
+      if (a.flags[f] & AFN_INSTRUMENT) mask |= 1u << f;
+    CHECK_EQ(mask, variant == 0 ? F(3) | F(4) : F(4));
+    CHECK_EQ(a.foreign_reason, AFR_TABLE_EXPORTED);
+    /* --why names the rule. */
+    Log log = {{0}, 0};
+    o.why = "caller";
+    o.log = collect;
+    o.log_ctx = &log;
+    CHECK(wasync_asyncify(m, &o, &err));
+    if (variant == 0)
+      CHECK(strstr(log.text, "caller is instrumented") &&
+            strstr(log.text, "may reach host functions") &&
+            strstr(log.text, "the module exports a table"));
+    else
+      CHECK(strstr(log.text, "caller is not instrumented") != NULL);
+    wasync_module_free(m);
+  }
+}
+
 static void test_transform(void) {
   WasyncModule *m = load();
   if (!m) return;
@@ -326,6 +399,7 @@ static void test_bad_memory(void) {
 int main(void) {
   RUN(test_match);
   RUN(test_analysis);
+  RUN(test_host_tables);
   RUN(test_transform);
   RUN(test_split_rewind);
   RUN(test_alloc_failures);

@@ -13,7 +13,7 @@ import http from 'node:http';
 import { Readable, PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WASI, runWasi, errno } from '../../js/wasi/index.js';
-import { supportedModes } from '../../js/index.js';
+import { instantiate, supportedModes } from '../../js/index.js';
 import { main as cc } from '../../js/commands/cc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -160,6 +160,16 @@ for (const mode of modes) {
   });
   await T('proc_exit resolves with the code, output flushed', async () => eq(Object.values(await run(mode, ['exit', '7'])), [7, 'bye'], 'code, out'));
   await T('WASYNC_ASYNC_JS', async () => eq((await run(mode, ['js'])).out, '42 4\n', 'out'));
+  await T('WASYNC_ASYNC_JS through plain instantiate() (the runtime builds wasync_js)', async () => {
+    const chunks = [];
+    const wasi = new WASI({ args: ['guest', 'js'], stdout: (b) => chunks.push(dec.decode(b)) });
+    const inst = await instantiate(guest, wasi.getImportObject(), { mode, asyncify: { dataSize: 65536 } });
+    try {
+      eq([await wasi.start(inst), chunks.join('')], [0, '42 4\n'], 'code, out');
+    } finally {
+      inst.terminate?.();
+    }
+  });
   await T('environment', async () => eq((await run(mode, ['env', 'WHO'], { env: { WHO: 'me' } })).out, 'me\n', 'out'));
   await T('stdout to a Node Writable and a WritableStream', async () => {
     const a = [];
