@@ -185,7 +185,7 @@ test-wasi: all
 
 # The gallery (examples/NN-*/): every example in Chromium, Firefox, WebKit
 # and Node 20/26 where it applies (tests/examples/run.mjs).
-test-examples: all
+test-examples: all quickjs
 	node tests/examples/run.mjs
 
 # wasync-quickjs (quickjs/): QuickJS for wasm32-wasi, size-tuned, plain +

@@ -315,6 +315,10 @@ async function onTheFlyAsyncify(compiled, options) {
   if ((options.mode ?? 'auto') !== 'auto' || options.autoAsyncify === false || !bytes) return compiled;
   if (options.modes && !options.autoAsyncify) return compiled; // an explicit order wins
   if (JspiRunner.available() || isAsyncified(module)) return compiled;
+  // asyncify mode keeps its unwind data in the module's memory: a module
+  // without one (imported or exported) keeps the old choice (worker next)
+  const hasMemory = (list) => list.some((d) => d.kind === 'memory');
+  if (!hasMemory(WebAssembly.Module.exports(module)) && !hasMemory(WebAssembly.Module.imports(module))) return compiled;
   // a specifier in a variable: bundlers leave auto-asyncify.js (and the Node
   // built-ins it imports) out of browser bundles; it is loaded next to this
   // file (or the bundle) when used

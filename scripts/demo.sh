@@ -10,6 +10,8 @@
 #      qjs.wasm (--imports env.host_call), then examples/quickjs/run.mjs
 #      --async, where host(x) answers after a setTimeout.
 #      (DEMO_QJS_ASYNC=0 skips this step.)
+#   5b. blocking C with WASI: examples/wasi/demo-step.sh (`wasync cc` +
+#      `wasync run`, then sleep/stdin/a URL-backed file in each Node mode).
 #   6. the example gallery: scripts/gallery.sh --print builds examples/ and
 #      prints how to serve it and the URL to open.
 set -euo pipefail
@@ -90,11 +92,16 @@ else
     status=1
   fi
 fi
+step "5b. blocking C with WASI: wasync cc + wasync run (examples/wasi)"
+if ! examples/wasi/demo-step.sh; then
+  echo "demo: examples/wasi/demo-step.sh failed" >&2
+  status=1
+fi
+[ $status = 0 ] && echo "demo: every step ran; last, the gallery"
 step "6. the gallery (examples/)"
+# its URLs stay the last thing the demo prints
 if ! scripts/gallery.sh --print; then
   echo "demo: building the examples failed (examples/build.sh)" >&2
   status=1
 fi
-echo
-[ $status = 0 ] && echo "demo: done"
 exit $status

@@ -17,7 +17,7 @@ if [ "${1:-}" = "--print" ]; then
   echo "Serve it (from the repository root; wasync-serve sends the COOP/COEP headers):"
   echo "    node js/bin/wasync-serve.mjs . --port $PORT      (or: scripts/gallery.sh)"
   echo "then open $url in Chromium, Firefox or WebKit:"
-  for d in examples/[0-9][0-9]-*/; do
+  for d in examples/[0-9][0-9]*-*/; do # 01-... and 07b-...
     d=${d%/}
     echo "    $url${d#examples/}/  $(sed -n '1s/^# //p' "$d/README.md")"
   done

@@ -1,13 +1,7 @@
 // What tests/examples/run.mjs checks for example 09 (the README says the same).
 // The timings are printed by the runner side by side, never asserted.
-const EXPECTED = {
-  // what each engine allows (pages are served cross-origin isolated)
-  node20: ['asyncify', 'worker'],
-  node26: ['jspi', 'asyncify', 'worker'],
-  chromium: ['jspi', 'asyncify', 'worker'],
-  firefox: ['jspi', 'asyncify', 'worker'],
-  webkit: ['asyncify', 'worker'],
-};
+import { ENGINE_MODES as EXPECTED } from '../lib/out.mjs';
+
 export default {
   title: 'One module, every engine',
   page: 'index.html',

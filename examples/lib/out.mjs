@@ -68,3 +68,15 @@ export const ms = (t0) => Math.round((performance.now() - t0) * 10) / 10;
  * a timer a little early. Tests that check "not before the timer" allow it.
  */
 export const TIMER_SLACK_MS = 5;
+
+/**
+ * The wasync modes each engine allows, as the tests expect them (pages are
+ * served cross-origin isolated, so worker mode is there in every browser).
+ */
+export const ENGINE_MODES = {
+  node20: ['asyncify', 'worker'],
+  node26: ['jspi', 'asyncify', 'worker'],
+  chromium: ['jspi', 'asyncify', 'worker'],
+  firefox: ['jspi', 'asyncify', 'worker'],
+  webkit: ['asyncify', 'worker'],
+};

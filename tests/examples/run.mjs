@@ -1,9 +1,10 @@
 // make test-examples: every gallery example (examples/NN-name/) in Chromium,
 // Firefox and WebKit, and in Node 20 and Node 26 where it applies.
 //
-// Each example has a test.mjs: {title, page, node: ['node20', 'node26'],
-// check({lines, data}, where)}. Its page publishes window.__example =
-// {done, ok, lines, data, error} (examples/lib/page.mjs); its node.mjs prints
+// Each example (examples/NN-name/, or NNb-name/ like 07b) has a test.mjs:
+// {title, page, node: ['node20', 'node26'], check({lines, data}, where)}.
+// Its page publishes window.__example = {done, ok, lines, data, error}
+// (examples/lib/page.mjs); its node.mjs prints
 // the same lines and, with --json, the object. For every page in every
 // engine this checks:
 //   - the example finished without an error and its own check() passes;
@@ -74,8 +75,8 @@ if (!process.argv.includes('--no-build')) {
 mkdirSync(screens, { recursive: true });
 
 const dirs = readdirSync(path.join(root, 'examples'))
-  .filter((d) => /^\d\d-/.test(d) && existsSync(path.join(root, 'examples', d, 'test.mjs')))
-  .filter((d) => !only || only.includes(d.slice(0, 2)))
+  .filter((d) => /^\d\d[a-z]?-/.test(d) && existsSync(path.join(root, 'examples', d, 'test.mjs')))
+  .filter((d) => !only || only.includes(d.slice(0, 2)) || only.includes(d.split('-')[0])) // --only=07 takes 07b too
   .sort();
 const examples = [];
 for (const d of dirs) examples.push({ dir: d, ...(await import(pathToFileURL(path.join(root, 'examples', d, 'test.mjs')))).default });

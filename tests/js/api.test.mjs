@@ -51,6 +51,17 @@ test('auto: JSPI if the engine has it, else asyncify (plain modules asyncified o
     await assert.rejects(instantiate(bytes('app.wasm'), imps, { mode: 'jspi' }), /WebAssembly\.Suspending/);
 });
 
+test('auto: a plain module without memory is not asyncified on the fly (no room for its unwind data)', async () => {
+  // (module (import "env" "f" (func (result i32))) (func (export "g") (result i32) (i32.add (call 0) (i32.const 1))))
+  const noMemory = new Uint8Array([
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 127, 2, 9, 1, 3, 101, 110, 118, 1, 102, 0, 0, 3, 2, 1, 0, 7, 5, 1, 1, 103, 0, 1, 10, 9, 1, 7,
+    0, 16, 0, 65, 1, 106, 11,
+  ]);
+  const inst = await instantiate(noMemory, { env: { f: () => 41 } });
+  assert.equal(inst.mode, hasJspi ? 'jspi' : 'worker');
+  assert.equal(await inst.exports.g(), 42);
+});
+
 test('without cross-origin isolation the worker mode names the missing headers', async () => {
   globalThis.crossOriginIsolated = false;
   try {
