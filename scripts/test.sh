@@ -5,13 +5,13 @@
 # failure: it runs them all, then prints a table (suite, result, time, the
 # suite's own totals line) and `suites: N passed, N failed`.  Exits non-zero
 # if any suite failed.  FUZZ_SECONDS (default 60) is passed to test-fuzz; a
-# suite running longer than SUITE_TIMEOUT seconds (default 600) is killed and
+# suite running longer than SUITE_TIMEOUT seconds (default 1200) is killed and
 # counts as failed (its stdin is /dev/null).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-SUITE_TIMEOUT=${SUITE_TIMEOUT:-600}
+SUITE_TIMEOUT=${SUITE_TIMEOUT:-1200}
 MAKE=${MAKE:-make}
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/wasync-test.XXXXXX")
 trap 'rm -rf "$logdir"' EXIT
