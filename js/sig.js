@@ -12,6 +12,8 @@
 // the caller falls back to Number results. It never throws on bad input,
 // because WebAssembly.compile has already validated the bytes.
 
+import { readLeb } from './binary.js';
+
 const SEC_TYPE = 1;
 const SEC_IMPORT = 2;
 const SEC_MEMORY = 5;
@@ -31,15 +33,9 @@ function reader(bytes) {
       return bytes[pos++];
     },
     u32() {
-      let result = 0;
-      let shift = 0;
-      for (;;) {
-        const b = this.byte();
-        result += (b & 0x7f) * 2 ** shift;
-        if ((b & 0x80) === 0) return result;
-        shift += 7;
-        if (shift > 35) throw new RangeError('leb');
-      }
+      const [v, next] = readLeb(bytes, pos);
+      pos = next;
+      return v;
     },
     skip(n) {
       pos += n;

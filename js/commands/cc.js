@@ -29,6 +29,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ASYNC_IMPORTS } from '../wasi/index.js';
+import { readLeb as leb } from '../binary.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -54,16 +55,6 @@ export function findNative() {
   return c.find((p) => fs.existsSync(p)) ?? null;
 }
 
-function leb(bytes, o) {
-  let v = 0;
-  let shift = 0;
-  for (;;) {
-    const b = bytes[o++];
-    v += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-    if (!(b & 0x80)) return [v, o];
-  }
-}
 function encLeb(n) {
   const out = [];
   do {

@@ -7,6 +7,8 @@
 // ...). Building the functions needs `new Function`; where a page's
 // Content-Security-Policy forbids it (no 'unsafe-eval') the error says so.
 
+import { readLeb } from '../binary.js';
+
 const dec = new TextDecoder();
 
 /** The payloads of custom section `name` (from bytes or a WebAssembly.Module). */
@@ -14,16 +16,7 @@ export function customSections(source, name) {
   if (source instanceof WebAssembly.Module) return WebAssembly.Module.customSections(source, name).map((b) => new Uint8Array(b));
   const bytes = source instanceof Uint8Array ? source : new Uint8Array(source.buffer ?? source, source.byteOffset ?? 0, source.byteLength);
   const out = [];
-  const leb = (o) => {
-    let v = 0;
-    let s = 0;
-    for (;;) {
-      const b = bytes[o++];
-      v += (b & 0x7f) * 2 ** s;
-      s += 7;
-      if (!(b & 0x80)) return [v, o];
-    }
-  };
+  const leb = (o) => readLeb(bytes, o);
   let o = 8;
   while (o < bytes.length) {
     const id = bytes[o++];
