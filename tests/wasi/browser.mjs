@@ -145,6 +145,10 @@ for (const [engine, list] of engines) {
       }
     } else {
       for (const c of r.checks ?? []) {
+        if (c.skip) {
+          console.log(`wasi-browser: SKIPPED ${engine} ${p.name} ${c.name}: ${c.skip}`);
+          continue;
+        }
         console.log(`  ${c.ok ? 'ok' : 'FAIL'} ${engine} ${p.name}: ${c.name}${c.detail ? ` (${c.detail})` : ''}`);
         if (c.ok) passed++;
         else failed++;
