@@ -2,8 +2,8 @@
 # make test-wasi: wasync/wasi on the official WASI suite (Node 26: jspi,
 # asyncify, worker, plus node:wasi and browser_wasi_shim for comparison;
 # Node 20: asyncify, worker), its own unit tests, the demo, and the browser
-# pages (tests/wasi/browser.mjs: Chromium, and Firefox ESR but for the
-# suite). Closing line: `wasi: N passed, N failed`.
+# pages (tests/wasi/browser.mjs: Chromium and WebKitGTK every page,
+# Firefox ESR all but the suite). Closing line: `wasi: N passed, N failed`.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -37,6 +37,6 @@ run "$node26" tests/wasi/run-suite.mjs --modes jspi,asyncify,worker --compare
 run "$node20" tests/wasi/run-suite.mjs --modes asyncify,worker
 [ -e tests/wasi/demo.mjs ] && run "$node26" tests/wasi/demo.mjs
 [ -e tests/wasi/demo.mjs ] && run "$node20" tests/wasi/demo.mjs
-[ -e tests/wasi/browser.mjs ] && run "$node20" tests/wasi/browser.mjs --firefox-quick
+[ -e tests/wasi/browser.mjs ] && run "$node20" tests/wasi/browser.mjs --firefox-quick --webkit
 echo "wasi: $pass passed, $fail failed"
 exit $rc

@@ -1,28 +1,31 @@
 #!/usr/bin/env node
-// wasync/wasi in headless Chromium (and Firefox ESR: --firefox runs every
-// page there too, --firefox-quick all but the suite): the official WASI suite with an
+// wasync/wasi in the browser engines, driven through tests/browser/engines.mjs:
+// headless Chromium always; Firefox ESR and WebKitGTK on request
+// (--firefox / --webkit run every page there too, --firefox-quick /
+// --webkit-quick all but the suite): the official WASI suite with an
 // in-memory file system in every mode the page can use (tests/wasi/
 // suite-page.html), and the demo with its responsiveness checks
 // (examples/wasi/index.html), and persistentFS over IndexedDB
 // (tests/wasi/persist-page.html), and the WASYNC_ASYNC_JS error under a
 // CSP without 'unsafe-eval' (tests/wasi/csp-page.html). Serves the repository with
 // wasync-serve (cross-origin isolated, so the worker mode works); every page
-// reports through window.__results, so the gallery's engine launcher can
-// drive the same pages. Closing line: `wasi-browser: N passed, N failed`.
+// reports through window.__results, which the driver polls inside the page
+// (waitInPage). Closing line: `wasi-browser: N passed, N failed`.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchEngine, waitInPage } from '../browser/engines.mjs';
 import { listTests, asyncifiedCopy } from './suite.mjs';
 import { main as cc } from '../../js/commands/cc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const suiteRoot = path.resolve(process.env.WASYNC_SHARED ?? path.join(repo, '../shared'), 'wasi-testsuite');
-const LIMIT_MS = 240000;
+// the whole run's bound: 4 min, 3 more for each engine that runs the suite
+// beside Chromium (--firefox, --webkit)
+const LIMIT_MS = 240000 + 180000 * ['--firefox', '--webkit'].filter((f) => process.argv.includes(f)).length;
 let passed = 0;
 let failed = 0;
 const watchdog = setTimeout(() => {
@@ -82,84 +85,59 @@ const base = await new Promise((resolve, reject) => {
   server.on('exit', () => reject(new Error('wasync-serve exited before printing its URL')));
 });
 
-// engines: Chromium (playwright-core) always; Firefox ESR (puppeteer-core)
-// with --firefox (every page) or --firefox-quick (all but the suite)
+// engines, all through the shared launcher (tests/browser/engines.mjs):
+// Chromium always (but with --no-chromium); Firefox ESR with --firefox (every page) or
+// --firefox-quick (all but the suite); WebKitGTK with --webkit (every page)
+// or --webkit-quick (all but the suite), launched with
+// JSC_useSharedArrayBuffer=1 so that it behaves like Safari on a
+// cross-origin isolated page (no JSPI there: the pages skip that mode and
+// say why).
 const argv = process.argv.slice(2);
-const engines = [['chromium', pages]];
-if (argv.includes('--firefox')) engines.push(['firefox', pages]);
-else if (argv.includes('--firefox-quick')) engines.push(['firefox', pages.filter((p) => p.name !== 'suite')]);
-
-async function openChromium() {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'wasync-wasi-chromium-'));
-  process.on('exit', () => fs.rmSync(profile, { recursive: true, force: true }));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    timeout: 60000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  return {
-    newPage: async () => {
-      const page = await context.newPage();
-      return {
-        on: (ev, fn) => page.on(ev, fn),
-        goto: (url) => page.goto(url, { waitUntil: 'load', timeout: 30000 }),
-        waitDone: (ms) => page.waitForFunction(() => window.__results?.done === true, null, { timeout: ms, polling: 200 }),
-        results: () => page.evaluate(() => window.__results),
-        close: () => page.close(),
-      };
-    },
-    close: () => context.close(),
-  };
+const engines = argv.includes('--no-chromium') ? [] : [['chromium', pages]];
+for (const name of ['firefox', 'webkit']) {
+  if (argv.includes(`--${name}`)) engines.push([name, pages]);
+  else if (argv.includes(`--${name}-quick`)) engines.push([name, pages.filter((p) => p.name !== 'suite')]);
 }
-async function openFirefox() {
-  const { default: puppeteer } = await import('puppeteer-core');
-  const exe = process.env.FIREFOX ?? '/usr/bin/firefox-esr';
-  if (!fs.existsSync(exe)) return { skip: `${exe} is absent` };
-  const browser = await puppeteer.launch({ browser: 'firefox', executablePath: exe, headless: true, timeout: 60000 });
-  return {
-    newPage: async () => {
-      const page = await browser.newPage();
-      return {
-        on: (ev, fn) => page.on(ev, fn),
-        goto: (url) => page.goto(url, { timeout: 30000 }),
-        waitDone: (ms) => page.waitForFunction(() => window.__results?.done === true, { timeout: ms, polling: 200 }),
-        results: () => page.evaluate(() => window.__results),
-        close: () => page.close(),
-      };
-    },
-    close: () => browser.close(),
-  };
-}
+const engineEnv = { webkit: { JSC_useSharedArrayBuffer: '1' } };
 
 for (const [engine, list] of engines) {
-  const b = engine === 'chromium' ? await openChromium() : await openFirefox();
+  const t0 = Date.now();
+  let b;
+  try {
+    b = await launchEngine(engine, { env: engineEnv[engine] ?? {} });
+  } catch (e) {
+    console.log(`  FAIL ${engine}: ${e.message}`);
+    failed++;
+    continue;
+  }
   if (b.skip) {
     console.log(`wasi-browser: SKIPPED ${engine}: ${b.skip}`);
     continue;
   }
+  console.log(`${engine}: ${b.version}`);
   for (const p of list) {
-    const page = await b.newPage();
-    page.on('pageerror', (e) => {
-      // the CSP page provokes the refusal on purpose; Firefox reports it as a page error
-      if (!(p.name === 'csp' && /Content-Security-Policy/.test(e.message))) console.log(`  [${engine} ${p.name}] page error: ${e.message}`);
-    });
-    await page.goto(base + p.url);
+    let page;
+    let r;
     try {
-      await page.waitDone(p.ms);
-    } catch {
-      console.log(`  FAIL ${engine} ${p.name}: no result after ${p.ms / 1000} s`);
+      page = await b.newPage();
+      await page.goto(base + p.url);
+      r = await waitInPage(page, () => (window.__results?.done === true ? window.__results : null), p.ms, `${engine} ${p.name}`);
+    } catch (e) {
+      console.log(`  FAIL ${engine} ${p.name}: ${e.message}`);
       failed++;
+      await page?.close().catch(() => {});
       continue;
     }
-    const r = await page.results();
+    for (const m of page.console().filter((m) => m.type === 'pageerror'))
+      // the CSP page provokes the refusal on purpose; Firefox reports it as a page error
+      if (!(p.name === 'csp' && /Content-Security-Policy/.test(m.text))) console.log(`  [${engine} ${p.name}] page error: ${m.text}`);
     if (r.error) {
       console.log(`  FAIL ${engine} ${p.name}: ${r.error}`);
       failed++;
     }
     if (p.name === 'suite') {
-      for (const [mode, why] of Object.entries(r.skipped)) console.log(`wasi-browser: SKIPPED ${engine} suite mode ${mode}: ${why}`);
-      for (const [mode, m] of Object.entries(r.modes)) {
+      for (const [mode, why] of Object.entries(r.skipped ?? {})) console.log(`wasi-browser: SKIPPED ${engine} suite mode ${mode}: ${why}`);
+      for (const [mode, m] of Object.entries(r.modes ?? {})) {
         console.log(`${engine} wasync ${mode} memfs: ${m.passed}/${m.passed + m.failed.length}`);
         for (const [id, why] of m.failed) console.log(`  FAIL ${id}: ${why}`);
         passed += m.passed;
@@ -167,14 +145,19 @@ for (const [engine, list] of engines) {
       }
     } else {
       for (const c of r.checks ?? []) {
+        if (c.skip) {
+          console.log(`wasi-browser: SKIPPED ${engine} ${p.name} ${c.name}: ${c.skip}`);
+          continue;
+        }
         console.log(`  ${c.ok ? 'ok' : 'FAIL'} ${engine} ${p.name}: ${c.name}${c.detail ? ` (${c.detail})` : ''}`);
         if (c.ok) passed++;
         else failed++;
       }
     }
-    await page.close();
+    await page.close().catch(() => {});
   }
   await b.close();
+  console.log(`${engine}: ${list.map((p) => p.name).join(', ')} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 clearTimeout(watchdog);
 console.log(`wasi-browser: ${passed} passed, ${failed} failed`);
