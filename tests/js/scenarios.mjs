@@ -176,8 +176,13 @@ export const scenarios = {
     // several more, interleaved
     const many = await Promise.all([1, 2, 3, 4].map((k) => inst.exports.compute(3 + k, k * 11, 5 + k)));
     many.forEach((v, i) => eq(v, expectedCompute(4 + i, (i + 1) * 11, 6 + i), `call ${i}`));
-    // worker mode has one guest stack: its calls queue
-    eq(order.join(','), env.mode === 'worker' ? 'long,short' : 'short,long', 'completion order');
+    // worker mode has one guest stack: a call that arrives while the running
+    // one is still in guest code waits for it (long,short); one that arrives
+    // while the running call waits in its import runs on top of it in the
+    // blocked worker and finishes first (short,long) -- which of the two
+    // depends on how far the worker got, so either order is right there
+    if (env.mode === 'worker') check(['long,short', 'short,long'].includes(order.join(',')), `completion order ${order}`);
+    else eq(order.join(','), 'short,long', 'completion order');
     inst.terminate();
   },
 
