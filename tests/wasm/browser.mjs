@@ -14,7 +14,7 @@ function checkResults(engine, r, want, check) {
   check(!r.failure, `${engine}: the page ran`, r.failure);
   check(r.page === want, `${engine}: wasync/transform in a page gives build/wasync's bytes`);
   check(r.worker === want, `${engine}: wasync/transform in a worker gives build/wasync's bytes`);
-  check(r.error?.isTransformError && r.error.message === "wasync: in.wasm:0x9: unexpected end" && r.error.offset === 9, `${engine}: errors carry message and offset`, JSON.stringify(r.error));
+  check(r.error?.isTransformError && r.error.message === "wasync: in.wasm:0x9: unexpected end (reading section size)" && r.error.offset === 9, `${engine}: errors carry message and offset`, JSON.stringify(r.error));
   check(r.validate?.valid === true, `${engine}: validate`);
   const [first, second] = r.onTheFly ?? [];
   check(first?.stages.includes("transform") && !first.stages.includes("cache-hit"), `${engine}: on-the-fly asyncify transforms the first time`, JSON.stringify(first));

@@ -193,12 +193,12 @@ if (quick) {
     check(text.includes(`functions (${inf.counts.functions}):`) && text.includes(`imports (${inf.imports.length}):`), "transform.info agrees with wasync info");
   }
   const v = await transform.validate(fs.readFileSync(bad), { name: "in.wasm" });
-  check(!v.valid && v.error === "wasync: in.wasm:0x9: unexpected end" && v.offset === 9, "transform.validate: error with offset", JSON.stringify(v));
+  check(!v.valid && v.error === "wasync: in.wasm:0x9: unexpected end (reading section size)" && v.offset === 9, "transform.validate: error with offset", JSON.stringify(v));
   try {
     await transform.asyncify(fs.readFileSync(bad), { name: "in.wasm" });
     check(false, "transform.asyncify throws on a malformed module");
   } catch (e) {
-    check(e instanceof transform.TransformError && e.message === "wasync: in.wasm:0x9: unexpected end" && e.offset === 9, "transform.asyncify throws with message and offset", e.message);
+    check(e instanceof transform.TransformError && e.message === "wasync: in.wasm:0x9: unexpected end (reading section size)" && e.offset === 9, "transform.asyncify throws with message and offset", e.message);
   }
 }
 
