@@ -40,7 +40,7 @@
 import { Call, abortError } from './call.js';
 import { GuestMemory } from './memory.js';
 import { JspiRunner } from './jspi.js';
-import { AsyncifyRunner, isAsyncified } from './asyncify.js';
+import { AsyncifyRunner, isAsyncified, ASYNCIFIED_ON_THE_FLY } from './asyncify.js';
 import { WorkerRunner } from './worker-host.js';
 import { readImportSignatures } from './sig.js';
 import { checkSignature } from './marshal.js';
@@ -325,7 +325,7 @@ async function onTheFlyAsyncify(compiled, options) {
   const AUTO_ASYNCIFY = './auto-asyncify.js';
   const { asyncifyOnTheFly } = await import(/* webpackIgnore: true */ /* @vite-ignore */ AUTO_ASYNCIFY);
   const out = await asyncifyOnTheFly(bytes, { ...(options.autoAsyncify ?? {}), asyncImports: options.asyncImports });
-  return { module: await WebAssembly.compile(out), bytes: out };
+  return { module: await WebAssembly.compile(out), bytes: out, onTheFly: true };
 }
 
 /**
@@ -344,10 +344,11 @@ async function onTheFlyAsyncify(compiled, options) {
 export async function instantiate(source, imports = {}, options = {}) {
   checkNeeds(options.needs);
   if (options.tuneEngine !== false) await tuneEngine();
-  const { module, bytes } = await onTheFlyAsyncify(await compile(source), options);
+  const { module, bytes, onTheFly } = await onTheFlyAsyncify(await compile(source), options);
   const mode = chooseMode(options.mode ?? 'auto', module, options);
   const Runner = RUNNERS.find((R) => R.mode === mode);
-  const runner = new Runner(options);
+  // (an on-the-fly module's import errors point to options.asyncImports)
+  const runner = new Runner(onTheFly ? { ...options, [ASYNCIFIED_ON_THE_FLY]: true } : options);
   const base = new ImportContext(runner.memory);
   // the shared context (factory form) reports the call running right now;
   // after an import's await no guest code runs, so it reports the one call
