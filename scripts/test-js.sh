@@ -1,7 +1,8 @@
 #!/bin/sh
 # scripts/test-js.sh -- build the JS runtime's test modules, then run the
-# node:test suites (tests/js/*.test.mjs) on Node 20 (asyncify + worker modes)
-# and on Node 26 from node_modules (all three modes, JSPI included).
+# node:test suites (tests/js/*.test.mjs) on Node 20 (asyncify + worker modes,
+# and asyncify on the fly with the plain modules: otf.test.mjs) and on Node 26
+# from node_modules (all three modes, JSPI included).
 #
 #   scripts/test-js.sh               build fixtures + run the suites
 #   scripts/test-js.sh --build-only  only build the fixtures (used by

@@ -1,0 +1,97 @@
+// node --test suite: every runtime scenario (scenarios.mjs) with the PLAIN
+// fixtures through on-the-fly asyncify -- instantiate() in mode 'auto' on an
+// engine without JSPI asyncifies the module itself (auto-asyncify.js) and
+// runs it in asyncify mode. The scenarios check the same results as with the
+// pre-asyncified fixtures (runtime.test.mjs); here also:
+//   - the transformed bytes equal `wasync asyncify`'s (the .async.wasm
+//     fixtures, built by the native CLI with the same options);
+//   - the first instantiate of a module transforms it, every later one hits
+//     the cache, in this process and in a fresh one.
+// Node >= 25 has JSPI, so 'auto' never asyncifies there: skipped with that
+// reason (Node 20 runs it, and WebKitGTK in make test-browser).
+import { test, after } from 'node:test';
+import { readFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { instantiate, supportedModes } from '../../js/index.js';
+import { scenarios, onTheFlyEnv, eq, check, expectedCompute } from './scenarios.mjs';
+import { tracked } from './harness.mjs';
+
+const fixtures = fileURLToPath(new URL('../../build/js-fixtures/', import.meta.url));
+if (!existsSync(`${fixtures}app.wasm`)) throw new Error('fixtures missing: run scripts/test-js.sh --build-only');
+const load = (name) => readFileSync(fixtures + name);
+
+const TIMEOUT = 20000;
+const { modes } = supportedModes(null);
+const skip = modes.includes('jspi')
+  ? `this Node (${process.version}) has JSPI, so mode 'auto' picks jspi and never asyncifies on the fly; Node 20 runs this suite`
+  : false;
+
+const cacheDir = mkdtempSync(path.join(tmpdir(), 'wasync-otf-cache-'));
+after(() => rmSync(cacheDir, { recursive: true, force: true }));
+const stages = []; // [{file, stages}] of every instantiate, in order
+
+for (const [name, run] of Object.entries(scenarios)) {
+  test(`asyncify (on the fly): ${name}`, { skip, timeout: TIMEOUT }, async (t) => {
+    const base = { instantiate: tracked(t, instantiate), mode: 'asyncify', load, note: (m) => t.diagnostic(m) };
+    const r = await run(onTheFlyEnv(base, { stages, autoAsyncify: { cacheDir } }));
+    if (r === 'skip') t.skip('not applicable in this mode');
+  });
+}
+
+test('on the fly: the first load of each module transforms, every later one hits the cache', { skip }, () => {
+  const seen = new Set();
+  check(stages.length > 20, `instantiates recorded: ${stages.length}`);
+  for (const { file, stages: s } of stages) {
+    const first = !seen.has(file);
+    seen.add(file);
+    const want = first ? 'transform' : 'cache-hit';
+    check(s.includes(want) && !s.includes(first ? 'cache-hit' : 'transform'), `${file}: ${first ? 'first' : 'later'} load: ${s.join(',')}`);
+  }
+});
+
+test("on the fly: the cached bytes are `wasync asyncify`'s (the .async.wasm fixtures)", { skip }, () => {
+  const entries = readdirSync(cacheDir).filter((f) => f.endsWith('.wasm'));
+  const files = new Set(stages.map((s) => s.file));
+  eq(entries.length, files.size, `cache entries (one per module: ${[...files].join(', ')})`);
+  // typo.wasm was asyncified with asyncImports ['env.tick'], as typo.async.wasm with --imports env.tick
+  const want = [...files].map((f) => load(f.replace(/\.wasm$/, '.async.wasm')));
+  for (const e of entries) {
+    const got = readFileSync(path.join(cacheDir, e));
+    check(
+      want.some((w) => Buffer.compare(w, got) === 0),
+      `cache entry ${e} (${got.length} bytes) equals one of the CLI's outputs`,
+    );
+  }
+});
+
+// A fresh process: the cache directory outlives it.
+test('on the fly: a fresh process hits the cache the first plain module left', { skip, timeout: TIMEOUT }, () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'wasync-otf-fresh-'));
+  try {
+    const script = `
+      import { instantiate } from ${JSON.stringify(pathToFileURL(fileURLToPath(new URL('../../js/index.js', import.meta.url))).href)};
+      import { appImports } from ${JSON.stringify(new URL('./scenarios.mjs', import.meta.url).href)};
+      import { readFileSync } from 'node:fs';
+      const stages = [];
+      const inst = await instantiate(readFileSync(${JSON.stringify(`${fixtures}app.wasm`)}), (ctx) => appImports(ctx, []), {
+        autoAsyncify: { cacheDir: ${JSON.stringify(dir)}, onProgress: (p) => stages.push(p.stage) },
+      });
+      const value = await inst.exports.compute(5, 3, 2);
+      console.log(JSON.stringify({ mode: inst.mode, value, stages }));
+    `;
+    const once = () => JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15000 }));
+    const first = once();
+    const second = once();
+    for (const r of [first, second]) {
+      eq(r.mode, 'asyncify', 'mode');
+      eq(r.value, expectedCompute(5, 3, 2), 'compute(5, 3, 2)');
+    }
+    check(first.stages.includes('transform') && !first.stages.includes('cache-hit'), `first process transforms: ${first.stages.join(',')}`);
+    check(second.stages.includes('cache-hit') && !second.stages.includes('transform'), `second process hits the cache: ${second.stages.join(',')}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
