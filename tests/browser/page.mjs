@@ -10,7 +10,7 @@
 // Progress goes to the console ('[wasync-test] start NAME' / 'end NAME') and
 // window.__partial / window.__running, so the driver can say what hung.
 import { instantiate as wasyncInstantiate, supportedModes } from '/js/index.js';
-import { scenarios, modOf, appImports, expectedCompute, eq, check, within } from '/tests/js/scenarios.mjs';
+import { scenarios, modOf, appImports, expectedCompute, eq, check, within, onTheFlyEnv } from '/tests/js/scenarios.mjs';
 
 const SCENARIO_MS = 20000;
 const results = [];
@@ -117,14 +117,92 @@ async function responsive(mode) {
   inst.terminate();
 }
 
-const isolated = new URLSearchParams(location.search).get('isolated') !== '0';
+const params = new URLSearchParams(location.search);
+const isolated = params.get('isolated') !== '0';
+const cachePage = params.get('cache') === '1';
+
+// ---- on-the-fly asyncify: the scenarios with PLAIN modules ------------------
+// WebKit has no JSPI, so mode 'auto' asyncifies a plain module itself
+// (js/auto-asyncify.js) and caches it in the Cache API. Chromium and Firefox
+// have JSPI, which 'auto' would pick: for these runs it is hidden
+// (WebAssembly.Suspending/promising removed, then put back), so the page is an
+// engine without JSPI as far as the runtime can tell. workerThreshold 0: every
+// transform runs in auto-asyncify's module worker, as a big module's would.
+const CACHE_NAME = 'wasync-asyncify'; // js/auto-asyncify.js
+const OTF_OPTIONS = { workerThreshold: 0 };
+async function withoutJspi(fn) {
+  const saved = { Suspending: WebAssembly.Suspending, promising: WebAssembly.promising };
+  const had = saved.Suspending !== undefined || saved.promising !== undefined;
+  delete WebAssembly.Suspending;
+  delete WebAssembly.promising;
+  try {
+    return await fn(had);
+  } finally {
+    if (saved.Suspending !== undefined) WebAssembly.Suspending = saved.Suspending;
+    if (saved.promising !== undefined) WebAssembly.promising = saved.promising;
+  }
+}
+const sha256 = async (buf) =>
+  [...new Uint8Array(await crypto.subtle.digest('SHA-256', buf))].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+async function onTheFlyRuns() {
+  if (typeof caches === 'undefined') throw new Error('this page has no Cache API (caches is undefined): on-the-fly asyncify cannot cache');
+  await caches.delete(CACHE_NAME); // the first load of each module must transform
+  const stages = [];
+  const hidden = await withoutJspi(async (had) => {
+    for (const [name, run] of Object.entries(scenarios)) {
+      await record(`no isolation, asyncify (on the fly): ${name}`, () =>
+        run(onTheFlyEnv({ instantiate, mode: 'asyncify', load, note }, { stages, autoAsyncify: OTF_OPTIONS })),
+      );
+    }
+    return had;
+  });
+  if (hidden) note('on the fly: JSPI was hidden for these runs (this engine has it)');
+  await record('on the fly: the first load of each module transforms, later ones hit the Cache API', () => {
+    check(stages.length > 20, `instantiates recorded: ${stages.length}`);
+    const seen = new Set();
+    for (const { file, stages: s } of stages) {
+      const first = !seen.has(file);
+      seen.add(file);
+      check(s.includes(first ? 'transform' : 'cache-hit') && !s.includes(first ? 'cache-hit' : 'transform'), `${file}: ${first ? 'first' : 'later'} load: ${s.join(',')}`);
+    }
+  });
+}
+
+// A fresh page load (the page above filled the cache): the first instantiate
+// of the plain app.wasm here is a cache hit, and every cached module equals
+// the native `wasync asyncify` output (the .async.wasm fixtures).
+async function cacheRuns() {
+  await record('fresh page: the plain module comes from the Cache API', () =>
+    withoutJspi(async () => {
+      const stages = [];
+      const inst = await instantiate(load('app.wasm'), (ctx) => appImports(ctx, []), {
+        autoAsyncify: { ...OTF_OPTIONS, onProgress: (p) => stages.push(p.stage) },
+      });
+      eq(inst.mode, 'asyncify', 'mode');
+      eq(await inst.exports.compute(5, 3, 2), expectedCompute(5, 3, 2), 'compute(5, 3, 2)');
+      check(stages.includes('cache-hit') && !stages.includes('transform'), `a cache hit: ${stages.join(',')}`);
+    }),
+  );
+  await record("fresh page: the cached modules are `wasync asyncify`'s", async () => {
+    const cache = await caches.open(CACHE_NAME);
+    const keys = await cache.keys();
+    const fixtures = ['sleep', 'app', 'app-nosp', 'stack', 'typo'];
+    const want = new Set();
+    for (const f of fixtures) want.add(await sha256(await (await fetch(`/build/js-fixtures/${f}.async.wasm`)).arrayBuffer()));
+    eq(keys.length, fixtures.length, 'cache entries (one per module)');
+    for (const k of keys) check(want.has(await sha256(await (await cache.match(k)).arrayBuffer())), `${k.url} is one of the CLI's outputs`);
+  });
+}
 // What this engine lacks (JSPI in WebKit; SharedArrayBuffer off isolated pages).
 const { why } = supportedModes(null);
 const needs = (mode, fn) => () => (mode !== 'asyncify' && why[mode] ? { skip: why[mode] } : fn());
 
 async function main() {
   const modes = ['jspi', 'asyncify', 'worker'];
-  if (isolated) {
+  if (cachePage) {
+    await cacheRuns();
+  } else if (isolated) {
     await record('page is cross-origin isolated', () => check(crossOriginIsolated === true, 'crossOriginIsolated'));
     for (const mode of modes) {
       for (const [name, run] of Object.entries(scenarios)) {
@@ -176,6 +254,7 @@ async function main() {
         await record(`no isolation, ${mode}: ${name}`, needs(mode, () => run({ instantiate, mode, load, note })));
       }
     }
+    await onTheFlyRuns();
   }
   document.getElementById('status').textContent = 'done';
   window.__results = { done: true, results };

@@ -4,7 +4,10 @@
 // `wasync-serve` twice over the repository root -- once with the
 // cross-origin isolation headers, once with --no-isolation -- and opens
 // tests/browser/index.html from each in every engine (tests/browser/engines.mjs
-// launches them; `--engines=chromium,firefox` picks some). Scenarios an engine
+// launches them; `--engines=chromium,firefox` picks some). The page without
+// isolation also runs every scenario with the plain fixtures through
+// on-the-fly asyncify (JSPI hidden where the engine has it), and a fresh load
+// of it (`&cache=1`) checks that the Cache API serves them. Scenarios an engine
 // cannot run (no JSPI in WebKit, no SharedArrayBuffer off isolated pages) are
 // reported as skipped with the reason. Prints every result, a line per engine
 // and the totals over all engines:
@@ -133,6 +136,9 @@ try {
     stage = `starting wasync-serve (${label})`;
     servers.push({ label, query, server: await startServer(extra) });
   }
+  // a fresh page load on the same origin: on-the-fly asyncify's Cache API
+  // entries from the page before are hit (page.mjs, cacheRuns)
+  servers.push({ ...servers[1], label: 'not isolated, fresh page', query: '?isolated=0&cache=1' });
   for (const name of engines) await runEngine(name, servers);
 } catch (e) {
   console.log(`browser: driver error while ${stage}: ${e.stack ?? e}`);
