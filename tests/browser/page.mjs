@@ -155,6 +155,11 @@ async function onTheFlyRuns() {
         run(onTheFlyEnv({ instantiate, mode: 'asyncify', load, note }, { stages, autoAsyncify: OTF_OPTIONS })),
       );
     }
+    // no isolation, no JSPI: a compiled module has no mode left, and is told why
+    await record('no isolation, on the fly: a WebAssembly.Module is told to pass its bytes', async () => {
+      const module = await WebAssembly.compile(await (await fetch('/build/js-fixtures/app.wasm')).arrayBuffer());
+      await expectError(instantiate(module, (ctx) => appImports(ctx, [])), /asyncify: .*pass the module's bytes \(not a WebAssembly\.Module\)/, 'auto');
+    });
     return had;
   });
   if (hidden) note('on the fly: JSPI was hidden for these runs (this engine has it)');

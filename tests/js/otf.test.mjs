@@ -16,7 +16,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { instantiate, supportedModes } from '../../js/index.js';
-import { scenarios, onTheFlyEnv, eq, check, expectedCompute } from './scenarios.mjs';
+import { scenarios, onTheFlyEnv, eq, check, expectedCompute, appImports } from './scenarios.mjs';
 import { tracked } from './harness.mjs';
 
 const fixtures = fileURLToPath(new URL('../../build/js-fixtures/', import.meta.url));
@@ -91,6 +91,51 @@ test('on the fly: a fresh process hits the cache the first plain module left', {
     }
     check(first.stages.includes('transform') && !first.stages.includes('cache-hit'), `first process transforms: ${first.stages.join(',')}`);
     check(second.stages.includes('cache-hit') && !second.stages.includes('transform'), `second process hits the cache: ${second.stages.join(',')}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Every source kind that carries bytes is asyncified on the fly; a compiled
+// WebAssembly.Module cannot be, and the error says to pass the bytes.
+test('on the fly: every source kind with bytes; a WebAssembly.Module is told to pass bytes', { skip, timeout: TIMEOUT }, async (t) => {
+  const inst0 = tracked(t, instantiate);
+  const file = `${fixtures}app.wasm`;
+  const sources = {
+    path: file,
+    'file: URL': pathToFileURL(file),
+    Response: new Response(load('app.wasm')),
+    ArrayBuffer: load('app.wasm').buffer.slice(0),
+    'Promise of bytes': Promise.resolve(load('app.wasm')),
+  };
+  for (const [kind, src] of Object.entries(sources)) {
+    const inst = await inst0(src, (ctx) => appImports(ctx, []), { autoAsyncify: { cacheDir } });
+    eq(inst.mode, 'asyncify', `${kind}: mode`);
+    eq(await inst.exports.compute(4, 2, 1), expectedCompute(4, 2, 1), `${kind}: compute`);
+  }
+  const module = new WebAssembly.Module(load('app.wasm'));
+  const w = await inst0(module, (ctx) => appImports(ctx, []), { autoAsyncify: { cacheDir } });
+  eq(w.mode, 'worker', 'a plain WebAssembly.Module: auto keeps the worker mode');
+  let err = null;
+  await inst0(module, (ctx) => appImports(ctx, []), { needs: ['memory'] }).catch((e) => (err = e));
+  check(err && /asyncify: .*pass the module's bytes \(not a WebAssembly\.Module\)/.test(err.message), `no mode left: ${err?.message}`);
+});
+
+test('on the fly: with options.asyncImports and cache: false (nothing stored)', { skip, timeout: TIMEOUT }, async (t) => {
+  const inst0 = tracked(t, instantiate);
+  const dir = mkdtempSync(path.join(tmpdir(), 'wasync-otf-nocache-'));
+  try {
+    const stages = [];
+    const asyncImports = ['env.sleep_ms', 'env.fetch_greeting', 'env.fail_async', 'env.nop_async'];
+    const inst = await inst0(load('app.wasm'), (ctx) => appImports(ctx, []), {
+      asyncImports,
+      autoAsyncify: { cacheDir: dir, cache: false, onProgress: (p) => stages.push(p.stage) },
+    });
+    eq(inst.mode, 'asyncify', 'mode');
+    eq(await inst.exports.compute(6, 5, 3), expectedCompute(6, 5, 3), 'compute');
+    eq(await inst.exports.sum_sync(100), 5050, 'sum_sync through the sync imports');
+    eq(stages.join(','), 'load,transform,done', 'stages without a cache');
+    eq(readdirSync(dir).length, 0, 'files in the cache directory');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
