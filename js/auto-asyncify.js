@@ -11,7 +11,8 @@
 //   --imports`, e.g. ["env.sleep", "wasi_snapshot_preview1.fd_read"]);
 //   default every import (always correct, a little slower).
 // cache: true (default) or false.  The result is stored under the SHA-256
-//   of the input + the options + this transform's version: in Node in a
+//   of the input + the options + the transform's identity (transformId()
+//   below: a rebuilt or upgraded transform never serves old entries): in Node in a
 //   directory (cacheDir, else $WASYNC_CACHE_DIR, else $XDG_CACHE_HOME/wasync,
 //   else ./node_modules/.cache/wasync when ./node_modules exists, else
 //   ~/.cache/wasync), in browsers in the Cache API (`caches`), when the page
@@ -27,7 +28,7 @@
 
 import { asyncify, asyncifyArgs } from "./transform.js";
 
-const VERSION = "wasync-asyncify-1"; // bump when the transform's output changes
+const VERSION = "wasync-asyncify-1"; // bump when the key or entry format changes (transformId() covers new transforms)
 const isNode = typeof process === "object" && !!process.versions?.node;
 
 function progress(cb, stage, fraction) {
@@ -60,6 +61,36 @@ async function sha256Hex(parts) {
 }
 
 // ---- the cache -----------------------------------------------------------
+
+// What identifies the transform that made a cache entry, so that a new one
+// (an upgraded package, a rebuilt wasync-transform.wasm) misses the old
+// entries. In Node: the SHA-256 of the wasm file itself (read from disk, ~1 ms).
+// In browsers its bytes are not fetched for a cache hit (the transform is
+// loaded only when needed): its URL (bundlers put a content hash in the
+// name) and what a HEAD request says (ETag, Last-Modified, Content-Length;
+// nothing if the request fails).  VERSION is part of the key as well.
+const TRANSFORM_URL = new URL("./wasync-transform.wasm", import.meta.url);
+let transformIdOnce = null;
+function transformId() {
+  transformIdOnce ??= (async () => {
+    if (isNode && TRANSFORM_URL.protocol === "file:") {
+      const { readFile } = await import("node:fs/promises");
+      try {
+        return `sha256:${await sha256Hex([await readFile(TRANSFORM_URL)])}`;
+      } catch {
+        return "unreadable"; // the transform's own load reports it
+      }
+    }
+    try {
+      const r = await fetch(TRANSFORM_URL, { method: "HEAD", cache: "no-cache" });
+      const h = (n) => r.headers.get(n) ?? "";
+      return `${TRANSFORM_URL.href}|${r.status}|${h("etag")}|${h("last-modified")}|${h("content-length")}`;
+    } catch {
+      return TRANSFORM_URL.href;
+    }
+  })();
+  return transformIdOnce;
+}
 
 async function nodeCacheDir(options) {
   const path = await import("node:path");
@@ -152,7 +183,7 @@ export async function asyncifyOnTheFly(bytes, options = {}) {
   const store = isNode ? nodeCache : browserCache;
   if (cache) {
     progress(onProgress, "hash", 0);
-    key = await sha256Hex([VERSION, JSON.stringify(transformOptions), bytes]);
+    key = await sha256Hex([VERSION, await transformId(), JSON.stringify(transformOptions), bytes]);
     const hit = await store.get(key, options);
     if (hit) {
       progress(onProgress, "cache-hit", 1);

@@ -10,7 +10,7 @@
 // Node >= 25 has JSPI, so 'auto' never asyncifies there: skipped with that
 // reason (Node 20 runs it, and WebKitGTK in make test-browser).
 import { test, after } from 'node:test';
-import { readFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, existsSync, mkdtempSync, readdirSync, rmSync, cpSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -64,6 +64,39 @@ test("on the fly: the cached bytes are `wasync asyncify`'s (the .async.wasm fixt
       want.some((w) => Buffer.compare(w, got) === 0),
       `cache entry ${e} (${got.length} bytes) equals one of the CLI's outputs`,
     );
+  }
+});
+
+// A changed transform (an upgrade, a rebuild) never serves the old entries:
+// a copy of the package whose wasync-transform.wasm has other bytes (a
+// custom section appended: a valid module, the same output) misses the
+// cache the original filled, then hits its own entry.
+test('on the fly: a changed wasync-transform.wasm misses the old cache entries', { skip, timeout: TIMEOUT }, async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'wasync-otf-pkg-'));
+  try {
+    const js = fileURLToPath(new URL('../../js/', import.meta.url));
+    cpSync(js, path.join(dir, 'js'), { recursive: true });
+    const wasm = path.join(dir, 'js/wasync-transform.wasm');
+    // custom section "x" holding one byte: id 0, size 3, name length 1, 'x', 1
+    writeFileSync(wasm, Buffer.concat([readFileSync(wasm), Buffer.from([0, 3, 1, 0x78, 1])]));
+    const copy = await import(pathToFileURL(path.join(dir, 'js/index.js')).href);
+    const cache = path.join(dir, 'cache');
+    const stagesOf = async (inst0) => {
+      const stages = [];
+      const inst = await tracked(t, inst0)(load('app.wasm'), (ctx) => appImports(ctx, []), {
+        autoAsyncify: { cacheDir: cache, onProgress: (p) => stages.push(p.stage) },
+      });
+      eq(inst.mode, 'asyncify', 'mode');
+      eq(await inst.exports.compute(4, 4, 1), expectedCompute(4, 4, 1), 'compute');
+      return stages.includes('cache-hit') ? 'hit' : stages.includes('transform') ? 'transform' : stages.join(',');
+    };
+    eq(await stagesOf(instantiate), 'transform', 'the package, first load');
+    eq(await stagesOf(instantiate), 'hit', 'the package, second load');
+    eq(await stagesOf(copy.instantiate), 'transform', 'the changed transform, first load');
+    eq(await stagesOf(copy.instantiate), 'hit', 'the changed transform, second load');
+    eq(readdirSync(cache).filter((f) => f.endsWith('.wasm')).length, 2, 'cache entries');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
