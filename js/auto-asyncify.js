@@ -16,7 +16,7 @@
 //   directory (cacheDir, else $WASYNC_CACHE_DIR, else $XDG_CACHE_HOME/wasync,
 //   else ./node_modules/.cache/wasync when ./node_modules exists, else
 //   ~/.cache/wasync), in browsers in the Cache API (`caches`), when the page
-//   has it (secure contexts), else not at all.
+//   has it (secure contexts), else not at all (no "hash" or "cache-hit" stage).
 // onProgress({stage, fraction}): stages 'hash', 'cache-hit', 'load',
 //   'transform', 'store', 'done' (fraction 0..1 of the whole job).
 // worker: in browsers the transform runs in a module worker when the module
@@ -176,12 +176,17 @@ function transformInWorker(bytes, options, onProgress) {
 
 export async function asyncifyOnTheFly(bytes, options = {}) {
   const { asyncImports, cache = true, onProgress, worker = true, workerThreshold = 1 << 20 } = options;
-  if (!(bytes instanceof Uint8Array)) bytes = new Uint8Array(bytes instanceof ArrayBuffer ? bytes : bytes.buffer);
+  if (!(bytes instanceof Uint8Array))
+    bytes = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
   const transformOptions = asyncImports ? { imports: [...asyncImports] } : {};
   asyncifyArgs(transformOptions); // option errors before any work
   let key = null;
   const store = isNode ? nodeCache : browserCache;
-  if (cache) {
+  // browsers keep entries in the Cache API, which (like crypto.subtle) only
+  // secure contexts have: on a plain-http origin other than localhost (a
+  // phone testing http://192.168.1.2:8080) every load transforms again
+  const canCache = isNode || (typeof caches !== "undefined" && !!globalThis.crypto?.subtle);
+  if (cache && canCache) {
     progress(onProgress, "hash", 0);
     key = await sha256Hex([VERSION, await transformId(), JSON.stringify(transformOptions), bytes]);
     const hit = await store.get(key, options);

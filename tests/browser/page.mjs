@@ -120,6 +120,7 @@ async function responsive(mode) {
 const params = new URLSearchParams(location.search);
 const isolated = params.get('isolated') !== '0';
 const cachePage = params.get('cache') === '1';
+const insecurePage = params.get('insecure') === '1';
 
 // ---- on-the-fly asyncify: the scenarios with PLAIN modules ------------------
 // WebKit has no JSPI, so mode 'auto' asyncifies a plain module itself
@@ -203,10 +204,34 @@ async function cacheRuns() {
 const { why } = supportedModes(null);
 const needs = (mode, fn) => () => (mode !== 'asyncify' && why[mode] ? { skip: why[mode] } : fn());
 
+// A plain-http origin that is not localhost: no secure context, so neither
+// the Cache API nor crypto.subtle. Every scenario still runs on the fly;
+// each load transforms (no cache stages).
+async function insecureRuns() {
+  await record('insecure origin: not a secure context', () => {
+    check(isSecureContext === false, 'isSecureContext');
+    check(typeof caches === 'undefined', 'no Cache API');
+  });
+  const stages = [];
+  await withoutJspi(async () => {
+    for (const [name, run] of Object.entries(scenarios)) {
+      await record(`insecure origin, asyncify (on the fly, no cache): ${name}`, () =>
+        run(onTheFlyEnv({ instantiate, mode: 'asyncify', load, note }, { stages, autoAsyncify: OTF_OPTIONS })),
+      );
+    }
+  });
+  await record('insecure origin: every load transformed, without cache stages', () => {
+    check(stages.length > 20, `instantiates recorded: ${stages.length}`);
+    for (const { file, stages: s } of stages) eq(s.join(','), 'load,transform,done', `${file}: stages`);
+  });
+}
+
 async function main() {
   const modes = ['jspi', 'asyncify', 'worker'];
   if (cachePage) {
     await cacheRuns();
+  } else if (insecurePage) {
+    await insecureRuns();
   } else if (isolated) {
     await record('page is cross-origin isolated', () => check(crossOriginIsolated === true, 'crossOriginIsolated'));
     for (const mode of modes) {

@@ -23,6 +23,7 @@
 // driver, X server and wasync-serve we started is killed on any exit.
 import { spawn, execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { launchEngine, bounded, waitInPage, ENGINES } from './engines.mjs';
 
@@ -139,6 +140,18 @@ try {
   // a fresh page load on the same origin: on-the-fly asyncify's Cache API
   // entries from the page before are hit (page.mjs, cacheRuns)
   servers.push({ ...servers[1], label: 'not isolated, fresh page', query: '?isolated=0&cache=1' });
+  // a plain-http origin that is not localhost (a phone testing a LAN dev
+  // server): no secure context, so no Cache API and no crypto.subtle;
+  // on-the-fly asyncify must work without its cache (page.mjs, insecureRuns)
+  const lan = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal);
+  if (lan) {
+    stage = `starting wasync-serve on ${lan.address}`;
+    servers.push({ label: 'insecure origin', query: '?isolated=0&insecure=1', server: await startServer(['--no-isolation', '--host', lan.address]) });
+  } else {
+    console.log('browser: SKIPPED the insecure-origin page: this machine has no non-loopback IPv4 address');
+  }
   for (const name of engines) await runEngine(name, servers);
 } catch (e) {
   console.log(`browser: driver error while ${stage}: ${e.stack ?? e}`);
