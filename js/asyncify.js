@@ -55,7 +55,7 @@ function notInstrumented(runner, call, how, cause) {
   // a module instantiate() asyncified itself was told its async imports by
   // options.asyncImports; a pre-built one by the transform's command line
   const fix = runner.onTheFly
-    ? `add ${imp} to options.asyncImports of instantiate() (or leave asyncImports out: every import may suspend)`
+    ? `add ${imp} to options.asyncImports of instantiate() (left out, every import may suspend, or for a module from \`wasync cc\` its WASYNC_ASYNC_IMPORT marks)`
     : `add ${imp} to --imports of \`wasync asyncify\` (Binaryen: --pass-arg=asyncify-imports@...)`;
   return new AsyncifyImportError(
     `wasync: import ${imp} returned a Promise in ${call.name}(), but the module was not instrumented to suspend ` +

@@ -8,8 +8,11 @@
 //                             worker, workerThreshold }) -> Promise<Uint8Array>
 //
 // asyncImports: the imports that may suspend (names as in `wasync asyncify
-//   --imports`, e.g. ["env.sleep", "wasi_snapshot_preview1.fd_read"]);
-//   default every import (always correct, a little slower).
+//   --imports`, e.g. ["env.sleep", "wasi_snapshot_preview1.fd_read"]).
+//   Default: for a module built with the guest kit (`wasync cc`: a
+//   "wasync.async_imports" section) its marked imports plus the WASI calls
+//   that may wait, which is what `wasync cc` asyncifies for; for any other
+//   module every import (always correct, a little slower).
 // cache: true (default) or false.  The result is stored under the SHA-256
 //   of the input + the options + the transform's identity (transformId()
 //   below: a rebuilt or upgraded transform never serves old entries): in Node in a
@@ -174,11 +177,28 @@ function transformInWorker(bytes, options, onProgress) {
   });
 }
 
+// The guest kit's marks (include/wasync/guest.h: WASYNC_ASYNC_IMPORT, and
+// WASYNC_ASYNC_JS's wasync_js imports) plus the WASI calls that may wait
+// (wasync/wasi ASYNC_IMPORTS), those the module imports; null for a module
+// without marks.
+async function guestKitImports(bytes) {
+  const { customSections } = await import("./wasi/guest-js.js");
+  const dec = new TextDecoder();
+  const marks = customSections(bytes, "wasync.async_imports").flatMap((b) => dec.decode(b).split(/[\n\0]+/));
+  if (!marks.some(Boolean)) return null;
+  const [{ ASYNC_IMPORTS }, { readImportSignatures }] = await Promise.all([import("./wasi/index.js"), import("./sig.js")]);
+  const imported = new Set((readImportSignatures(bytes)?.funcs ?? []).map((f) => `${f.module}.${f.name}`));
+  const wasi = ASYNC_IMPORTS.map((n) => `wasi_snapshot_preview1.${n}`);
+  return [...new Set([...wasi, ...marks])].filter((n) => imported.has(n));
+}
+
 export async function asyncifyOnTheFly(bytes, options = {}) {
-  const { asyncImports, cache = true, onProgress, worker = true, workerThreshold = 1 << 20 } = options;
+  const { cache = true, onProgress, worker = true, workerThreshold = 1 << 20 } = options;
   if (!(bytes instanceof Uint8Array))
     bytes = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
-  const transformOptions = asyncImports ? { imports: [...asyncImports] } : {};
+  const asyncImports = options.asyncImports ?? (await guestKitImports(bytes));
+  // an empty list: no import may suspend (as `wasync cc` does)
+  const transformOptions = !asyncImports ? {} : asyncImports.length ? { imports: [...asyncImports] } : { ignoreImports: true };
   asyncifyArgs(transformOptions); // option errors before any work
   let key = null;
   const store = isNode ? nodeCache : browserCache;

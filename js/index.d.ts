@@ -134,7 +134,8 @@ export interface InstantiateOptions {
   tuneEngine?: boolean;
   /**
    * On-the-fly asyncify (mode 'auto', no JSPI, a plain module): the imports
-   * that may suspend, as in `wasync asyncify --imports` (default: every import).
+   * that may suspend, as in `wasync asyncify --imports` (default: a `wasync cc`
+   * module's marked imports + the WASI calls that may wait, else every import).
    */
   asyncImports?: string[];
   /** On-the-fly asyncify: false turns it off, an object configures it. */

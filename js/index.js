@@ -309,7 +309,8 @@ export class WasyncInstance {
 // in asyncify mode.  options.autoAsyncify: false (or an explicit `modes`
 // order) keeps the old choice (worker next), an object {cache, cacheDir,
 // onProgress, worker} configures it; options.asyncImports
-// names the imports that may suspend (default: all).  Needs the module's
+// names the imports that may suspend (default: a guest-kit module's marks,
+// else all; auto-asyncify.js).  Needs the module's
 // bytes (not a precompiled WebAssembly.Module).
 async function onTheFlyAsyncify(compiled, options) {
   const { module, bytes } = compiled;

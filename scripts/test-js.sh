@@ -38,10 +38,13 @@ clang $cflags -Wl,-z,stack-size=262144 -Wl,--export=malloc,--export=free,--expor
 # typo.wasm: a module whose --imports list misses env.tock (see typo.c)
 clang $cflags -Wl,--export=malloc,--export=free,--export=__stack_pointer \
   tests/js/fixtures/typo.c -o "$out/typo.wasm"
+# kit.wasm: built with the guest kit by `wasync cc` (marks env.slow async)
+node js/bin/wasync.mjs cc tests/js/fixtures/kit.c -o "$out/kit.wasm" --reactor --no-asyncify -O2
 for m in sleep app app-nosp mem64 i64 stack; do
   "$wasync" asyncify "$out/$m.wasm" -o "$out/$m.async.wasm"
 done
 "$wasync" asyncify "$out/typo.wasm" -o "$out/typo.async.wasm" --imports env.tick
+"$wasync" asyncify "$out/kit.wasm" -o "$out/kit.async.wasm" --imports env.slow
 "$wasync" asyncify "$out/typo.wasm" -o "$out/typo-asserts.async.wasm" --imports env.tick --asserts
 echo "test-js: fixtures built in $out"
 [ "${1:-}" = "--build-only" ] && exit 0

@@ -156,6 +156,15 @@ async function onTheFlyRuns() {
         run(onTheFlyEnv({ instantiate, mode: 'asyncify', load, note }, { stages, autoAsyncify: OTF_OPTIONS })),
       );
     }
+    // a module from `wasync cc` (guest kit): only its marked import may suspend
+    await record('no isolation, on the fly: a guest-kit module is asyncified for its marked imports', async () => {
+      const answer = (x) => new Promise((r) => setTimeout(() => r(x + 100), 2));
+      const inst = await instantiate(load('kit.wasm'), { env: { slow: answer, fast: (x) => x + 1 } }, { autoAsyncify: OTF_OPTIONS });
+      eq(inst.mode, 'asyncify', 'mode');
+      eq(await inst.exports.run(5), 105 + 6 + (15 * 8 + 28), 'run(5)');
+      const i2 = await instantiate(load('kit.wasm'), { env: { slow: answer, fast: answer } }, { autoAsyncify: OTF_OPTIONS });
+      await expectError(i2.exports.only_fast(1), /import env\.fast .*add env\.fast to options\.asyncImports/, 'an unmarked async import');
+    });
     // no isolation, no JSPI: a compiled module has no mode left, and is told why
     await record('no isolation, on the fly: a WebAssembly.Module is told to pass its bytes', async () => {
       const module = await WebAssembly.compile(await (await fetch('/build/js-fixtures/app.wasm')).arrayBuffer());
@@ -193,7 +202,7 @@ async function cacheRuns() {
   await record("fresh page: the cached modules are `wasync asyncify`'s", async () => {
     const cache = await caches.open(CACHE_NAME);
     const keys = await cache.keys();
-    const fixtures = ['sleep', 'app', 'app-nosp', 'stack', 'typo'];
+    const fixtures = ['sleep', 'app', 'app-nosp', 'stack', 'typo', 'kit'];
     const want = new Set();
     for (const f of fixtures) want.add(await sha256(await (await fetch(`/build/js-fixtures/${f}.async.wasm`)).arrayBuffer()));
     eq(keys.length, fixtures.length, 'cache entries (one per module)');

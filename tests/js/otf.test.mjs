@@ -16,7 +16,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { instantiate, supportedModes } from '../../js/index.js';
-import { scenarios, onTheFlyEnv, eq, check, expectedCompute, appImports } from './scenarios.mjs';
+import { scenarios, onTheFlyEnv, eq, check, expectedCompute, appImports, delay } from './scenarios.mjs';
 import { tracked } from './harness.mjs';
 
 const fixtures = fileURLToPath(new URL('../../build/js-fixtures/', import.meta.url));
@@ -95,6 +95,36 @@ test('on the fly: a changed wasync-transform.wasm misses the old cache entries',
     eq(await stagesOf(copy.instantiate), 'transform', 'the changed transform, first load');
     eq(await stagesOf(copy.instantiate), 'hit', 'the changed transform, second load');
     eq(readdirSync(cache).filter((f) => f.endsWith('.wasm')).length, 2, 'cache entries');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// A module from `wasync cc` (the guest kit) names its async imports: without
+// options.asyncImports only those (and the WASI calls that may wait) are
+// instrumented (the bytes of `wasync asyncify --imports env.slow`), and an
+// unmarked import that returns a Promise is reported, not mis-run.
+test('on the fly: a guest-kit module is asyncified for its marked imports only', { skip, timeout: TIMEOUT }, async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'wasync-otf-kit-'));
+  try {
+    const answer = (x) => delay(2, x + 100);
+    const inst = await tracked(t, instantiate)(load('kit.wasm'), { env: { slow: answer, fast: (x) => x + 1 } }, { autoAsyncify: { cacheDir: dir } });
+    eq(inst.mode, 'asyncify', 'mode');
+    const local = (x) => Array.from({ length: 8 }, (_, i) => x * 3 + i).reduce((a, b) => a + b, 0);
+    eq(await inst.exports.run(5), 105 + 6 + local(5), 'run(5): slow suspended, fast returned at once');
+    const entries = readdirSync(dir).filter((f) => f.endsWith('.wasm'));
+    eq(entries.length, 1, 'cache entries');
+    check(Buffer.compare(readFileSync(path.join(dir, entries[0])), load('kit.async.wasm')) === 0, 'the bytes equal `wasync asyncify --imports env.slow` (kit.async.wasm)');
+    const i2 = await tracked(t, instantiate)(load('kit.wasm'), { env: { slow: answer, fast: answer } }, { autoAsyncify: { cacheDir: dir } });
+    let err = null;
+    await i2.exports.only_fast(1).catch((e) => (err = e));
+    check(err?.name === 'AsyncifyImportError' && /import env\.fast .*add env\.fast to options\.asyncImports.*WASYNC_ASYNC_IMPORT/.test(err.message), `an unmarked async import: ${err?.message}`);
+    // with options.asyncImports the marks are not used: every listed import may suspend
+    const i3 = await tracked(t, instantiate)(load('kit.wasm'), { env: { slow: answer, fast: answer } }, {
+      asyncImports: ['env.slow', 'env.fast'],
+      autoAsyncify: { cacheDir: dir },
+    });
+    eq(await i3.exports.only_fast(1), 202, 'only_fast(1) with env.fast listed');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
