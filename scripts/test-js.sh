@@ -40,6 +40,8 @@ clang $cflags -Wl,--export=malloc,--export=free,--export=__stack_pointer \
   tests/js/fixtures/typo.c -o "$out/typo.wasm"
 # kit.wasm: built with the guest kit by `wasync cc` (marks env.slow async)
 node js/bin/wasync.mjs cc tests/js/fixtures/kit.c -o "$out/kit.wasm" --reactor --no-asyncify -O2
+# wasi-guest.wasm: the WASI suite's C guest (tests/wasi/guest.c), plain
+node js/bin/wasync.mjs cc tests/wasi/guest.c -o "$out/wasi-guest.wasm" --no-asyncify -O2
 for m in sleep app app-nosp mem64 i64 stack; do
   "$wasync" asyncify "$out/$m.wasm" -o "$out/$m.async.wasm"
 done

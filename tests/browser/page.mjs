@@ -165,6 +165,34 @@ async function onTheFlyRuns() {
       const i2 = await instantiate(load('kit.wasm'), { env: { slow: answer, fast: answer } }, { autoAsyncify: OTF_OPTIONS });
       await expectError(i2.exports.only_fast(1), /import env\.fast .*add env\.fast to options\.asyncImports/, 'an unmarked async import');
     });
+    // a plain WASI command (tests/wasi/guest.c by `wasync cc --no-asyncify`)
+    await record('no isolation, on the fly: a plain WASI command (late stdin, sleep, WASYNC_ASYNC_JS)', async () => {
+      const { runWasi } = await import('/js/wasi/index.js');
+      const dec = new TextDecoder();
+      const run = async (args, opts = {}) => {
+        let text = '';
+        const stages = [];
+        const code = await runWasi(load('wasi-guest.wasm'), {
+          args: ['guest', ...args],
+          stdout: (b) => (text += dec.decode(b)),
+          stderr: () => {},
+          instantiateOptions: { autoAsyncify: { ...OTF_OPTIONS, onProgress: (p) => stages.push(p.stage) } },
+          ...opts,
+        });
+        check(stages.includes('transform') || stages.includes('cache-hit'), `${args[0]}: asyncified on the fly (${stages.join(',')})`);
+        return `${code}|${text}`;
+      };
+      async function* late() {
+        await new Promise((r) => setTimeout(r, 20));
+        yield 'late line\n';
+      }
+      eq(await run(['cat'], { stdin: late() }), '0|1:late line\n', 'cat with stdin that comes later');
+      const t0 = performance.now();
+      const slept = await run(['sleep', '50']);
+      check(/^0\|slept \d+/.test(slept), `sleep 50: ${slept}`);
+      check(performance.now() - t0 >= 45, 'sleep waited');
+      eq(await run(['js']), '0|42 4\n', 'WASYNC_ASYNC_JS imports');
+    });
     // no isolation, no JSPI: a compiled module has no mode left, and is told why
     await record('no isolation, on the fly: a WebAssembly.Module is told to pass its bytes', async () => {
       const module = await WebAssembly.compile(await (await fetch('/build/js-fixtures/app.wasm')).arrayBuffer());
@@ -202,11 +230,13 @@ async function cacheRuns() {
   await record("fresh page: the cached modules are `wasync asyncify`'s", async () => {
     const cache = await caches.open(CACHE_NAME);
     const keys = await cache.keys();
+    // (plus wasi-guest.wasm's, which has no pre-built counterpart here)
     const fixtures = ['sleep', 'app', 'app-nosp', 'stack', 'typo', 'kit'];
-    const want = new Set();
-    for (const f of fixtures) want.add(await sha256(await (await fetch(`/build/js-fixtures/${f}.async.wasm`)).arrayBuffer()));
-    eq(keys.length, fixtures.length, 'cache entries (one per module)');
-    for (const k of keys) check(want.has(await sha256(await (await cache.match(k)).arrayBuffer())), `${k.url} is one of the CLI's outputs`);
+    eq(keys.length, fixtures.length + 1, 'cache entries (one per module)');
+    const have = new Set();
+    for (const k of keys) have.add(await sha256(await (await cache.match(k)).arrayBuffer()));
+    for (const f of fixtures)
+      check(have.has(await sha256(await (await fetch(`/build/js-fixtures/${f}.async.wasm`)).arrayBuffer())), `${f}.async.wasm is in the cache`);
   });
 }
 // What this engine lacks (JSPI in WebKit; SharedArrayBuffer off isolated pages).

@@ -130,6 +130,43 @@ test('on the fly: a guest-kit module is asyncified for its marked imports only',
   }
 });
 
+// A plain WASI command from `wasync cc --no-asyncify` (the WASI suite's C
+// guest) through wasync/wasi's runWasi: asyncified on the fly for its
+// WASYNC_ASYNC_JS imports and the WASI calls that may wait; stdin that
+// arrives later (fd_read), a sleep (poll_oneoff) and async JS in the C file.
+test('on the fly: a plain WASI command (runWasi): late stdin, sleep, WASYNC_ASYNC_JS', { skip, timeout: TIMEOUT }, async () => {
+  const { runWasi } = await import('../../js/wasi/index.js');
+  const dir = mkdtempSync(path.join(tmpdir(), 'wasync-otf-wasi-'));
+  try {
+    const dec = new TextDecoder();
+    const run = async (args, opts = {}) => {
+      let text = '';
+      const stages = [];
+      const code = await runWasi(load('wasi-guest.wasm'), {
+        args: ['guest', ...args],
+        stdout: (b) => (text += dec.decode(b)),
+        stderr: () => {},
+        instantiateOptions: { autoAsyncify: { cacheDir: dir, onProgress: (p) => stages.push(p.stage) } },
+        ...opts,
+      });
+      check(stages.includes('transform') || stages.includes('cache-hit'), `${args[0]}: asyncified on the fly (${stages.join(',')})`);
+      return [code, text];
+    };
+    async function* late() {
+      await delay(20);
+      yield 'late line\n';
+    }
+    eq((await run(['cat'], { stdin: late() })).join('|'), '0|1:late line\n', 'cat with stdin that comes later');
+    const t0 = Date.now();
+    const slept = (await run(['sleep', '50'])).join('|');
+    check(/^0\|slept \d+/.test(slept), `sleep 50: ${slept}`);
+    check(Date.now() - t0 >= 45, 'sleep waited');
+    eq((await run(['js'])).join('|'), '0|42 4\n', 'WASYNC_ASYNC_JS imports');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // A fresh process: the cache directory outlives it.
 test('on the fly: a fresh process hits the cache the first plain module left', { skip, timeout: TIMEOUT }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'wasync-otf-fresh-'));
