@@ -10,7 +10,7 @@
 // Progress goes to the console ('[wasync-test] start NAME' / 'end NAME') and
 // window.__partial / window.__running, so the driver can say what hung.
 import { instantiate as wasyncInstantiate, supportedModes } from '/js/index.js';
-import { scenarios, modOf, appImports, expectedCompute, eq, check, within, onTheFlyEnv } from '/tests/js/scenarios.mjs';
+import { scenarios, modOf, appImports, expectedCompute, eq, check, within, onTheFlyEnv, wasiCommandOnTheFly } from '/tests/js/scenarios.mjs';
 
 const SCENARIO_MS = 20000;
 const results = [];
@@ -168,30 +168,7 @@ async function onTheFlyRuns() {
     // a plain WASI command (tests/wasi/guest.c by `wasync cc --no-asyncify`)
     await record('no isolation, on the fly: a plain WASI command (late stdin, sleep, WASYNC_ASYNC_JS)', async () => {
       const { runWasi } = await import('/js/wasi/index.js');
-      const dec = new TextDecoder();
-      const run = async (args, opts = {}) => {
-        let text = '';
-        const stages = [];
-        const code = await runWasi(load('wasi-guest.wasm'), {
-          args: ['guest', ...args],
-          stdout: (b) => (text += dec.decode(b)),
-          stderr: () => {},
-          instantiateOptions: { autoAsyncify: { ...OTF_OPTIONS, onProgress: (p) => stages.push(p.stage) } },
-          ...opts,
-        });
-        check(stages.includes('transform') || stages.includes('cache-hit'), `${args[0]}: asyncified on the fly (${stages.join(',')})`);
-        return `${code}|${text}`;
-      };
-      async function* late() {
-        await new Promise((r) => setTimeout(r, 20));
-        yield 'late line\n';
-      }
-      eq(await run(['cat'], { stdin: late() }), '0|1:late line\n', 'cat with stdin that comes later');
-      const t0 = performance.now();
-      const slept = await run(['sleep', '50']);
-      check(/^0\|slept \d+/.test(slept), `sleep 50: ${slept}`);
-      check(performance.now() - t0 >= 45, 'sleep waited');
-      eq(await run(['js']), '0|42 4\n', 'WASYNC_ASYNC_JS imports');
+      await wasiCommandOnTheFly({ runWasi, load, autoAsyncify: OTF_OPTIONS });
     });
     // no isolation, no JSPI: a compiled module has no mode left, and is told why
     await record('no isolation, on the fly: a WebAssembly.Module is told to pass its bytes', async () => {

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { instantiate, supportedModes } from '../../js/index.js';
-import { scenarios, onTheFlyEnv, eq, check, expectedCompute, appImports, delay } from './scenarios.mjs';
+import { scenarios, onTheFlyEnv, eq, check, expectedCompute, appImports, delay, wasiCommandOnTheFly } from './scenarios.mjs';
 import { tracked } from './harness.mjs';
 
 const fixtures = fileURLToPath(new URL('../../build/js-fixtures/', import.meta.url));
@@ -138,30 +138,7 @@ test('on the fly: a plain WASI command (runWasi): late stdin, sleep, WASYNC_ASYN
   const { runWasi } = await import('../../js/wasi/index.js');
   const dir = mkdtempSync(path.join(tmpdir(), 'wasync-otf-wasi-'));
   try {
-    const dec = new TextDecoder();
-    const run = async (args, opts = {}) => {
-      let text = '';
-      const stages = [];
-      const code = await runWasi(load('wasi-guest.wasm'), {
-        args: ['guest', ...args],
-        stdout: (b) => (text += dec.decode(b)),
-        stderr: () => {},
-        instantiateOptions: { autoAsyncify: { cacheDir: dir, onProgress: (p) => stages.push(p.stage) } },
-        ...opts,
-      });
-      check(stages.includes('transform') || stages.includes('cache-hit'), `${args[0]}: asyncified on the fly (${stages.join(',')})`);
-      return [code, text];
-    };
-    async function* late() {
-      await delay(20);
-      yield 'late line\n';
-    }
-    eq((await run(['cat'], { stdin: late() })).join('|'), '0|1:late line\n', 'cat with stdin that comes later');
-    const t0 = Date.now();
-    const slept = (await run(['sleep', '50'])).join('|');
-    check(/^0\|slept \d+/.test(slept), `sleep 50: ${slept}`);
-    check(Date.now() - t0 >= 45, 'sleep waited');
-    eq((await run(['js'])).join('|'), '0|42 4\n', 'WASYNC_ASYNC_JS imports');
+    await wasiCommandOnTheFly({ runWasi, load, autoAsyncify: { cacheDir: dir } });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

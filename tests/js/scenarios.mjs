@@ -148,6 +148,38 @@ export function onTheFlyEnv(env, { stages = [], autoAsyncify = {} } = {}) {
   };
 }
 
+/**
+ * A plain WASI command (tests/wasi/guest.c by `wasync cc --no-asyncify`,
+ * fixture wasi-guest.wasm) through wasync/wasi's runWasi, asyncified on the
+ * fly: stdin that arrives later (fd_read), a sleep (poll_oneoff) and the
+ * WASYNC_ASYNC_JS imports of the C file. `autoAsyncify`: options for it.
+ */
+export async function wasiCommandOnTheFly({ runWasi, load, autoAsyncify = {} }) {
+  const dec = new TextDecoder();
+  const run = async (args, opts = {}) => {
+    let text = '';
+    const stages = [];
+    const code = await runWasi(load('wasi-guest.wasm'), {
+      args: ['guest', ...args],
+      stdout: (b) => (text += dec.decode(b)),
+      stderr: () => {},
+      instantiateOptions: { autoAsyncify: { ...autoAsyncify, onProgress: (p) => stages.push(p.stage) } },
+      ...opts,
+    });
+    check(stages.includes('transform') || stages.includes('cache-hit'), `${args[0]}: asyncified on the fly (${stages.join(',')})`);
+    return `${code}|${text}`;
+  };
+  async function* late() {
+    await delay(20);
+    yield 'late line\n';
+  }
+  eq(await run(['cat'], { stdin: late() }), '0|1:late line\n', 'cat with stdin that comes later');
+  const t0 = Date.now();
+  const slept = await run(['sleep', '50']);
+  check(/^0\|slept \d+/.test(slept) && Date.now() - t0 >= 45, `sleep 50: ${slept}`);
+  eq(await run(['js']), '0|42 4\n', 'WASYNC_ASYNC_JS imports');
+}
+
 async function app(env, opts = {}, file = 'app', instOpts = {}) {
   const log = [];
   const inst = await env.instantiate(env.load(modOf(env.mode, file)), (ctx) => appImports(ctx, log, opts), {
