@@ -22,14 +22,15 @@
 //   has it (secure contexts), else not at all (no "hash" or "cache-hit" stage).
 // onProgress({stage, fraction}): stages 'hash', 'cache-hit', 'load',
 //   'transform', 'store', 'done' (fraction 0..1 of the whole job).
-// worker: in browsers the transform runs in a module worker when the module
-//   is larger than workerThreshold (default 1 MiB) so the page stays
-//   responsive; `worker: false` keeps it on the calling thread.
+// worker: the transform runs in a worker (a module worker in browsers,
+//   worker_threads in Node) when the module is larger than workerThreshold
+//   (default 1 MiB), so the page or server stays responsive; `worker: false`
+//   keeps it on the calling thread.
 //
 // Every failure is an Error starting with `wasync:` (a module the transform
 // rejects keeps its TransformError: message and byte offset).
 
-import { asyncify, asyncifyArgs } from "./transform.js";
+import { asyncify, asyncifyArgs, TransformError } from "./transform.js";
 
 const VERSION = "wasync-asyncify-1"; // bump when the key or entry format changes (transformId() covers new transforms)
 const isNode = typeof process === "object" && !!process.versions?.node;
@@ -159,20 +160,27 @@ const browserCache = {
 
 // ---- the transform, here or in a worker -----------------------------------
 
-function transformInWorker(bytes, options, onProgress) {
+// A module worker in browsers, a worker_threads Worker in Node (the same
+// file, auto-asyncify-worker.js). A TransformError stays one across it.
+async function transformInWorker(bytes, options, onProgress) {
+  const url = new URL("./auto-asyncify-worker.js", import.meta.url);
+  const w = isNode ? new (await import("node:worker_threads")).Worker(url) : new Worker(url, { type: "module" });
+  const on = (event, fn) => (isNode ? w.on(event, fn) : w.addEventListener(event, fn));
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL("./auto-asyncify-worker.js", import.meta.url), { type: "module" });
-    w.onmessage = ({ data }) => {
+    on("message", (m) => {
+      const data = isNode ? m : m.data;
       if (data.progress) return progress(onProgress, data.progress, data.fraction);
       w.terminate();
-      if (data.error) reject(Object.assign(new Error(data.error), { offset: data.offset, code: data.code }));
+      if (data.error) reject(new TransformError(data.error, { name: data.name, offset: data.offset, code: data.code, detail: data.detail }));
       else resolve(new Uint8Array(data.bytes));
-    };
-    w.onerror = (e) => {
+    });
+    on("error", (e) => {
       w.terminate();
       reject(new Error(`wasync: the asyncify worker failed: ${e.message ?? e}; pass {worker: false} to transform on this thread`));
-    };
-    const copy = bytes.slice();
+    });
+    // a copy to hand over (not bytes.slice(): a Node Buffer's is a view, and
+    // the transfer would detach the caller's buffer)
+    const copy = new Uint8Array(bytes);
     w.postMessage({ bytes: copy, options }, [copy.buffer]);
   });
 }
@@ -184,7 +192,12 @@ function transformInWorker(bytes, options, onProgress) {
 async function guestKitImports(bytes) {
   const { customSections } = await import("./wasi/guest-js.js");
   const dec = new TextDecoder();
-  const marks = customSections(bytes, "wasync.async_imports").flatMap((b) => dec.decode(b).split(/[\n\0]+/));
+  let marks;
+  try {
+    marks = customSections(bytes, "wasync.async_imports").flatMap((b) => dec.decode(b).split(/[\n\0]+/));
+  } catch {
+    return null; // malformed: the transform reports it, with the offset
+  }
   if (!marks.some(Boolean)) return null;
   const [{ ASYNC_IMPORTS }, { readImportSignatures }] = await Promise.all([import("./wasi/index.js"), import("./sig.js")]);
   const imported = new Set((readImportSignatures(bytes)?.funcs ?? []).map((f) => `${f.module}.${f.name}`));
@@ -217,7 +230,7 @@ export async function asyncifyOnTheFly(bytes, options = {}) {
     }
   }
   let out;
-  const useWorker = worker && !isNode && typeof Worker === "function" && bytes.length > workerThreshold;
+  const useWorker = worker && (isNode || typeof Worker === "function") && bytes.length > workerThreshold;
   if (useWorker) {
     out = await transformInWorker(bytes, transformOptions, onProgress);
   } else {

@@ -144,6 +144,32 @@ test('on the fly: a plain WASI command (runWasi): late stdin, sleep, WASYNC_ASYN
   }
 });
 
+// The transform in a worker_threads Worker (workerThreshold 0; by default
+// for modules over 1 MiB) gives the same bytes, leaves the caller's Buffer
+// intact, and a malformed module is a TransformError with its offset there
+// as on this thread.
+test('on the fly: the transform in a Node worker; TransformError with offset on both paths', { skip, timeout: TIMEOUT }, async (t) => {
+  const { asyncifyOnTheFly } = await import('../../js/auto-asyncify.js');
+  const { TransformError } = await import('../../js/transform.js');
+  const buf = load('app.wasm'); // a Node Buffer
+  const size = buf.length;
+  const stages = [];
+  const out = await asyncifyOnTheFly(buf, { cache: false, workerThreshold: 0, onProgress: (p) => stages.push(p.stage) });
+  check(Buffer.compare(Buffer.from(out), load('app.async.wasm')) === 0, 'the worker gives wasync asyncify bytes');
+  eq(buf.length, size, "the caller's Buffer is not detached");
+  eq(stages.join(','), 'load,transform,done', 'progress from the worker');
+  const inst = await tracked(t, instantiate)(buf, (ctx) => appImports(ctx, []), { autoAsyncify: { cache: false, workerThreshold: 0 } });
+  eq(await inst.exports.compute(4, 1, 1), expectedCompute(4, 1, 1), 'instantiate with the transform in a worker');
+  for (const worker of [true, false]) {
+    let err = null;
+    await asyncifyOnTheFly(buf.subarray(0, 9), { cache: false, worker, workerThreshold: 0 }).catch((e) => (err = e));
+    check(
+      err instanceof TransformError && err.offset === 9 && err.code === 'malformed' && /^wasync: input\.wasm:0x9: unexpected end/.test(err.message),
+      `${worker ? 'worker' : 'this thread'}: ${err?.name}: ${err?.message}`,
+    );
+  }
+});
+
 // A fresh process: the cache directory outlives it.
 test('on the fly: a fresh process hits the cache the first plain module left', { skip, timeout: TIMEOUT }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'wasync-otf-fresh-'));
