@@ -2,7 +2,11 @@
 // (tests/js/scenarios.mjs) in every mode, checks that the main thread stays
 // responsive while a call is suspended, and -- on a page served without the
 // COOP/COEP headers -- that worker mode fails with the clear error and that
-// 'auto' falls back. Results go to window.__results for the driver.
+// 'auto' falls back, then every scenario again with the PLAIN fixtures
+// through on-the-fly asyncify (onTheFlyRuns). `?cache=1` (a fresh load of
+// that origin) checks the Cache API hit (cacheRuns); `?insecure=1` (a LAN
+// address: no secure context) runs them without a cache (insecureRuns).
+// Results go to window.__results for the driver.
 //
 // Every scenario is bounded (SCENARIO_MS): one that does not settle is
 // recorded as failed with a message, and the instances it made are
