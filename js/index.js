@@ -314,6 +314,8 @@ export class WasyncInstance {
 // bytes (not a precompiled WebAssembly.Module).
 async function onTheFlyAsyncify(compiled, options) {
   const { module, bytes } = compiled;
+  if (options.mode === 'asyncify' && !isAsyncified(module))
+    return { ...compiled, hint: { asyncify: "; or leave options.mode at 'auto', which asyncifies a plain module at load time where JSPI is missing" } };
   if ((options.mode ?? 'auto') !== 'auto' || options.autoAsyncify === false) return compiled;
   if (options.modes && !options.autoAsyncify) return compiled; // an explicit order wins
   if (JspiRunner.available() || isAsyncified(module)) return compiled;

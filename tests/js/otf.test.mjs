@@ -201,7 +201,7 @@ test('on the fly: a fresh process hits the cache the first plain module left', {
 
 // Every source kind that carries bytes is asyncified on the fly; a compiled
 // WebAssembly.Module cannot be, and the error says to pass the bytes.
-test('on the fly: every source kind with bytes; a WebAssembly.Module is told to pass bytes', { skip, timeout: TIMEOUT }, async (t) => {
+test("on the fly: every source kind with bytes; a WebAssembly.Module is told to pass bytes, mode 'asyncify' to use 'auto'", { skip, timeout: TIMEOUT }, async (t) => {
   const inst0 = tracked(t, instantiate);
   const file = `${fixtures}app.wasm`;
   const sources = {
@@ -216,6 +216,9 @@ test('on the fly: every source kind with bytes; a WebAssembly.Module is told to 
     eq(inst.mode, 'asyncify', `${kind}: mode`);
     eq(await inst.exports.compute(4, 2, 1), expectedCompute(4, 2, 1), `${kind}: compute`);
   }
+  let explicit = null;
+  await inst0(load('app.wasm'), (ctx) => appImports(ctx, []), { mode: 'asyncify' }).catch((e) => (explicit = e));
+  check(explicit && /not asyncify-instrumented.*leave options\.mode at 'auto'/.test(explicit.message), `mode 'asyncify' on a plain module: ${explicit?.message}`);
   const module = new WebAssembly.Module(load('app.wasm'));
   const w = await inst0(module, (ctx) => appImports(ctx, []), { autoAsyncify: { cacheDir } });
   eq(w.mode, 'worker', 'a plain WebAssembly.Module: auto keeps the worker mode');
