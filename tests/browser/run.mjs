@@ -32,7 +32,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const SERVER_MS = 15000;
 const STEP_MS = 30000;
 const PAGE_MS = 90000;
-const LIMIT_MS = Number(process.env.WASYNC_BROWSER_LIMIT ?? 420) * 1000;
+// (600 s: the on-the-fly pages took a run on a busy machine to 419 s)
+const LIMIT_MS = Number(process.env.WASYNC_BROWSER_LIMIT ?? 600) * 1000;
 const engineArg = process.argv.find((a) => a.startsWith('--engines='));
 const engines = engineArg ? engineArg.slice(10).split(',') : ENGINES;
 
@@ -91,6 +92,7 @@ async function runEngine(name, servers) {
       const page = await engine.newPage();
       const url = `${server.url}tests/browser/index.html${query}`;
       console.log(`browser: ${name}: ${label}: ${url}`);
+      const pageStart = Date.now();
       stage = `running ${url} in ${name}`;
       let results;
       try {
@@ -106,6 +108,7 @@ async function runEngine(name, servers) {
           { name: `${label}: page did not finish`, ok: false, error: `${e.message}; still running: ${partial.running ?? '?'}` },
         ];
       }
+      console.log(`browser: ${name}: ${label}: ${results.length} results in ${((Date.now() - pageStart) / 1000).toFixed(1)} s`);
       for (const m of page.console()) if (m.type === 'error' || m.type === 'pageerror') console.log(`  [${m.type}] ${m.text}`);
       for (const r of results) {
         const tag = r.ok ? (r.skipped ? 'skip' : 'ok  ') : 'FAIL';
