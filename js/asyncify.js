@@ -50,15 +50,22 @@ const STATE_REWINDING = 2;
  * caller was not instrumented (a typo or a gap in `wasync asyncify
  * --imports`). `how` says what gave it away.
  */
-function notInstrumented(call, how, cause) {
+function notInstrumented(runner, call, how, cause) {
   const imp = call.pendingImport ?? 'an import';
+  // a module instantiate() asyncified itself was told its async imports by
+  // options.asyncImports; a pre-built one by the transform's command line
+  const fix = runner.onTheFly
+    ? `add ${imp} to options.asyncImports of instantiate() (left out, every import may suspend, or for a module from \`wasync cc\` its WASYNC_ASYNC_IMPORT marks)`
+    : `add ${imp} to --imports of \`wasync asyncify\` (Binaryen: --pass-arg=asyncify-imports@...)`;
   return new AsyncifyImportError(
     `wasync: import ${imp} returned a Promise in ${call.name}(), but the module was not instrumented to suspend ` +
-      `at that call (${how}); add ${imp} to --imports of \`wasync asyncify\` (Binaryen: --pass-arg=asyncify-imports@...), ` +
-      `or make ${imp} return a plain value`,
+      `at that call (${how}); ${fix}, or make ${imp} return a plain value`,
     { importName: call.pendingImport, cause },
   );
 }
+
+/** instantiate() sets this option when it asyncified the module itself (index.js). */
+export const ASYNCIFIED_ON_THE_FLY = Symbol('wasync.asyncifiedOnTheFly');
 
 function memory64Error(where) {
   return new Error(
@@ -85,6 +92,7 @@ export class AsyncifyRunner extends InThreadRunner {
     if (this.fixedData !== undefined && opts.dataSize === undefined)
       throw new Error('wasync: options.asyncify.dataAddress needs options.asyncify.dataSize');
     this.active = 0;
+    this.onTheFly = options[ASYNCIFIED_ON_THE_FLY] === true;
   }
 
   async instantiate(module, importObject, link) {
@@ -116,7 +124,7 @@ export class AsyncifyRunner extends InThreadRunner {
       if (call !== null && call.rewinding) {
         // the rewind must come back to the import that unwound
         if (name !== call.pendingImport) {
-          call.fault = notInstrumented(call, `the rewind reached import ${name} instead`);
+          call.fault = notInstrumented(runner, call, `the rewind reached import ${name} instead`);
           throw call.fault;
         }
         runner.exports.asyncify_stop_rewind();
@@ -130,7 +138,7 @@ export class AsyncifyRunner extends InThreadRunner {
         // An unwind is under way, yet guest code runs on and calls an import:
         // the code between the suspending import and the export was not
         // instrumented, so it can never be rewound. Stop now (see #run).
-        call.fault = notInstrumented(call, `the guest ran on and called ${name} after the unwind began`);
+        call.fault = notInstrumented(runner, call, `the guest ran on and called ${name} after the unwind began`);
         throw call.fault;
       }
       // an aborted call runs no further imports (see jspi.js)
@@ -217,8 +225,8 @@ export class AsyncifyRunner extends InThreadRunner {
       else if (call.fault) failure = call.fault;
       else if (threw)
         // --asserts traps when a call assumed not to unwind does
-        failure = error instanceof WebAssembly.RuntimeError ? notInstrumented(call, 'a call assumed not to unwind did (--asserts trapped)', error) : error;
-      else if (saved === 0) failure = notInstrumented(call, 'the unwind saved no frame');
+        failure = error instanceof WebAssembly.RuntimeError ? notInstrumented(this, call, 'a call assumed not to unwind did (--asserts trapped)', error) : error;
+      else if (saved === 0) failure = notInstrumented(this, call, 'the unwind saved no frame');
       if (failure) {
         this.#finish(call, false, failure);
         return;
@@ -243,7 +251,7 @@ export class AsyncifyRunner extends InThreadRunner {
       ex.asyncify_stop_rewind();
       call.rewinding = false;
       if (!threw) {
-        this.#finish(call, false, notInstrumented(call, 'the rewind ended without reaching it'));
+        this.#finish(call, false, notInstrumented(this, call, 'the rewind ended without reaching it'));
         return;
       }
     }

@@ -8,26 +8,31 @@
 //                             worker, workerThreshold }) -> Promise<Uint8Array>
 //
 // asyncImports: the imports that may suspend (names as in `wasync asyncify
-//   --imports`, e.g. ["env.sleep", "wasi_snapshot_preview1.fd_read"]);
-//   default every import (always correct, a little slower).
+//   --imports`, e.g. ["env.sleep", "wasi_snapshot_preview1.fd_read"]).
+//   Default: for a module built with the guest kit (`wasync cc`: a
+//   "wasync.async_imports" section) its marked imports plus the WASI calls
+//   that may wait, which is what `wasync cc` asyncifies for; for any other
+//   module every import (always correct, a little slower).
 // cache: true (default) or false.  The result is stored under the SHA-256
-//   of the input + the options + this transform's version: in Node in a
+//   of the input + the options + the transform's identity (transformId()
+//   below: a rebuilt or upgraded transform never serves old entries): in Node in a
 //   directory (cacheDir, else $WASYNC_CACHE_DIR, else $XDG_CACHE_HOME/wasync,
 //   else ./node_modules/.cache/wasync when ./node_modules exists, else
 //   ~/.cache/wasync), in browsers in the Cache API (`caches`), when the page
-//   has it (secure contexts), else not at all.
+//   has it (secure contexts), else not at all (no "hash" or "cache-hit" stage).
 // onProgress({stage, fraction}): stages 'hash', 'cache-hit', 'load',
 //   'transform', 'store', 'done' (fraction 0..1 of the whole job).
-// worker: in browsers the transform runs in a module worker when the module
-//   is larger than workerThreshold (default 1 MiB) so the page stays
-//   responsive; `worker: false` keeps it on the calling thread.
+// worker: the transform runs in a worker (a module worker in browsers,
+//   worker_threads in Node) when the module is larger than workerThreshold
+//   (default 1 MiB), so the page or server stays responsive; `worker: false`
+//   keeps it on the calling thread.
 //
 // Every failure is an Error starting with `wasync:` (a module the transform
 // rejects keeps its TransformError: message and byte offset).
 
-import { asyncify, asyncifyArgs } from "./transform.js";
+import { asyncify, asyncifyArgs, TransformError } from "./transform.js";
 
-const VERSION = "wasync-asyncify-1"; // bump when the transform's output changes
+const VERSION = "wasync-asyncify-1"; // bump when the key or entry format changes (transformId() covers new transforms)
 const isNode = typeof process === "object" && !!process.versions?.node;
 
 function progress(cb, stage, fraction) {
@@ -60,6 +65,36 @@ async function sha256Hex(parts) {
 }
 
 // ---- the cache -----------------------------------------------------------
+
+// What identifies the transform that made a cache entry, so that a new one
+// (an upgraded package, a rebuilt wasync-transform.wasm) misses the old
+// entries. In Node: the SHA-256 of the wasm file itself (read from disk, ~1 ms).
+// In browsers its bytes are not fetched for a cache hit (the transform is
+// loaded only when needed): its URL (bundlers put a content hash in the
+// name) and what a HEAD request says (ETag, Last-Modified, Content-Length;
+// nothing if the request fails).  VERSION is part of the key as well.
+const TRANSFORM_URL = new URL("./wasync-transform.wasm", import.meta.url);
+let transformIdOnce = null;
+function transformId() {
+  transformIdOnce ??= (async () => {
+    if (isNode && TRANSFORM_URL.protocol === "file:") {
+      const { readFile } = await import("node:fs/promises");
+      try {
+        return `sha256:${await sha256Hex([await readFile(TRANSFORM_URL)])}`;
+      } catch {
+        return "unreadable"; // the transform's own load reports it
+      }
+    }
+    try {
+      const r = await fetch(TRANSFORM_URL, { method: "HEAD", cache: "no-cache" });
+      const h = (n) => r.headers.get(n) ?? "";
+      return `${TRANSFORM_URL.href}|${r.status}|${h("etag")}|${h("last-modified")}|${h("content-length")}`;
+    } catch {
+      return TRANSFORM_URL.href;
+    }
+  })();
+  return transformIdOnce;
+}
 
 async function nodeCacheDir(options) {
   const path = await import("node:path");
@@ -125,34 +160,68 @@ const browserCache = {
 
 // ---- the transform, here or in a worker -----------------------------------
 
-function transformInWorker(bytes, options, onProgress) {
+// A module worker in browsers, a worker_threads Worker in Node (the same
+// file, auto-asyncify-worker.js). A TransformError stays one across it.
+async function transformInWorker(bytes, options, onProgress) {
+  const url = new URL("./auto-asyncify-worker.js", import.meta.url);
+  const w = isNode ? new (await import("node:worker_threads")).Worker(url) : new Worker(url, { type: "module" });
+  const on = (event, fn) => (isNode ? w.on(event, fn) : w.addEventListener(event, fn));
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL("./auto-asyncify-worker.js", import.meta.url), { type: "module" });
-    w.onmessage = ({ data }) => {
+    on("message", (m) => {
+      const data = isNode ? m : m.data;
       if (data.progress) return progress(onProgress, data.progress, data.fraction);
       w.terminate();
-      if (data.error) reject(Object.assign(new Error(data.error), { offset: data.offset, code: data.code }));
+      if (data.error) reject(new TransformError(data.error, { name: data.name, offset: data.offset, code: data.code, detail: data.detail }));
       else resolve(new Uint8Array(data.bytes));
-    };
-    w.onerror = (e) => {
+    });
+    on("error", (e) => {
       w.terminate();
       reject(new Error(`wasync: the asyncify worker failed: ${e.message ?? e}; pass {worker: false} to transform on this thread`));
-    };
-    const copy = bytes.slice();
+    });
+    // a copy to hand over (not bytes.slice(): a Node Buffer's is a view, and
+    // the transfer would detach the caller's buffer)
+    const copy = new Uint8Array(bytes);
     w.postMessage({ bytes: copy, options }, [copy.buffer]);
   });
 }
 
+// The guest kit's marks (include/wasync/guest.h: WASYNC_ASYNC_IMPORT, and
+// WASYNC_ASYNC_JS's wasync_js imports) plus the WASI calls that may wait
+// (wasync/wasi ASYNC_IMPORTS), those the module imports; null for a module
+// without marks.
+async function guestKitImports(bytes) {
+  const { customSections } = await import("./wasi/guest-js.js");
+  const dec = new TextDecoder();
+  let marks;
+  try {
+    marks = customSections(bytes, "wasync.async_imports").flatMap((b) => dec.decode(b).split(/[\n\0]+/));
+  } catch {
+    return null; // malformed: the transform reports it, with the offset
+  }
+  if (!marks.some(Boolean)) return null;
+  const [{ ASYNC_IMPORTS }, { readImportSignatures }] = await Promise.all([import("./wasi/index.js"), import("./sig.js")]);
+  const imported = new Set((readImportSignatures(bytes)?.funcs ?? []).map((f) => `${f.module}.${f.name}`));
+  const wasi = ASYNC_IMPORTS.map((n) => `wasi_snapshot_preview1.${n}`);
+  return [...new Set([...wasi, ...marks])].filter((n) => imported.has(n));
+}
+
 export async function asyncifyOnTheFly(bytes, options = {}) {
-  const { asyncImports, cache = true, onProgress, worker = true, workerThreshold = 1 << 20 } = options;
-  if (!(bytes instanceof Uint8Array)) bytes = new Uint8Array(bytes instanceof ArrayBuffer ? bytes : bytes.buffer);
-  const transformOptions = asyncImports ? { imports: [...asyncImports] } : {};
+  const { cache = true, onProgress, worker = true, workerThreshold = 1 << 20 } = options;
+  if (!(bytes instanceof Uint8Array))
+    bytes = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
+  const asyncImports = options.asyncImports ?? (await guestKitImports(bytes));
+  // an empty list: no import may suspend (as `wasync cc` does)
+  const transformOptions = !asyncImports ? {} : asyncImports.length ? { imports: [...asyncImports] } : { ignoreImports: true };
   asyncifyArgs(transformOptions); // option errors before any work
   let key = null;
   const store = isNode ? nodeCache : browserCache;
-  if (cache) {
+  // browsers keep entries in the Cache API, which (like crypto.subtle) only
+  // secure contexts have: on a plain-http origin other than localhost (a
+  // phone testing http://192.168.1.2:8080) every load transforms again
+  const canCache = isNode || (typeof caches !== "undefined" && !!globalThis.crypto?.subtle);
+  if (cache && canCache) {
     progress(onProgress, "hash", 0);
-    key = await sha256Hex([VERSION, JSON.stringify(transformOptions), bytes]);
+    key = await sha256Hex([VERSION, await transformId(), JSON.stringify(transformOptions), bytes]);
     const hit = await store.get(key, options);
     if (hit) {
       progress(onProgress, "cache-hit", 1);
@@ -161,7 +230,7 @@ export async function asyncifyOnTheFly(bytes, options = {}) {
     }
   }
   let out;
-  const useWorker = worker && !isNode && typeof Worker === "function" && bytes.length > workerThreshold;
+  const useWorker = worker && (isNode || typeof Worker === "function") && bytes.length > workerThreshold;
   if (useWorker) {
     out = await transformInWorker(bytes, transformOptions, onProgress);
   } else {

@@ -132,6 +132,33 @@ export interface InstantiateOptions {
    * frames make instrumented interpreter loops overflow the native stack.
    */
   tuneEngine?: boolean;
+  /**
+   * On-the-fly asyncify (mode 'auto', no JSPI, a plain module): the imports
+   * that may suspend, as in `wasync asyncify --imports` (default: a `wasync cc`
+   * module's marked imports + the WASI calls that may wait, else every import).
+   */
+  asyncImports?: string[];
+  /** On-the-fly asyncify: false turns it off, an object configures it. */
+  autoAsyncify?: boolean | AutoAsyncifyOptions;
+}
+
+/** A step of on-the-fly asyncify; fraction is 0..1 of the whole job. */
+export interface AutoAsyncifyProgress {
+  stage: 'hash' | 'cache-hit' | 'load' | 'transform' | 'store' | 'done';
+  fraction: number;
+}
+
+export interface AutoAsyncifyOptions {
+  /** Cache the transformed module (default true): a directory in Node, the Cache API in browsers. */
+  cache?: boolean;
+  /** Node: the cache directory (default $WASYNC_CACHE_DIR, $XDG_CACHE_HOME/wasync, ./node_modules/.cache/wasync or ~/.cache/wasync). */
+  cacheDir?: string;
+  /** Called at each stage; a 'cache-hit' stage means the transform was skipped. */
+  onProgress?(progress: AutoAsyncifyProgress): void;
+  /** Browsers: transform in a module worker when the module is larger than workerThreshold (default true). */
+  worker?: boolean;
+  /** Bytes (default 1 MiB). */
+  workerThreshold?: number;
 }
 
 /** What tuneEngine() did: the V8 flags it set, or why it set none. */

@@ -40,7 +40,7 @@
 import { Call, abortError } from './call.js';
 import { GuestMemory } from './memory.js';
 import { JspiRunner } from './jspi.js';
-import { AsyncifyRunner, isAsyncified } from './asyncify.js';
+import { AsyncifyRunner, isAsyncified, ASYNCIFIED_ON_THE_FLY } from './asyncify.js';
 import { WorkerRunner } from './worker-host.js';
 import { readImportSignatures } from './sig.js';
 import { checkSignature } from './marshal.js';
@@ -114,8 +114,9 @@ function checkNeeds(needs) {
     if (!NEEDS.includes(need)) throw new TypeError(`wasync: unknown need '${need}' in options.needs (known: ${NEEDS.join(', ')})`);
 }
 
-function chooseMode(requested, module, options) {
+function chooseMode(requested, module, options, hint = {}) {
   const { why } = supportedModes(module);
+  for (const [m, more] of Object.entries(hint)) if (why[m]) why[m] += more;
   for (const need of options.needs ?? []) {
     for (const R of RUNNERS) {
       const lack = R.lacks?.(need);
@@ -308,24 +309,30 @@ export class WasyncInstance {
 // in asyncify mode.  options.autoAsyncify: false (or an explicit `modes`
 // order) keeps the old choice (worker next), an object {cache, cacheDir,
 // onProgress, worker} configures it; options.asyncImports
-// names the imports that may suspend (default: all).  Needs the module's
+// names the imports that may suspend (default: a guest-kit module's marks,
+// else all; auto-asyncify.js).  Needs the module's
 // bytes (not a precompiled WebAssembly.Module).
 async function onTheFlyAsyncify(compiled, options) {
   const { module, bytes } = compiled;
-  if ((options.mode ?? 'auto') !== 'auto' || options.autoAsyncify === false || !bytes) return compiled;
+  if (options.mode === 'asyncify' && !isAsyncified(module))
+    return { ...compiled, hint: { asyncify: "; or leave options.mode at 'auto', which asyncifies a plain module at load time where JSPI is missing" } };
+  if ((options.mode ?? 'auto') !== 'auto' || options.autoAsyncify === false) return compiled;
   if (options.modes && !options.autoAsyncify) return compiled; // an explicit order wins
   if (JspiRunner.available() || isAsyncified(module)) return compiled;
   // asyncify mode keeps its unwind data in the module's memory: a module
   // without one (imported or exported) keeps the old choice (worker next)
   const hasMemory = (list) => list.some((d) => d.kind === 'memory');
   if (!hasMemory(WebAssembly.Module.exports(module)) && !hasMemory(WebAssembly.Module.imports(module))) return compiled;
+  // a compiled module cannot be transformed: say so if no mode is left
+  if (!bytes)
+    return { ...compiled, hint: { asyncify: "; or pass the module's bytes (not a WebAssembly.Module) to have instantiate() asyncify it on the fly" } };
   // a specifier in a variable: bundlers leave auto-asyncify.js (and the Node
   // built-ins it imports) out of browser bundles; it is loaded next to this
   // file (or the bundle) when used
   const AUTO_ASYNCIFY = './auto-asyncify.js';
   const { asyncifyOnTheFly } = await import(/* webpackIgnore: true */ /* @vite-ignore */ AUTO_ASYNCIFY);
   const out = await asyncifyOnTheFly(bytes, { ...(options.autoAsyncify ?? {}), asyncImports: options.asyncImports });
-  return { module: await WebAssembly.compile(out), bytes: out };
+  return { module: await WebAssembly.compile(out), bytes: out, onTheFly: true };
 }
 
 /**
@@ -344,10 +351,11 @@ async function onTheFlyAsyncify(compiled, options) {
 export async function instantiate(source, imports = {}, options = {}) {
   checkNeeds(options.needs);
   if (options.tuneEngine !== false) await tuneEngine();
-  const { module, bytes } = await onTheFlyAsyncify(await compile(source), options);
-  const mode = chooseMode(options.mode ?? 'auto', module, options);
+  const { module, bytes, onTheFly, hint } = await onTheFlyAsyncify(await compile(source), options);
+  const mode = chooseMode(options.mode ?? 'auto', module, options, hint);
   const Runner = RUNNERS.find((R) => R.mode === mode);
-  const runner = new Runner(options);
+  // (an on-the-fly module's import errors point to options.asyncImports)
+  const runner = new Runner(onTheFly ? { ...options, [ASYNCIFIED_ON_THE_FLY]: true } : options);
   const base = new ImportContext(runner.memory);
   // the shared context (factory form) reports the call running right now;
   // after an import's await no guest code runs, so it reports the one call

@@ -1,7 +1,8 @@
 #!/bin/sh
 # scripts/test-js.sh -- build the JS runtime's test modules, then run the
-# node:test suites (tests/js/*.test.mjs) on Node 20 (asyncify + worker modes)
-# and on Node 26 from node_modules (all three modes, JSPI included).
+# node:test suites (tests/js/*.test.mjs) on Node 20 (asyncify + worker modes,
+# and asyncify on the fly with the plain modules: otf.test.mjs) and on Node 26
+# from node_modules (all three modes, JSPI included).
 #
 #   scripts/test-js.sh               build fixtures + run the suites
 #   scripts/test-js.sh --build-only  only build the fixtures (used by
@@ -37,10 +38,15 @@ clang $cflags -Wl,-z,stack-size=262144 -Wl,--export=malloc,--export=free,--expor
 # typo.wasm: a module whose --imports list misses env.tock (see typo.c)
 clang $cflags -Wl,--export=malloc,--export=free,--export=__stack_pointer \
   tests/js/fixtures/typo.c -o "$out/typo.wasm"
+# kit.wasm: built with the guest kit by `wasync cc` (marks env.slow async)
+node js/bin/wasync.mjs cc tests/js/fixtures/kit.c -o "$out/kit.wasm" --reactor --no-asyncify -O2
+# wasi-guest.wasm: the WASI suite's C guest (tests/wasi/guest.c), plain
+node js/bin/wasync.mjs cc tests/wasi/guest.c -o "$out/wasi-guest.wasm" --no-asyncify -O2
 for m in sleep app app-nosp mem64 i64 stack; do
   "$wasync" asyncify "$out/$m.wasm" -o "$out/$m.async.wasm"
 done
 "$wasync" asyncify "$out/typo.wasm" -o "$out/typo.async.wasm" --imports env.tick
+"$wasync" asyncify "$out/kit.wasm" -o "$out/kit.async.wasm" --imports env.slow
 "$wasync" asyncify "$out/typo.wasm" -o "$out/typo-asserts.async.wasm" --imports env.tick --asserts
 echo "test-js: fixtures built in $out"
 [ "${1:-}" = "--build-only" ] && exit 0

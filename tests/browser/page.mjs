@@ -2,7 +2,11 @@
 // (tests/js/scenarios.mjs) in every mode, checks that the main thread stays
 // responsive while a call is suspended, and -- on a page served without the
 // COOP/COEP headers -- that worker mode fails with the clear error and that
-// 'auto' falls back. Results go to window.__results for the driver.
+// 'auto' falls back, then every scenario again with the PLAIN fixtures
+// through on-the-fly asyncify (onTheFlyRuns). `?cache=1` (a fresh load of
+// that origin) checks the Cache API hit (cacheRuns); `?insecure=1` (a LAN
+// address: no secure context) runs them without a cache (insecureRuns).
+// Results go to window.__results for the driver.
 //
 // Every scenario is bounded (SCENARIO_MS): one that does not settle is
 // recorded as failed with a message, and the instances it made are
@@ -10,7 +14,7 @@
 // Progress goes to the console ('[wasync-test] start NAME' / 'end NAME') and
 // window.__partial / window.__running, so the driver can say what hung.
 import { instantiate as wasyncInstantiate, supportedModes } from '/js/index.js';
-import { scenarios, modOf, appImports, expectedCompute, eq, check, within } from '/tests/js/scenarios.mjs';
+import { scenarios, modOf, appImports, expectedCompute, eq, check, within, onTheFlyEnv, wasiCommandOnTheFly } from '/tests/js/scenarios.mjs';
 
 const SCENARIO_MS = 20000;
 const results = [];
@@ -117,14 +121,140 @@ async function responsive(mode) {
   inst.terminate();
 }
 
-const isolated = new URLSearchParams(location.search).get('isolated') !== '0';
+const params = new URLSearchParams(location.search);
+const isolated = params.get('isolated') !== '0';
+const cachePage = params.get('cache') === '1';
+const insecurePage = params.get('insecure') === '1';
+
+// ---- on-the-fly asyncify: the scenarios with PLAIN modules ------------------
+// WebKit has no JSPI, so mode 'auto' asyncifies a plain module itself
+// (js/auto-asyncify.js) and caches it in the Cache API. Chromium and Firefox
+// have JSPI, which 'auto' would pick: for these runs it is hidden
+// (WebAssembly.Suspending/promising removed, then put back), so the page is an
+// engine without JSPI as far as the runtime can tell. workerThreshold 0: every
+// transform runs in auto-asyncify's module worker, as a big module's would.
+const CACHE_NAME = 'wasync-asyncify'; // js/auto-asyncify.js
+const OTF_OPTIONS = { workerThreshold: 0 };
+async function withoutJspi(fn) {
+  const saved = { Suspending: WebAssembly.Suspending, promising: WebAssembly.promising };
+  const had = saved.Suspending !== undefined || saved.promising !== undefined;
+  delete WebAssembly.Suspending;
+  delete WebAssembly.promising;
+  try {
+    return await fn(had);
+  } finally {
+    if (saved.Suspending !== undefined) WebAssembly.Suspending = saved.Suspending;
+    if (saved.promising !== undefined) WebAssembly.promising = saved.promising;
+  }
+}
+const sha256 = async (buf) =>
+  [...new Uint8Array(await crypto.subtle.digest('SHA-256', buf))].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+async function onTheFlyRuns() {
+  if (typeof caches === 'undefined') throw new Error('this page has no Cache API (caches is undefined): on-the-fly asyncify cannot cache');
+  await caches.delete(CACHE_NAME); // the first load of each module must transform
+  const stages = [];
+  const hidden = await withoutJspi(async (had) => {
+    for (const [name, run] of Object.entries(scenarios)) {
+      await record(`no isolation, asyncify (on the fly): ${name}`, () =>
+        run(onTheFlyEnv({ instantiate, mode: 'asyncify', load, note }, { stages, autoAsyncify: OTF_OPTIONS })),
+      );
+    }
+    // a module from `wasync cc` (guest kit): only its marked import may suspend
+    await record('no isolation, on the fly: a guest-kit module is asyncified for its marked imports', async () => {
+      const answer = (x) => new Promise((r) => setTimeout(() => r(x + 100), 2));
+      const inst = await instantiate(load('kit.wasm'), { env: { slow: answer, fast: (x) => x + 1 } }, { autoAsyncify: OTF_OPTIONS });
+      eq(inst.mode, 'asyncify', 'mode');
+      eq(await inst.exports.run(5), 105 + 6 + (15 * 8 + 28), 'run(5)');
+      const i2 = await instantiate(load('kit.wasm'), { env: { slow: answer, fast: answer } }, { autoAsyncify: OTF_OPTIONS });
+      await expectError(i2.exports.only_fast(1), /import env\.fast .*add env\.fast to options\.asyncImports/, 'an unmarked async import');
+    });
+    // a plain WASI command (tests/wasi/guest.c by `wasync cc --no-asyncify`)
+    await record('no isolation, on the fly: a plain WASI command (late stdin, sleep, WASYNC_ASYNC_JS)', async () => {
+      const { runWasi } = await import('/js/wasi/index.js');
+      await wasiCommandOnTheFly({ runWasi, load, autoAsyncify: OTF_OPTIONS });
+    });
+    // no isolation, no JSPI: a compiled module has no mode left, and is told why
+    await record('no isolation, on the fly: a WebAssembly.Module is told to pass its bytes', async () => {
+      const module = await WebAssembly.compile(await (await fetch('/build/js-fixtures/app.wasm')).arrayBuffer());
+      await expectError(instantiate(module, (ctx) => appImports(ctx, [])), /asyncify: .*pass the module's bytes \(not a WebAssembly\.Module\)/, 'auto');
+    });
+    return had;
+  });
+  if (hidden) note('on the fly: JSPI was hidden for these runs (this engine has it)');
+  await record('on the fly: the first load of each module transforms, later ones hit the Cache API', () => {
+    check(stages.length > 20, `instantiates recorded: ${stages.length}`);
+    const seen = new Set();
+    for (const { file, stages: s } of stages) {
+      const first = !seen.has(file);
+      seen.add(file);
+      check(s.includes(first ? 'transform' : 'cache-hit') && !s.includes(first ? 'cache-hit' : 'transform'), `${file}: ${first ? 'first' : 'later'} load: ${s.join(',')}`);
+    }
+  });
+}
+
+// A fresh page load (the page above filled the cache): the first instantiate
+// of the plain app.wasm here is a cache hit, and every cached module equals
+// the native `wasync asyncify` output (the .async.wasm fixtures).
+async function cacheRuns() {
+  await record('fresh page: the plain module comes from the Cache API', () =>
+    withoutJspi(async () => {
+      const stages = [];
+      const inst = await instantiate(load('app.wasm'), (ctx) => appImports(ctx, []), {
+        autoAsyncify: { ...OTF_OPTIONS, onProgress: (p) => stages.push(p.stage) },
+      });
+      eq(inst.mode, 'asyncify', 'mode');
+      eq(await inst.exports.compute(5, 3, 2), expectedCompute(5, 3, 2), 'compute(5, 3, 2)');
+      check(stages.includes('cache-hit') && !stages.includes('transform'), `a cache hit: ${stages.join(',')}`);
+    }),
+  );
+  await record("fresh page: the cached modules are `wasync asyncify`'s", async () => {
+    const cache = await caches.open(CACHE_NAME);
+    const keys = await cache.keys();
+    // (plus wasi-guest.wasm's, which has no pre-built counterpart here)
+    const fixtures = ['sleep', 'app', 'app-nosp', 'stack', 'typo', 'kit'];
+    eq(keys.length, fixtures.length + 1, 'cache entries (one per module)');
+    const have = new Set();
+    for (const k of keys) have.add(await sha256(await (await cache.match(k)).arrayBuffer()));
+    for (const f of fixtures)
+      check(have.has(await sha256(await (await fetch(`/build/js-fixtures/${f}.async.wasm`)).arrayBuffer())), `${f}.async.wasm is in the cache`);
+  });
+}
 // What this engine lacks (JSPI in WebKit; SharedArrayBuffer off isolated pages).
 const { why } = supportedModes(null);
 const needs = (mode, fn) => () => (mode !== 'asyncify' && why[mode] ? { skip: why[mode] } : fn());
 
+// A plain-http origin that is not localhost: no secure context, so neither
+// the Cache API nor crypto.subtle. A selection of the scenarios (every
+// fixture; each load transforms again, on this thread: kept short for CI)
+// runs on the fly without cache stages.
+const INSECURE_SCENARIOS = ['sleep', 'nestedC', 'strings', 'concurrent', 'queuedWithoutStackPointer', 'importNotInstrumented', 'marshalled', 'moduleStack'];
+async function insecureRuns() {
+  await record('insecure origin: not a secure context', () => {
+    check(isSecureContext === false, 'isSecureContext');
+    check(typeof caches === 'undefined', 'no Cache API');
+  });
+  const stages = [];
+  await withoutJspi(async () => {
+    for (const name of INSECURE_SCENARIOS) {
+      await record(`insecure origin, asyncify (on the fly, no cache): ${name}`, () =>
+        scenarios[name](onTheFlyEnv({ instantiate, mode: 'asyncify', load, note }, { stages })),
+      );
+    }
+  });
+  await record('insecure origin: every load transformed, without cache stages', () => {
+    check(stages.length >= 10, `instantiates recorded: ${stages.length}`);
+    for (const { file, stages: s } of stages) eq(s.join(','), 'load,transform,done', `${file}: stages`);
+  });
+}
+
 async function main() {
   const modes = ['jspi', 'asyncify', 'worker'];
-  if (isolated) {
+  if (cachePage) {
+    await cacheRuns();
+  } else if (insecurePage) {
+    await insecureRuns();
+  } else if (isolated) {
     await record('page is cross-origin isolated', () => check(crossOriginIsolated === true, 'crossOriginIsolated'));
     for (const mode of modes) {
       for (const [name, run] of Object.entries(scenarios)) {
@@ -176,6 +306,7 @@ async function main() {
         await record(`no isolation, ${mode}: ${name}`, needs(mode, () => run({ instantiate, mode, load, note })));
       }
     }
+    await onTheFlyRuns();
   }
   document.getElementById('status').textContent = 'done';
   window.__results = { done: true, results };

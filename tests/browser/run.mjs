@@ -4,7 +4,10 @@
 // `wasync-serve` twice over the repository root -- once with the
 // cross-origin isolation headers, once with --no-isolation -- and opens
 // tests/browser/index.html from each in every engine (tests/browser/engines.mjs
-// launches them; `--engines=chromium,firefox` picks some). Scenarios an engine
+// launches them; `--engines=chromium,firefox` picks some). The page without
+// isolation also runs every scenario with the plain fixtures through
+// on-the-fly asyncify (JSPI hidden where the engine has it), and a fresh load
+// of it (`&cache=1`) checks that the Cache API serves them. Scenarios an engine
 // cannot run (no JSPI in WebKit, no SharedArrayBuffer off isolated pages) are
 // reported as skipped with the reason. Prints every result, a line per engine
 // and the totals over all engines:
@@ -20,6 +23,7 @@
 // driver, X server and wasync-serve we started is killed on any exit.
 import { spawn, execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { launchEngine, bounded, waitInPage, ENGINES } from './engines.mjs';
 
@@ -28,7 +32,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const SERVER_MS = 15000;
 const STEP_MS = 30000;
 const PAGE_MS = 90000;
-const LIMIT_MS = Number(process.env.WASYNC_BROWSER_LIMIT ?? 420) * 1000;
+// (600 s: the on-the-fly pages took a run on a busy machine to 419 s)
+const LIMIT_MS = Number(process.env.WASYNC_BROWSER_LIMIT ?? 600) * 1000;
 const engineArg = process.argv.find((a) => a.startsWith('--engines='));
 const engines = engineArg ? engineArg.slice(10).split(',') : ENGINES;
 
@@ -87,6 +92,7 @@ async function runEngine(name, servers) {
       const page = await engine.newPage();
       const url = `${server.url}tests/browser/index.html${query}`;
       console.log(`browser: ${name}: ${label}: ${url}`);
+      const pageStart = Date.now();
       stage = `running ${url} in ${name}`;
       let results;
       try {
@@ -102,6 +108,7 @@ async function runEngine(name, servers) {
           { name: `${label}: page did not finish`, ok: false, error: `${e.message}; still running: ${partial.running ?? '?'}` },
         ];
       }
+      console.log(`browser: ${name}: ${label}: ${results.length} results in ${((Date.now() - pageStart) / 1000).toFixed(1)} s`);
       for (const m of page.console()) if (m.type === 'error' || m.type === 'pageerror') console.log(`  [${m.type}] ${m.text}`);
       for (const r of results) {
         const tag = r.ok ? (r.skipped ? 'skip' : 'ok  ') : 'FAIL';
@@ -132,6 +139,21 @@ try {
   ]) {
     stage = `starting wasync-serve (${label})`;
     servers.push({ label, query, server: await startServer(extra) });
+  }
+  // a fresh page load on the same origin: on-the-fly asyncify's Cache API
+  // entries from the page before are hit (page.mjs, cacheRuns)
+  servers.push({ ...servers[1], label: 'not isolated, fresh page', query: '?isolated=0&cache=1' });
+  // a plain-http origin that is not localhost (a phone testing a LAN dev
+  // server): no secure context, so no Cache API and no crypto.subtle;
+  // on-the-fly asyncify must work without its cache (page.mjs, insecureRuns)
+  const lan = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal);
+  if (lan) {
+    stage = `starting wasync-serve on ${lan.address}`;
+    servers.push({ label: 'insecure origin', query: '?isolated=0&insecure=1', server: await startServer(['--no-isolation', '--host', lan.address]) });
+  } else {
+    console.log('browser: SKIPPED the insecure-origin page: this machine has no non-loopback IPv4 address');
   }
   for (const name of engines) await runEngine(name, servers);
 } catch (e) {

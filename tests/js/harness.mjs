@@ -21,3 +21,20 @@ afterEach(() => {
 
 export const dir = fileURLToPath(new URL('../../build/js-fixtures/', import.meta.url));
 export const bytes = (n) => readFileSync(dir + n);
+
+/**
+ * For node:test tests that run scenarios: `instantiate0` wrapped so that
+ * every instance made in test `t` is terminated after it, pass, fail or
+ * timeout (its pending calls aborted, its worker stopped).
+ */
+export function tracked(t, instantiate0) {
+  const made = [];
+  t.after(() => {
+    for (const inst of made) inst.terminate();
+  });
+  return async (...args) => {
+    const inst = await instantiate0(...args);
+    made.push(inst);
+    return inst;
+  };
+}

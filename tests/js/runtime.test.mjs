@@ -6,27 +6,15 @@ import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { instantiate, supportedModes } from '../../js/index.js';
 import { scenarios } from './scenarios.mjs';
+import { tracked } from './harness.mjs';
 
 const fixtures = fileURLToPath(new URL('../../build/js-fixtures/', import.meta.url));
 if (!existsSync(`${fixtures}app.wasm`)) throw new Error('fixtures missing: run scripts/test-js.sh --build-only');
 const load = (name) => readFileSync(fixtures + name);
 
 // Each scenario is bounded by TIMEOUT, and every instance it made is
-// terminated after it, pass, fail or timeout: its pending calls are aborted
-// and its worker stopped, so nothing of it keeps the process alive.
+// terminated after it (tracked), so nothing of it keeps the process alive.
 const TIMEOUT = 20000;
-function tracked(t, inst0) {
-  const live = [];
-  t.after(() => {
-    for (const inst of live) inst.terminate();
-  });
-  return async (...args) => {
-    const inst = await inst0(...args);
-    live.push(inst);
-    return inst;
-  };
-}
-
 const { modes, why } = supportedModes(null);
 for (const mode of ['jspi', 'asyncify', 'worker']) {
   // asyncify needs an instrumented module, which every fixture has in its .async.wasm

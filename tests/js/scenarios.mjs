@@ -3,6 +3,8 @@
 //   async (env) => void      // throws on failure
 // with env = { instantiate, mode, load(name) -> source, modOf(name) -> fixture
 // name for this mode ('app' -> 'app.async.wasm' in asyncify mode) }.
+// onTheFlyEnv(env) runs the asyncify-mode scenarios with the plain fixtures,
+// which the runtime asyncifies itself (tests/js/otf.test.mjs, the browser page).
 // The fixtures are built by scripts/test-js.sh into build/js-fixtures/.
 
 export function check(cond, message) {
@@ -105,6 +107,77 @@ export function appImports(ctx, log, opts = {}) {
 
 export function modOf(mode, name) {
   return mode === 'asyncify' ? `${name}.async.wasm` : `${name}.wasm`;
+}
+
+/**
+ * The on-the-fly variant of an asyncify-mode env: every fixture handed to
+ * instantiate() is the PLAIN module ('app.async.wasm' -> 'app.wasm') and the
+ * mode is left to 'auto', so the runtime itself asyncifies it (auto-asyncify.js:
+ * every import may suspend, as in the pre-built fixtures) on an engine
+ * without JSPI. Every instantiate must end in asyncify mode after a progress
+ * report of the transform or of a cache hit; the stages of each instantiate
+ * are pushed to `stages` ([{file, stages: [...]}]). The scenarios then check
+ * the same results as with the pre-asyncified fixtures. `autoAsyncify` is
+ * merged into options.autoAsyncify (e.g. a cacheDir in Node).
+ */
+export function onTheFlyEnv(env, { stages = [], autoAsyncify = {} } = {}) {
+  let lastFile = null;
+  return {
+    ...env,
+    mode: 'asyncify',
+    onTheFly: true,
+    load(name) {
+      lastFile = name.replace(/\.async\.wasm$/, '.wasm');
+      return env.load(lastFile);
+    },
+    async instantiate(source, imports, options = {}) {
+      const { mode, ...rest } = options;
+      if (mode !== undefined && mode !== 'asyncify') throw new Error(`on-the-fly variant: a scenario asked for mode ${mode}`);
+      const seen = [];
+      const file = lastFile;
+      const inst = await env.instantiate(source, imports, {
+        ...rest,
+        mode: 'auto',
+        autoAsyncify: { ...autoAsyncify, ...rest.autoAsyncify, onProgress: (p) => seen.push(p.stage) },
+      });
+      stages.push({ file, stages: seen });
+      eq(inst.mode, 'asyncify', `mode auto chose for plain ${file}`);
+      check(seen.at(-1) === 'done' && (seen.includes('transform') || seen.includes('cache-hit')), `the runtime asyncified ${file} on the fly (progress: ${seen.join(',')})`);
+      return inst;
+    },
+  };
+}
+
+/**
+ * A plain WASI command (tests/wasi/guest.c by `wasync cc --no-asyncify`,
+ * fixture wasi-guest.wasm) through wasync/wasi's runWasi, asyncified on the
+ * fly: stdin that arrives later (fd_read), a sleep (poll_oneoff) and the
+ * WASYNC_ASYNC_JS imports of the C file. `autoAsyncify`: options for it.
+ */
+export async function wasiCommandOnTheFly({ runWasi, load, autoAsyncify = {} }) {
+  const dec = new TextDecoder();
+  const run = async (args, opts = {}) => {
+    let text = '';
+    const stages = [];
+    const code = await runWasi(load('wasi-guest.wasm'), {
+      args: ['guest', ...args],
+      stdout: (b) => (text += dec.decode(b)),
+      stderr: () => {},
+      instantiateOptions: { autoAsyncify: { ...autoAsyncify, onProgress: (p) => stages.push(p.stage) } },
+      ...opts,
+    });
+    check(stages.includes('transform') || stages.includes('cache-hit'), `${args[0]}: asyncified on the fly (${stages.join(',')})`);
+    return `${code}|${text}`;
+  };
+  async function* late() {
+    await delay(20);
+    yield 'late line\n';
+  }
+  eq(await run(['cat'], { stdin: late() }), '0|1:late line\n', 'cat with stdin that comes later');
+  const t0 = Date.now();
+  const slept = await run(['sleep', '50']);
+  check(/^0\|slept \d+/.test(slept) && Date.now() - t0 >= 45, `sleep 50: ${slept}`);
+  eq(await run(['js']), '0|42 4\n', 'WASYNC_ASYNC_JS imports');
 }
 
 async function app(env, opts = {}, file = 'app', instOpts = {}) {
@@ -304,19 +377,27 @@ export const scenarios = {
   // `wasync asyncify --imports`): asyncify mode rejects at once naming the
   // import and the fix, never spins or returns a wrong result, and the
   // instance stays usable; the other modes run the same module correctly.
+  // On the fly the same gap is options.asyncImports without env.tock (the
+  // --asserts build has no on-the-fly counterpart: noted, not run).
   async importNotInstrumented(env) {
-    const files = env.mode === 'asyncify' ? ['typo.async.wasm', 'typo-asserts.async.wasm'] : ['typo.wasm'];
+    let files = env.mode === 'asyncify' ? ['typo.async.wasm', 'typo-asserts.async.wasm'] : ['typo.wasm'];
+    const fix = env.onTheFly ? /add env\.tock to options\.asyncImports/ : /add env\.tock to --imports/;
+    if (env.onTheFly) {
+      env.note?.('typo-asserts.async.wasm not run on the fly: instantiate() has no --asserts option');
+      files = ['typo.async.wasm'];
+    }
     for (const file of files) {
       for (const later of [false, true]) {
         const answer = (x) => (later ? delay(2, x + 1) : Promise.resolve(x + 1));
-        const inst = await env.instantiate(env.load(file), { env: { tick: answer, tock: answer } }, { mode: env.mode });
+        const opts = env.onTheFly ? { mode: env.mode, asyncImports: ['env.tick'] } : { mode: env.mode };
+        const inst = await env.instantiate(env.load(file), { env: { tick: answer, tock: answer } }, opts);
         const cases = [
           ['run', 3, 4 + 1 + 2 + 3],
           ['only_tock', 3, 4],
           ['spin', 3, 8],
         ];
         for (const [name, arg, expected] of cases) {
-          const what = `${file} ${name}(${arg}), tock ${later ? 'after a timer' : 'at once'}`;
+          const what = `${env.onTheFly ? 'typo.wasm asyncified on the fly' : file} ${name}(${arg}), tock ${later ? 'after a timer' : 'at once'}`;
           const t0 = Date.now();
           let value;
           let error;
@@ -332,7 +413,7 @@ export const scenarios = {
           }
           check(error !== undefined, `${what}: expected a rejection, got ${value}`);
           check(
-            /^wasync: import env\.tock /.test(error.message) && /add env\.tock to --imports/.test(error.message),
+            /^wasync: import env\.tock /.test(error.message) && fix.test(error.message),
             `${what}: message names the import and the fix: ${error.message}`,
           );
           eq(error.name, 'AsyncifyImportError', `${what}: error name`);

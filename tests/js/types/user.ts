@@ -86,6 +86,16 @@ export async function main(): Promise<void> {
   const untyped = await instantiate(bytes, {});
   await untyped.exports.anything(1, 'a');
 
+  // on-the-fly asyncify's options (no JSPI, a plain module)
+  const stages: string[] = [];
+  await instantiate(bytes, {}, {
+    asyncImports: ['env.sleep'],
+    autoAsyncify: { cacheDir: '/tmp/c', workerThreshold: 0, onProgress: (p) => stages.push(`${p.stage} ${p.fraction}`) },
+  });
+  await instantiate(bytes, {}, { autoAsyncify: false });
+  // @ts-expect-error a progress stage that does not exist
+  await instantiate(bytes, {}, { autoAsyncify: { onProgress: (p) => p.stage === 'cache-miss' } });
+
   const { server, url, port } = await serve({ root: '.', port: 0, log: (line: string) => console.log(line) });
   console.log(url, port, server.listening);
   server.close();
