@@ -35,7 +35,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 const USAGE = `usage: wasync cc SOURCES... -o OUT.wasm [options] [clang flags]
   --reactor              build a reactor (exports, _initialize) instead of a command (_start)
-  --no-asyncify          skip the Asyncify step (the module then runs in jspi and worker modes)
+  --no-asyncify          skip the Asyncify step (the module then runs in jspi and worker modes,
+                         and in mode 'auto' is asyncified on the fly where JSPI is missing)
   --async-imports LIST   more imports that may suspend (module.name, comma-separated)
   -v                     print the commands run
 Environment: CC (clang), WASI_SYSROOT, WASYNC_NATIVE (the native wasync binary; 'none' uses\nthe wasm build, wasync/transform).`;
