@@ -209,7 +209,8 @@ export class AsyncifyRunner extends InThreadRunner {
     }
     const state = ex.asyncify_get_state();
     if (state === STATE_UNWINDING) {
-      const { overflow, saved } = this.#stopUnwind(call);
+      const overflow = this.#stopUnwind(call);
+      const saved = this.#saved;
       const p = call.pending;
       call.pending = null;
       let failure = null;
@@ -250,20 +251,23 @@ export class AsyncifyRunner extends InThreadRunner {
     this.#finish(call, !threw, threw ? (call.fault ?? error) : value);
   }
 
-  // Ends an unwind. Returns {overflow, saved}: the bytes of frames saved, and
-  // overflow null, or {needed} when the buffer overflowed:
+  // Ends an unwind. Returns null, or {needed} when the buffer overflowed:
   // the position ran past the end (Binaryen keeps counting and traps in
   // stop_unwind; `wasync asyncify` keeps counting without writing), so
-  // pos - data is the size that would have been enough.
+  // pos - data is the size that would have been enough. Leaves the bytes of
+  // frames saved in #saved (no object per suspension).
+  #saved = 0;
+
   #stopUnwind(call) {
     const ex = this.exports;
     const mem = this.memory.view();
     const pos = mem.getUint32(call.data, true);
     const end = mem.getUint32(call.data + 4, true);
+    this.#saved = pos - (call.data + 8);
     if (pos <= end) {
       try {
         ex.asyncify_stop_unwind();
-        return { overflow: null, saved: pos - (call.data + 8) };
+        return null;
       } catch {
         // fall through: treat as overflow
       }
@@ -275,7 +279,7 @@ export class AsyncifyRunner extends InThreadRunner {
     } catch {
       // the state could not be reset; nothing more to do
     }
-    return { overflow: { needed: pos > end ? pos - call.data : undefined }, saved: pos - (call.data + 8) };
+    return { needed: pos > end ? pos - call.data : undefined };
   }
 
   #overflow(call, error, overflow) {

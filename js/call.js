@@ -25,19 +25,19 @@ export function timeoutError(ms) {
 }
 
 export class Call {
-  constructor(name, fn, args, { signal, timeout, marshal = null } = {}) {
+  constructor(name, fn, args, signal, timeout, marshal = null) {
     // -- the call itself (set here, read by everyone) --
     this.id = nextId++;
     this.name = name;
     this.fn = fn; // the runner's callable for the export
     this.args = args;
-    this.userSignal = signal;
     this.controller = null; // AbortController behind `signal`, made on first use
     this.settled = false;
     this.abortReason = undefined; // set by abort()
     this.ctx = null; // the call's ImportContext (index.js), made on first import
+    this.owner = null; // the Set of unsettled calls that holds this one (index.js); left on settling
     // -- what every runner sets (runner.js) --
-    this.onAbort = null; // (reason) => void: the runner's clean-up for an aborted call
+    this.onAbort = null; // (call, reason) => void: the runner's clean-up for an aborted call (one per runner)
     this.dead = false; // the runner is done with the call (stack and buffers released)
     // -- C shadow stack (stack.js) --
     this.stack = undefined; // 'main', a region address, or undefined (none assigned)
@@ -58,24 +58,27 @@ export class Call {
     // -- worker mode (worker-host.js) --
     this.wireId = undefined; // -1 when sent over the fast channel, else the id
     this.importError = undefined; // the first error an import threw into the guest
+    // -- settling; the abort signal and timeout, only when given --
+    this._resolve = null;
+    this._reject = null;
     this.promise = new Promise((resolve, reject) => {
       this._resolve = resolve;
       this._reject = reject;
     });
-    this._cleanup = [];
+    this._signal = null; // the caller's AbortSignal while we listen to it
+    this._onSignal = null; // our 'abort' listener on it
+    this._timer = null; // the timeout's timer
     if (signal) {
       if (signal.aborted) {
         queueMicrotask(() => this.abort(signal.reason ?? abortError()));
       } else {
-        const h = () => this.abort(signal.reason ?? abortError());
-        signal.addEventListener('abort', h, { once: true });
-        this._cleanup.push(() => signal.removeEventListener('abort', h));
+        this._signal = signal;
+        this._onSignal = () => this.abort(signal.reason ?? abortError());
+        signal.addEventListener('abort', this._onSignal, { once: true });
       }
     }
-    if (timeout !== undefined && timeout !== null && timeout !== Infinity) {
-      const t = setTimeout(() => this.abort(timeoutError(timeout)), timeout);
-      this._cleanup.push(() => clearTimeout(t));
-    }
+    if (timeout !== undefined && timeout !== null && timeout !== Infinity)
+      this._timer = setTimeout(() => this.abort(timeoutError(timeout)), timeout);
   }
 
   /**
@@ -90,17 +93,32 @@ export class Call {
     return this.controller.signal;
   }
 
+  // Stops listening to the caller's signal and timeout; leaves the owner set.
+  #settle() {
+    this.settled = true;
+    if (this._signal !== null) {
+      this._signal.removeEventListener('abort', this._onSignal);
+      this._signal = null;
+    }
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    }
+    if (this.owner !== null) {
+      this.owner.delete(this);
+      this.owner = null;
+    }
+  }
+
   resolve(v) {
     if (this.settled) return;
-    this.settled = true;
-    for (const f of this._cleanup) f();
+    this.#settle();
     this._resolve(v);
   }
 
   reject(e) {
     if (this.settled) return;
-    this.settled = true;
-    for (const f of this._cleanup) f();
+    this.#settle();
     this._reject(e);
   }
 
@@ -109,6 +127,6 @@ export class Call {
     this.abortReason = reason;
     this.reject(reason);
     this.controller?.abort(reason);
-    if (this.onAbort) this.onAbort(reason);
+    if (this.onAbort) this.onAbort(this, reason);
   }
 }

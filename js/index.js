@@ -205,7 +205,7 @@ export class WasyncInstance {
     this.#timeout = options.timeout;
     const exp = {};
     for (const name of Object.keys(exportFns)) {
-      const f = (...args) => this.call(name, args);
+      const f = (...args) => this.#start(name, args, undefined, this.#timeout, null);
       // exports.f.with({args: ['string'], returns: 'string'}) -> marshalled f (marshal.js)
       f.with = ({ args = [], returns = 'void' } = {}) => this.cwrap(name, returns, args);
       exp[name] = f;
@@ -252,15 +252,19 @@ export class WasyncInstance {
    * Promise of the result.
    */
   call(name, args = [], { signal, timeout = this.#timeout, [MARSHAL]: marshal = null } = {}) {
+    return this.#start(name, args, signal, timeout, marshal);
+  }
+
+  // The one path of every export call (exports.f(), call(), ccall()): no
+  // options object, no closure; the call leaves #pending when it settles.
+  #start(name, args, signal, timeout, marshal) {
     const fn = this.#fns[name];
     if (fn === undefined) return Promise.reject(new TypeError(`wasync: no exported function '${name}'`));
     if (signal?.aborted) return Promise.reject(signal.reason ?? abortError());
     if (this.#dead) return Promise.reject(this.#dead);
-    const call = new Call(name, fn, args, { signal, timeout, marshal });
-    const pending = this.#pending;
-    pending.add(call);
-    const forget = () => pending.delete(call);
-    call.promise.then(forget, forget);
+    const call = new Call(name, fn, args, signal, timeout, marshal);
+    call.owner = this.#pending;
+    this.#pending.add(call);
     this.#runner.start(call);
     return call.promise;
   }

@@ -149,14 +149,16 @@ export class Runner {
     this.mode = mode;
     this.running = null;
     this.queue = new CallQueue();
+    // the shared abort path, one function for all calls (call.onAbort)
+    this.onCallAbort = (call, reason) => {
+      if (this.queue.remove(call)) return;
+      this.abortStarted(call, reason);
+    };
   }
 
   /** Begins `call`: installs the shared abort path, then admit(). */
   start(call) {
-    call.onAbort = (reason) => {
-      if (this.queue.remove(call)) return;
-      this.abortStarted(call, reason);
-    };
+    call.onAbort = this.onCallAbort;
     this.admit(call);
   }
 
