@@ -322,7 +322,7 @@ export class AsyncifyRunner extends InThreadRunner {
       ok = false;
       value = this.stack.overflowError(call);
     }
-    this.stack.release(call);
+    this.stack.release(call, ok);
     if (call.data !== undefined && call.data !== this.fixedData) this.regions.release(call.data, this.dataSize);
     call.data = undefined;
     call.dead = true;

@@ -8,7 +8,7 @@ import { supportedModes, AbortError, TimeoutError, WasyncError, AsyncifyImportEr
 import { serve } from '../../js/serve.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CallQueue, Runner } from '../../js/runner.js';
+import { CallQueue, Runner, contextFor } from '../../js/runner.js';
 import { JspiRunner } from '../../js/jspi.js';
 import { AsyncifyRunner } from '../../js/asyncify.js';
 import { WorkerRunner } from '../../js/worker-host.js';
@@ -44,6 +44,15 @@ test('every runner follows the contract of runner.js', () => {
   const fields = Object.keys(new Call('d', null, [])).sort();
   for (const f of ['stack', 'sp', 'data', 'rewinding', 'resumeWith', 'pending', 'pendingImport', 'suspended', 'dead', 'wake', 'wireId', 'importError', 'ctx', 'onAbort'])
     assert.ok(fields.includes(f), `Call declares ${f}`);
+});
+
+test('contextFor: only arrow functions (which ignore `this`) go without a per-call import context', () => {
+  const ctxFor = () => 'ctx';
+  const arrows = [(x) => x, (x) => x, async (x) => x, async () => 1, (a, b) => a + b];
+  const others = [function (x) { return this ?? x; }, async function () { return this; }, { m() { return this; } }.m,
+    { async(x) { return this ?? x; } }.async, (a = (1)) => a, Math.max, function () {}.bind(null), class {}];
+  for (const f of arrows) assert.notEqual(contextFor(f, ctxFor), ctxFor, String(f));
+  for (const f of others) assert.equal(contextFor(f, ctxFor), ctxFor, String(f));
 });
 
 test('supportedModes(null): asyncify is available on every engine', () => {
