@@ -141,9 +141,7 @@ export class AsyncifyRunner extends InThreadRunner {
         throw new Error('wasync: an import returned a Promise outside an export call; only export calls can suspend');
       call.pending = r;
       call.pendingImport = name;
-      const mem = runner.memory.view();
-      mem.setUint32(call.data, call.data + 8, true);
-      mem.setUint32(call.data + 4, call.data + runner.dataSize, true);
+      runner.#writeHeader(call);
       runner.exports.asyncify_start_unwind(call.data);
       return dummy;
     };
@@ -258,10 +256,33 @@ export class AsyncifyRunner extends InThreadRunner {
   // frames saved in #saved (no object per suspension).
   #saved = 0;
 
+  // A DataView of the memory, kept from one suspension to the next: when the
+  // memory has grown since, an access through it throws (the old buffer is
+  // detached, or for a shared memory too short) and a fresh one is taken.
+  #dv = null;
+
+  // The buffer's header for an unwind: [cur = data + 8][end = data + dataSize].
+  #writeHeader(call) {
+    try {
+      this.#dv.setUint32(call.data, call.data + 8, true);
+    } catch {
+      this.#dv = this.memory.view();
+      this.#dv.setUint32(call.data, call.data + 8, true);
+    }
+    this.#dv.setUint32(call.data + 4, call.data + this.dataSize, true);
+  }
+
   #stopUnwind(call) {
     const ex = this.exports;
-    const mem = this.memory.view();
-    const pos = mem.getUint32(call.data, true);
+    let pos;
+    try {
+      pos = this.#dv.getUint32(call.data, true);
+    } catch {
+      // code that ran on during the unwind (not instrumented) grew the memory
+      this.#dv = this.memory.view();
+      pos = this.#dv.getUint32(call.data, true);
+    }
+    const mem = this.#dv;
     const end = mem.getUint32(call.data + 4, true);
     this.#saved = pos - (call.data + 8);
     if (pos <= end) {
@@ -311,7 +332,7 @@ export class AsyncifyRunner extends InThreadRunner {
     call.resumeWith = { ok, value };
     call.rewinding = true;
     this.running = call;
-    this.stack.enter(call);
+    // #run puts the call's stack pointer in place (start_rewind leaves it alone)
     this.exports.asyncify_start_rewind(call.data);
     this.#run(call);
   }
