@@ -35,7 +35,9 @@ export class Call {
     this.settled = false;
     this.abortReason = undefined; // set by abort()
     this.ctx = null; // the call's ImportContext (index.js), made on first import
-    this.owner = null; // the Set of unsettled calls that holds this one (index.js); left on settling
+    this.owner = null; // the PendingCalls that holds this one (index.js); left on settling
+    this.prevPending = null; // neighbours in the owner's list
+    this.nextPending = null;
     // -- what every runner sets (runner.js) --
     this.onAbort = null; // (call, reason) => void: the runner's clean-up for an aborted call (one per runner)
     this.dead = false; // the runner is done with the call (stack and buffers released)
@@ -65,20 +67,22 @@ export class Call {
       this._resolve = resolve;
       this._reject = reject;
     });
-    this._signal = null; // the caller's AbortSignal while we listen to it
-    this._onSignal = null; // our 'abort' listener on it
-    this._timer = null; // the timeout's timer
+    // {signal, onSignal, timer}: the caller's AbortSignal and our listener on
+    // it, the timeout's timer -- only for a call given a signal or a timeout
+    this._hooks = null;
     if (signal) {
       if (signal.aborted) {
         queueMicrotask(() => this.abort(signal.reason ?? abortError()));
       } else {
-        this._signal = signal;
-        this._onSignal = () => this.abort(signal.reason ?? abortError());
-        signal.addEventListener('abort', this._onSignal, { once: true });
+        const onSignal = () => this.abort(signal.reason ?? abortError());
+        this._hooks = { signal, onSignal, timer: null };
+        signal.addEventListener('abort', onSignal, { once: true });
       }
     }
-    if (timeout !== undefined && timeout !== null && timeout !== Infinity)
-      this._timer = setTimeout(() => this.abort(timeoutError(timeout)), timeout);
+    if (timeout !== undefined && timeout !== null && timeout !== Infinity) {
+      this._hooks ??= { signal: null, onSignal: null, timer: null };
+      this._hooks.timer = setTimeout(() => this.abort(timeoutError(timeout)), timeout);
+    }
   }
 
   /**
@@ -93,21 +97,16 @@ export class Call {
     return this.controller.signal;
   }
 
-  // Stops listening to the caller's signal and timeout; leaves the owner set.
+  // Stops listening to the caller's signal and timeout; leaves the owner's list.
   #settle() {
     this.settled = true;
-    if (this._signal !== null) {
-      this._signal.removeEventListener('abort', this._onSignal);
-      this._signal = null;
+    const h = this._hooks;
+    if (h !== null) {
+      this._hooks = null;
+      if (h.signal !== null) h.signal.removeEventListener('abort', h.onSignal);
+      if (h.timer !== null) clearTimeout(h.timer);
     }
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-      this._timer = null;
-    }
-    if (this.owner !== null) {
-      this.owner.delete(this);
-      this.owner = null;
-    }
+    if (this.owner !== null) this.owner.delete(this);
   }
 
   resolve(v) {
@@ -128,5 +127,46 @@ export class Call {
     this.reject(reason);
     this.controller?.abort(reason);
     if (this.onAbort) this.onAbort(this, reason);
+  }
+}
+
+/**
+ * The calls of one instance that have not settled (index.js): a list
+ * threaded through the calls themselves, so that a call joins and leaves it
+ * without hashing or allocating anything.
+ */
+export class PendingCalls {
+  size = 0;
+  #head = null;
+
+  add(call) {
+    call.owner = this;
+    call.prevPending = null;
+    call.nextPending = this.#head;
+    if (this.#head !== null) this.#head.prevPending = call;
+    this.#head = call;
+    this.size++;
+  }
+
+  delete(call) {
+    if (call.owner !== this) return;
+    const { prevPending: prev, nextPending: next } = call;
+    if (prev !== null) prev.nextPending = next;
+    else this.#head = next;
+    if (next !== null) next.prevPending = prev;
+    call.owner = call.prevPending = call.nextPending = null;
+    this.size--;
+  }
+
+  /** The one call in the list, or null when there are none or several. */
+  sole() {
+    return this.size === 1 ? this.#head : null;
+  }
+
+  /** The calls, oldest first (a copy: settling them changes the list). */
+  toArray() {
+    const out = [];
+    for (let c = this.#head; c !== null; c = c.nextPending) out.push(c);
+    return out.reverse();
   }
 }

@@ -37,7 +37,7 @@
 //   - every call takes an AbortSignal and a timeout (call.js); an aborted or
 //     failed call leaves the instance usable.
 
-import { Call, abortError } from './call.js';
+import { Call, PendingCalls, abortError } from './call.js';
 import { GuestMemory } from './memory.js';
 import { JspiRunner } from './jspi.js';
 import { AsyncifyRunner, isAsyncified } from './asyncify.js';
@@ -236,15 +236,13 @@ export class WasyncInstance {
 
   /** The one call in progress, or null when there are none or several. */
   [SOLE_CALL]() {
-    if (this.#pending.size !== 1) return null;
-    for (const call of this.#pending) return call;
-    return null;
+    return this.#pending.sole();
   }
 
   #runner;
   #fns;
   #timeout;
-  #pending = new Set();
+  #pending = new PendingCalls();
   #dead = null;
 
   /**
@@ -263,7 +261,6 @@ export class WasyncInstance {
     if (signal?.aborted) return Promise.reject(signal.reason ?? abortError());
     if (this.#dead) return Promise.reject(this.#dead);
     const call = new Call(name, fn, args, signal, timeout, marshal);
-    call.owner = this.#pending;
     this.#pending.add(call);
     this.#runner.start(call);
     return call.promise;
@@ -299,8 +296,7 @@ export class WasyncInstance {
   terminate() {
     if (!this.#dead) {
       this.#dead = abortError('the instance was terminated');
-      for (const call of [...this.#pending]) call.abort(this.#dead);
-      this.#pending.clear();
+      for (const call of this.#pending.toArray()) call.abort(this.#dead);
     }
     this.#runner.terminate?.();
   }
