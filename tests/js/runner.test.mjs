@@ -121,6 +121,41 @@ for (const mode of allModes) {
     ]);
   });
 
+  if (mode !== 'worker')
+    test(`${mode}: the C stack pointer is back at its top after calls that return, suspend, fail or overlap`, async () => {
+      const inst = await instantiate(
+        bytes(file(mode)),
+        (ctx) => {
+          const imps = appImports(ctx, []);
+          // code 1: rejects after a suspension; 2: throws at once; else: returns
+          imps.env.fail_async = (code) => {
+            if (code === 2) throw new Error('sync');
+            return code === 1 ? delay(1).then(() => Promise.reject(new Error('async'))) : code;
+          };
+          return imps;
+        },
+        { mode },
+      );
+      const sp = inst.exports.__stack_pointer;
+      const top = sp.value;
+      const atTop = (what) => assert.equal(sp.value, top, `stack pointer after ${what}`);
+      assert.equal(await inst.exports.ping(4), 5);
+      atTop('a call that returned');
+      assert.equal(await inst.exports.fail_path(5), 10);
+      atTop('a call with stack frames that returned');
+      assert.equal(await inst.exports.sleep0(), 7);
+      atTop('a call that suspended');
+      await assert.rejects(inst.exports.fail_path(1), /async/);
+      atTop('a call whose import rejected after suspending');
+      await assert.rejects(inst.exports.fail_path(2), /sync/);
+      atTop('a call whose import threw');
+      const both = await Promise.allSettled([inst.exports.fail_path(1), inst.exports.sleep0(), inst.exports.fail_path(5)]);
+      assert.deepEqual(both.map((r) => r.status), ['rejected', 'fulfilled', 'fulfilled']);
+      atTop('overlapping calls');
+      assert.equal(await inst.exports.ping(1), 2);
+      atTop('a call after all of them');
+    });
+
   test(`${mode}: inst.concurrency says whether calls overlap`, async () => {
     const a = await instantiate(bytes(file(mode)), (ctx) => appImports(ctx, []), { mode });
     const b = await instantiate(bytes(file(mode, 'app-nosp')), (ctx) => appImports(ctx, []), { mode });
