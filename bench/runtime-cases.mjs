@@ -30,7 +30,8 @@ async function timeIt(fn, minMs) {
   }
 }
 
-function imports(ctx) {
+/** The fixture's imports (shared with runtime-ab.mjs). */
+export function imports() {
   return {
     env: {
       sleep_ms: (ms) => new Promise((r) => setTimeout(() => r(ms + 1), ms)),

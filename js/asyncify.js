@@ -149,9 +149,7 @@ export class AsyncifyRunner extends InThreadRunner {
         throw new Error('wasync: an import returned a Promise outside an export call; only export calls can suspend');
       call.pending = r;
       call.pendingImport = name;
-      const mem = runner.memory.view();
-      mem.setUint32(call.data, call.data + 8, true);
-      mem.setUint32(call.data + 4, call.data + runner.dataSize, true);
+      runner.#writeHeader(call);
       runner.exports.asyncify_start_unwind(call.data);
       return dummy;
     };
@@ -217,7 +215,8 @@ export class AsyncifyRunner extends InThreadRunner {
     }
     const state = ex.asyncify_get_state();
     if (state === STATE_UNWINDING) {
-      const { overflow, saved } = this.#stopUnwind(call);
+      const overflow = this.#stopUnwind(call);
+      const saved = this.#saved;
       const p = call.pending;
       call.pending = null;
       let failure = null;
@@ -258,20 +257,46 @@ export class AsyncifyRunner extends InThreadRunner {
     this.#finish(call, !threw, threw ? (call.fault ?? error) : value);
   }
 
-  // Ends an unwind. Returns {overflow, saved}: the bytes of frames saved, and
-  // overflow null, or {needed} when the buffer overflowed:
+  // Ends an unwind. Returns null, or {needed} when the buffer overflowed:
   // the position ran past the end (Binaryen keeps counting and traps in
   // stop_unwind; `wasync asyncify` keeps counting without writing), so
-  // pos - data is the size that would have been enough.
+  // pos - data is the size that would have been enough. Leaves the bytes of
+  // frames saved in #saved (no object per suspension).
+  #saved = 0;
+
+  // A DataView of the memory, kept from one suspension to the next: when the
+  // memory has grown since, an access through it throws (the old buffer is
+  // detached, or for a shared memory too short) and a fresh one is taken.
+  #dv = null;
+
+  // The buffer's header for an unwind: [cur = data + 8][end = data + dataSize].
+  #writeHeader(call) {
+    try {
+      this.#dv.setUint32(call.data, call.data + 8, true);
+    } catch {
+      this.#dv = this.memory.view();
+      this.#dv.setUint32(call.data, call.data + 8, true);
+    }
+    this.#dv.setUint32(call.data + 4, call.data + this.dataSize, true);
+  }
+
   #stopUnwind(call) {
     const ex = this.exports;
-    const mem = this.memory.view();
-    const pos = mem.getUint32(call.data, true);
+    let pos;
+    try {
+      pos = this.#dv.getUint32(call.data, true);
+    } catch {
+      // code that ran on during the unwind (not instrumented) grew the memory
+      this.#dv = this.memory.view();
+      pos = this.#dv.getUint32(call.data, true);
+    }
+    const mem = this.#dv;
     const end = mem.getUint32(call.data + 4, true);
+    this.#saved = pos - (call.data + 8);
     if (pos <= end) {
       try {
         ex.asyncify_stop_unwind();
-        return { overflow: null, saved: pos - (call.data + 8) };
+        return null;
       } catch {
         // fall through: treat as overflow
       }
@@ -283,7 +308,7 @@ export class AsyncifyRunner extends InThreadRunner {
     } catch {
       // the state could not be reset; nothing more to do
     }
-    return { overflow: { needed: pos > end ? pos - call.data : undefined }, saved: pos - (call.data + 8) };
+    return { needed: pos > end ? pos - call.data : undefined };
   }
 
   #overflow(call, error, overflow) {
@@ -315,7 +340,7 @@ export class AsyncifyRunner extends InThreadRunner {
     call.resumeWith = { ok, value };
     call.rewinding = true;
     this.running = call;
-    this.stack.enter(call);
+    // #run puts the call's stack pointer in place (start_rewind leaves it alone)
     this.exports.asyncify_start_rewind(call.data);
     this.#run(call);
   }
@@ -326,7 +351,7 @@ export class AsyncifyRunner extends InThreadRunner {
       ok = false;
       value = this.stack.overflowError(call);
     }
-    this.stack.release(call);
+    this.stack.release(call, ok);
     if (call.data !== undefined && call.data !== this.fixedData) this.regions.release(call.data, this.dataSize);
     call.data = undefined;
     call.dead = true;

@@ -25,19 +25,21 @@ export function timeoutError(ms) {
 }
 
 export class Call {
-  constructor(name, fn, args, { signal, timeout, marshal = null } = {}) {
+  constructor(name, fn, args, signal, timeout, marshal = null) {
     // -- the call itself (set here, read by everyone) --
     this.id = nextId++;
     this.name = name;
     this.fn = fn; // the runner's callable for the export
     this.args = args;
-    this.userSignal = signal;
     this.controller = null; // AbortController behind `signal`, made on first use
     this.settled = false;
     this.abortReason = undefined; // set by abort()
     this.ctx = null; // the call's ImportContext (index.js), made on first import
+    this.owner = null; // the PendingCalls that holds this one (index.js); left on settling
+    this.prevPending = null; // neighbours in the owner's list
+    this.nextPending = null;
     // -- what every runner sets (runner.js) --
-    this.onAbort = null; // (reason) => void: the runner's clean-up for an aborted call
+    this.onAbort = null; // (call, reason) => void: the runner's clean-up for an aborted call (one per runner)
     this.dead = false; // the runner is done with the call (stack and buffers released)
     // -- C shadow stack (stack.js) --
     this.stack = undefined; // 'main', a region address, or undefined (none assigned)
@@ -58,23 +60,28 @@ export class Call {
     // -- worker mode (worker-host.js) --
     this.wireId = undefined; // -1 when sent over the fast channel, else the id
     this.importError = undefined; // the first error an import threw into the guest
+    // -- settling; the abort signal and timeout, only when given --
+    this._resolve = null;
+    this._reject = null;
     this.promise = new Promise((resolve, reject) => {
       this._resolve = resolve;
       this._reject = reject;
     });
-    this._cleanup = [];
+    // {signal, onSignal, timer}: the caller's AbortSignal and our listener on
+    // it, the timeout's timer -- only for a call given a signal or a timeout
+    this._hooks = null;
     if (signal) {
       if (signal.aborted) {
         queueMicrotask(() => this.abort(signal.reason ?? abortError()));
       } else {
-        const h = () => this.abort(signal.reason ?? abortError());
-        signal.addEventListener('abort', h, { once: true });
-        this._cleanup.push(() => signal.removeEventListener('abort', h));
+        const onSignal = () => this.abort(signal.reason ?? abortError());
+        this._hooks = { signal, onSignal, timer: null };
+        signal.addEventListener('abort', onSignal, { once: true });
       }
     }
     if (timeout !== undefined && timeout !== null && timeout !== Infinity) {
-      const t = setTimeout(() => this.abort(timeoutError(timeout)), timeout);
-      this._cleanup.push(() => clearTimeout(t));
+      this._hooks ??= { signal: null, onSignal: null, timer: null };
+      this._hooks.timer = setTimeout(() => this.abort(timeoutError(timeout)), timeout);
     }
   }
 
@@ -90,17 +97,27 @@ export class Call {
     return this.controller.signal;
   }
 
+  // Stops listening to the caller's signal and timeout; leaves the owner's list.
+  #settle() {
+    this.settled = true;
+    const h = this._hooks;
+    if (h !== null) {
+      this._hooks = null;
+      if (h.signal !== null) h.signal.removeEventListener('abort', h.onSignal);
+      if (h.timer !== null) clearTimeout(h.timer);
+    }
+    if (this.owner !== null) this.owner.delete(this);
+  }
+
   resolve(v) {
     if (this.settled) return;
-    this.settled = true;
-    for (const f of this._cleanup) f();
+    this.#settle();
     this._resolve(v);
   }
 
   reject(e) {
     if (this.settled) return;
-    this.settled = true;
-    for (const f of this._cleanup) f();
+    this.#settle();
     this._reject(e);
   }
 
@@ -109,6 +126,47 @@ export class Call {
     this.abortReason = reason;
     this.reject(reason);
     this.controller?.abort(reason);
-    if (this.onAbort) this.onAbort(reason);
+    if (this.onAbort) this.onAbort(this, reason);
+  }
+}
+
+/**
+ * The calls of one instance that have not settled (index.js): a list
+ * threaded through the calls themselves, so that a call joins and leaves it
+ * without hashing or allocating anything.
+ */
+export class PendingCalls {
+  size = 0;
+  #head = null;
+
+  add(call) {
+    call.owner = this;
+    call.prevPending = null;
+    call.nextPending = this.#head;
+    if (this.#head !== null) this.#head.prevPending = call;
+    this.#head = call;
+    this.size++;
+  }
+
+  delete(call) {
+    if (call.owner !== this) return;
+    const { prevPending: prev, nextPending: next } = call;
+    if (prev !== null) prev.nextPending = next;
+    else this.#head = next;
+    if (next !== null) next.prevPending = prev;
+    call.owner = call.prevPending = call.nextPending = null;
+    this.size--;
+  }
+
+  /** The one call in the list, or null when there are none or several. */
+  sole() {
+    return this.size === 1 ? this.#head : null;
+  }
+
+  /** The calls, oldest first (a copy: settling them changes the list). */
+  toArray() {
+    const out = [];
+    for (let c = this.#head; c !== null; c = c.nextPending) out.push(c);
+    return out.reverse();
   }
 }

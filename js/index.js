@@ -37,7 +37,7 @@
 //   - every call takes an AbortSignal and a timeout (call.js); an aborted or
 //     failed call leaves the instance usable.
 
-import { Call, abortError } from './call.js';
+import { Call, PendingCalls, abortError } from './call.js';
 import { GuestMemory } from './memory.js';
 import { JspiRunner } from './jspi.js';
 import { AsyncifyRunner, isAsyncified, ASYNCIFIED_ON_THE_FLY } from './asyncify.js';
@@ -206,7 +206,7 @@ export class WasyncInstance {
     this.#timeout = options.timeout;
     const exp = {};
     for (const name of Object.keys(exportFns)) {
-      const f = (...args) => this.call(name, args);
+      const f = (...args) => this.#start(name, args, undefined, this.#timeout, null);
       // exports.f.with({args: ['string'], returns: 'string'}) -> marshalled f (marshal.js)
       f.with = ({ args = [], returns = 'void' } = {}) => this.cwrap(name, returns, args);
       exp[name] = f;
@@ -237,15 +237,13 @@ export class WasyncInstance {
 
   /** The one call in progress, or null when there are none or several. */
   [SOLE_CALL]() {
-    if (this.#pending.size !== 1) return null;
-    for (const call of this.#pending) return call;
-    return null;
+    return this.#pending.sole();
   }
 
   #runner;
   #fns;
   #timeout;
-  #pending = new Set();
+  #pending = new PendingCalls();
   #dead = null;
 
   /**
@@ -253,15 +251,18 @@ export class WasyncInstance {
    * Promise of the result.
    */
   call(name, args = [], { signal, timeout = this.#timeout, [MARSHAL]: marshal = null } = {}) {
+    return this.#start(name, args, signal, timeout, marshal);
+  }
+
+  // The one path of every export call (exports.f(), call(), ccall()): no
+  // options object, no closure; the call leaves #pending when it settles.
+  #start(name, args, signal, timeout, marshal) {
     const fn = this.#fns[name];
     if (fn === undefined) return Promise.reject(new TypeError(`wasync: no exported function '${name}'`));
     if (signal?.aborted) return Promise.reject(signal.reason ?? abortError());
     if (this.#dead) return Promise.reject(this.#dead);
-    const call = new Call(name, fn, args, { signal, timeout, marshal });
-    const pending = this.#pending;
-    pending.add(call);
-    const forget = () => pending.delete(call);
-    call.promise.then(forget, forget);
+    const call = new Call(name, fn, args, signal, timeout, marshal);
+    this.#pending.add(call);
     this.#runner.start(call);
     return call.promise;
   }
@@ -296,8 +297,7 @@ export class WasyncInstance {
   terminate() {
     if (!this.#dead) {
       this.#dead = abortError('the instance was terminated');
-      for (const call of [...this.#pending]) call.abort(this.#dead);
-      this.#pending.clear();
+      for (const call of this.#pending.toArray()) call.abort(this.#dead);
     }
     this.#runner.terminate?.();
   }

@@ -143,7 +143,7 @@ export class JspiRunner extends InThreadRunner {
       ok = false;
       value = this.stack.overflowError(call);
     }
-    this.stack.release(call);
+    this.stack.release(call, ok);
     call.dead = true;
     call.parked = null;
     this.order.leave(call);

@@ -122,6 +122,11 @@ export class ShadowStack {
   #mainTop;
   #mainOwner = null;
   #bytes;
+  // The value the stack pointer is known to hold while no guest code runs
+  // (undefined: unknown), so that enter() and release() skip setting a
+  // value it already has -- a plain call that starts and returns on the
+  // main stack then costs no write of the global at all.
+  #known;
 
   constructor(exports, regions, stackSize, bytes) {
     this.#bytes = bytes;
@@ -147,6 +152,7 @@ export class ShadowStack {
     this.#regions = regions;
     this.#size = stackSize;
     this.#mainTop = this.#get ? this.#get() : 0;
+    this.#known = this.#mainTop;
   }
 
   /** True when calls can each get their own stack. */
@@ -196,22 +202,31 @@ export class ShadowStack {
     );
   }
 
-  /** Points the guest's stack pointer at `call`'s saved position. */
+  /** Points the guest's stack pointer at `call`'s saved position (guest code runs next). */
   enter(call) {
-    if (this.#get && call.sp !== undefined) this.#set(call.sp);
+    if (!this.#get || call.sp === undefined) return;
+    if (call.sp !== this.#known) this.#set(call.sp);
+    this.#known = undefined;
   }
 
   /** Records where `call` left its stack (at a suspension). */
   save(call) {
-    if (this.#get) call.sp = this.#get();
+    if (this.#get) this.#known = call.sp = this.#get();
   }
 
-  /** Returns `call`'s stack; leaves the pointer at the main stack's top. */
-  release(call) {
+  /**
+   * Returns `call`'s stack; leaves the pointer at the main stack's top.
+   * `returned`: the call's export returned normally, so its epilogues have
+   * put the pointer back where the call entered -- on the main stack, at
+   * its top, and nothing needs to be written.
+   */
+  release(call, returned = false) {
     if (!this.#get || call.stack === undefined) return;
-    if (call.stack === 'main') this.#mainOwner = null;
+    const main = call.stack === 'main';
+    if (main) this.#mainOwner = null;
     else this.#regions.release(call.stack, this.#size + GUARD);
     call.stack = undefined;
-    this.#set(this.#mainTop);
+    if (!(main && returned)) this.#set(this.#mainTop);
+    this.#known = this.#mainTop;
   }
 }

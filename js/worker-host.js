@@ -16,7 +16,7 @@
 import * as C from './channel.js';
 import { GuestMemory, toU8 } from './memory.js';
 import { isThenable } from './call.js';
-import { Runner } from './runner.js';
+import { Runner, contextFor } from './runner.js';
 import { isNode, nodeModule } from './platform.js';
 
 const encoder = new TextEncoder();
@@ -224,11 +224,13 @@ export class WorkerRunner extends Runner {
     this.listening = false;
     this.ctxFor = ctxFor;
     this.fns = [];
+    this.ctxOf = []; // per import: call -> its `this` (runner.js, contextFor)
     const wire = importList.map((imp) => {
       const w = { module: imp.module, name: imp.name, kind: imp.kind };
       if (imp.kind === 'function') {
         w.index = this.fns.length;
         this.fns.push(imp.fn);
+        this.ctxOf.push(contextFor(imp.fn, ctxFor));
       } else if (imp.kind === 'memory') {
         if (imp.memory) w.memory = imp.memory;
         else w.descriptor = imp.descriptor;
@@ -441,7 +443,7 @@ export class WorkerRunner extends Runner {
     }
     let r;
     try {
-      r = this.fns[index].apply(this.ctxFor(call), args);
+      r = this.fns[index].apply(this.ctxOf[index](call), args);
     } catch (e) {
       this.#sendError(token, call, e);
       return;

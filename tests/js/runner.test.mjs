@@ -8,7 +8,7 @@ import { supportedModes, AbortError, TimeoutError, WasyncError, AsyncifyImportEr
 import { serve } from '../../js/serve.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CallQueue, Runner } from '../../js/runner.js';
+import { CallQueue, Runner, contextFor } from '../../js/runner.js';
 import { JspiRunner } from '../../js/jspi.js';
 import { AsyncifyRunner } from '../../js/asyncify.js';
 import { WorkerRunner } from '../../js/worker-host.js';
@@ -44,6 +44,15 @@ test('every runner follows the contract of runner.js', () => {
   const fields = Object.keys(new Call('d', null, [])).sort();
   for (const f of ['stack', 'sp', 'data', 'rewinding', 'resumeWith', 'pending', 'pendingImport', 'suspended', 'dead', 'wake', 'wireId', 'importError', 'ctx', 'onAbort'])
     assert.ok(fields.includes(f), `Call declares ${f}`);
+});
+
+test('contextFor: only arrow functions (which ignore `this`) go without a per-call import context', () => {
+  const ctxFor = () => 'ctx';
+  const arrows = [(x) => x, (x) => x, async (x) => x, async () => 1, (a, b) => a + b];
+  const others = [function (x) { return this ?? x; }, async function () { return this; }, { m() { return this; } }.m,
+    { async(x) { return this ?? x; } }.async, (a = (1)) => a, Math.max, function () {}.bind(null), class {}];
+  for (const f of arrows) assert.notEqual(contextFor(f, ctxFor), ctxFor, String(f));
+  for (const f of others) assert.equal(contextFor(f, ctxFor), ctxFor, String(f));
 });
 
 test('supportedModes(null): asyncify is available on every engine', () => {
@@ -111,6 +120,41 @@ for (const mode of allModes) {
       ['f64', 1.5],
     ]);
   });
+
+  if (mode !== 'worker')
+    test(`${mode}: the C stack pointer is back at its top after calls that return, suspend, fail or overlap`, async () => {
+      const inst = await instantiate(
+        bytes(file(mode)),
+        (ctx) => {
+          const imps = appImports(ctx, []);
+          // code 1: rejects after a suspension; 2: throws at once; else: returns
+          imps.env.fail_async = (code) => {
+            if (code === 2) throw new Error('sync');
+            return code === 1 ? delay(1).then(() => Promise.reject(new Error('async'))) : code;
+          };
+          return imps;
+        },
+        { mode },
+      );
+      const sp = inst.exports.__stack_pointer;
+      const top = sp.value;
+      const atTop = (what) => assert.equal(sp.value, top, `stack pointer after ${what}`);
+      assert.equal(await inst.exports.ping(4), 5);
+      atTop('a call that returned');
+      assert.equal(await inst.exports.fail_path(5), 10);
+      atTop('a call with stack frames that returned');
+      assert.equal(await inst.exports.sleep0(), 7);
+      atTop('a call that suspended');
+      await assert.rejects(inst.exports.fail_path(1), /async/);
+      atTop('a call whose import rejected after suspending');
+      await assert.rejects(inst.exports.fail_path(2), /sync/);
+      atTop('a call whose import threw');
+      const both = await Promise.allSettled([inst.exports.fail_path(1), inst.exports.sleep0(), inst.exports.fail_path(5)]);
+      assert.deepEqual(both.map((r) => r.status), ['rejected', 'fulfilled', 'fulfilled']);
+      atTop('overlapping calls');
+      assert.equal(await inst.exports.ping(1), 2);
+      atTop('a call after all of them');
+    });
 
   test(`${mode}: inst.concurrency says whether calls overlap`, async () => {
     const a = await instantiate(bytes(file(mode)), (ctx) => appImports(ctx, []), { mode });
