@@ -77,6 +77,23 @@ patch_line "$Q" 's/^#if !defined(_WIN32)$/#if !defined(_WIN32) \&\& !defined(__w
   "no FE_UPWARD/FE_DOWNWARD rounding (CONFIG_PRINTF_RNDN)"
 patch_line "$Q" 's/^#elif defined(__linux__)$/#elif defined(__linux__) || defined(__wasi__)/' \
   "malloc.h / malloc_usable_size as on Linux"
+# Sort comparators return int64_t instead of int.  Only for `wasync
+# asyncify`'s type analysis: an indirect call may reach every table function
+# of its wasm type, and the comparators (int (*)(const void *, const void *,
+# void *)) share (i32, i32, i32) -> i32 with the realloc hooks that every
+# allocation calls indirectly (QuickJS's, libbf's, libunicode's, DynBuf's)
+# and libc's FILE write.  Array.prototype.sort's comparator calls JS, so
+# every allocation "may reach" a host call and nearly every function was
+# instrumented.  With their own type, only sorting does (-120 KB asyncified).
+CMP='\(js_array_cmp_generic\|js_TA_cmp_[a-z0-9]*\|num_keys_cmp\|exported_names_cmp\)'
+patch_line "$Q" "s/^static int $CMP(const void \*/static int64_t \1(const void */" \
+  "int64_t sort comparators (definitions)"
+patch_line "$Q" 's/^\( *\)int (\*cmpfun)(const void \*a, const void \*b, void \*opaque);/\1int64_t (*cmpfun)(const void *a, const void *b, void *opaque);/' \
+  "int64_t sort comparators (typed arrays)"
+patch_line "$OUT/src/cutils.c" 's/^typedef int (\*cmp_f)(const void \*, const void \*, void \*opaque);/typedef int64_t (*cmp_f)(const void *, const void *, void *opaque);/' \
+  "int64_t sort comparators (cutils.c)"
+patch_line "$OUT/src/cutils.h" '/^void rqsort(/{N;s/\n *int (\*cmp)(/\n            int64_t (*cmp)(/}' \
+  "int64_t sort comparators (cutils.h)"
 
 build_package() {
   local pkg=$OUT/pkg plain=$OUT/pkg/quickjs.wasm async=$OUT/pkg/quickjs.asyncify.wasm

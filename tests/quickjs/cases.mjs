@@ -180,6 +180,21 @@ test('host calls from promise jobs, async functions, generators, module top-leve
     await rejects(vm.evalAsync('await null; throw new Error("in module")', { type: 'module' }), /in module/, 'module rejection');
   }));
 
+test('blocking host calls inside sort comparators, getters, toString and Proxy traps', () =>
+  withVM({}, async (vm) => {
+    // Sorting calls its comparator through a function pointer: the asyncify
+    // build must keep that path instrumented (scripts/build-quickjs.sh).
+    vm.expose('cmp', async (a, b) => { await sleep(0); return a - b; });
+    vm.expose('get', async (k) => { await null; return `v:${k}`; });
+    eq(await vm.evalAsync('[5, 3, 9, 1, 7, 2].sort((a, b) => cmp(a, b)).join()'), '1,2,3,5,7,9', 'Array sort');
+    eq(await vm.evalAsync('Array.from(new Int32Array([4, -1, 8, 0]).sort((a, b) => cmp(a, b))).join()'), '-1,0,4,8', 'TypedArray sort');
+    eq(await vm.evalAsync('({ get x() { return get("g"); } }).x'), 'v:g', 'getter');
+    eq(await vm.evalAsync('"" + { toString() { return get("s"); } }'), 'v:s', 'toString');
+    eq(await vm.evalAsync('new Proxy({}, { get: (t, k) => get(k) }).key'), 'v:key', 'Proxy trap');
+    eq(await vm.evalAsync('JSON.stringify({ a: 1 }, (k, v) => (k === "a" ? get(v) : v))'), '{"a":"v:1"}', 'JSON replacer');
+    eq(await vm.evalAsync('"a-b".replace(/-/, () => get("r"))'), 'av:rb', 'replace callback');
+  }));
+
 test('namespaces of host functions', () =>
   withVM({}, async (vm) => {
     vm.expose('db', { get: async (k) => `got ${k}`, put: (k, v) => true, nested: { deep: () => 'deep' } });
