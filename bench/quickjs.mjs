@@ -94,7 +94,7 @@ async function plainDirect() {
     },
   });
   inst.exports._initialize();
-  if (inst.exports.vm_init(64 << 20, 256 << 10, 1, 16 << 20) !== 0) throw new Error('vm_init failed');
+  if (inst.exports.vm_init(64 << 20, 256 << 10, 1, 16 << 20, 0) !== 0) throw new Error('vm_init failed');
   return (code) => {
     input = new TextEncoder().encode(`${code}<bench>`);
     inst.exports.vm_eval(1, input.length - 7, 7, 0);

@@ -13,7 +13,9 @@
  * `take_reply`).
  *
  * Exports (all i32):
- *   vm_init(memory_limit, stack_size, interrupt_every, max_value) -> 0 | -1
+ *   vm_init(memory_limit, stack_size, interrupt_every, max_value,
+ *           max_depth) -> 0 | -1
+ *       max_depth: the most JS frames on the stack (0 = no such limit)
  *   vm_define(fn_id, name_len, style) -> 0 | -1
  *       name (UTF-8, dotted path "a.b.c") via take_input; style 0 = the host
  *       function's value is returned (sync and blocking styles: the import
@@ -46,7 +48,11 @@
  * each block's usable size from dlmalloc plus 8 bytes of header, so many
  * small blocks cannot slip under it); the stack limit is QuickJS's stack
  * check against the shadow stack in linear memory, which throws a catchable
- * InternalError ("stack overflow") before the shadow stack ends.
+ * InternalError ("stack overflow") before the shadow stack ends.  The
+ * depth limit (maxStackDepth) counts bytecode frames: JS_CallInternal is
+ * patched (scripts/build-quickjs.sh) to keep qjs_frame_depth and to throw a
+ * RangeError next to its stack check when a call would exceed
+ * qjs_frame_depth_limit.
  */
 #include <malloc.h>
 #include <stdint.h>
@@ -74,7 +80,7 @@ IMPORT("interrupt") int32_t interrupt(void);
 
 EXPORT("vm_init")
 int32_t vm_init(int32_t memory_limit, int32_t stack_size,
-                int32_t interrupt_every, int32_t max_value);
+                int32_t interrupt_every, int32_t max_value, int32_t max_depth);
 EXPORT("vm_define")
 int32_t vm_define(int32_t fn_id, int32_t name_len, int32_t style);
 EXPORT("vm_eval")
@@ -88,6 +94,9 @@ static JSContext *ctx;
 static JSValue promise_ctor;
 static int32_t every = 1, ticks;
 static QjsValueCtx vctx;
+
+/* In the patched quickjs.c: bytecode frames on the stack, and their limit. */
+extern int qjs_frame_depth, qjs_frame_depth_limit;
 
 /* Promise-style host calls waiting for vm_settle: call id -> resolvers. */
 typedef struct {
@@ -153,8 +162,9 @@ static const JSMallocFunctions heap_funcs = {heap_malloc, heap_free,
                                              heap_realloc, heap_usable};
 
 int32_t vm_init(int32_t memory_limit, int32_t stack_size,
-                int32_t interrupt_every, int32_t max_value) {
+                int32_t interrupt_every, int32_t max_value, int32_t max_depth) {
   if (rt) return -1;
+  if (max_depth > 0) qjs_frame_depth_limit = max_depth;
   rt = JS_NewRuntime2(&heap_funcs, NULL);
   if (!rt) return -1;
   if (memory_limit > 0) JS_SetMemoryLimit(rt, (size_t)memory_limit);

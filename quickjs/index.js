@@ -1,6 +1,6 @@
 // wasync-quickjs: QuickJS in WebAssembly with async host functions.
 //
-//   const vm = await QuickJS.create({ mode, memoryLimit, stackSize });
+//   const vm = await QuickJS.create({ mode, memoryLimit, stackSize, maxStackDepth });
 //   vm.expose('fetchText', async (url) => ..., { style: 'blocking' });
 //   const value = await vm.evalAsync('fetchText("/x").length');
 //
@@ -123,7 +123,9 @@ export class QuickJS {
    * Creates a VM. options: {mode: 'auto'|'jspi'|'asyncify'|'worker',
    * memoryLimit (bytes, default 64 MiB; 0 = none), stackSize (bytes of C
    * stack QuickJS may use, default 160 KiB in asyncify mode, else 256 KiB;
-   * max 960 KiB), maxValueSize
+   * max 960 KiB), maxStackDepth (JS call levels, the script's own
+   * included; a deeper call throws a catchable RangeError; default 0 = only
+   * stackSize limits), maxValueSize
    * (bytes, default 16 MiB), wasm: {plain, asyncify} (URLs/paths/Modules)}.
    */
   static async create(options = {}) {
@@ -137,12 +139,13 @@ export class QuickJS {
       throw new RangeError('wasync: memoryLimit must be a whole number of bytes below 2 GiB (0 = no limit)');
     if (!(Number.isInteger(stackSize) && stackSize >= 16384 && stackSize <= MAX_STACK))
       throw new RangeError(`wasync: stackSize must be a whole number of bytes from 16384 to ${MAX_STACK}`);
-    if (options.maxStackDepth !== undefined)
-      throw new RangeError('wasync: maxStackDepth is not supported yet: limit recursion with stackSize (bytes)');
+    const maxStackDepth = options.maxStackDepth ?? 0;
+    if (!(Number.isInteger(maxStackDepth) && maxStackDepth >= 0 && maxStackDepth < 2 ** 31))
+      throw new RangeError('wasync: maxStackDepth must be a whole number of JS call levels (0 = no limit but stackSize)');
     const wasm = { ...defaultWasm, ...options.wasm };
     const module = await loadModule(mode === 'asyncify' ? wasm.asyncify : wasm.plain);
     const vm = new QuickJS(mode, options.maxValueSize ?? DEFAULTS.maxValueSize);
-    await vm.#start(module, mode, { memoryLimit, stackSize });
+    await vm.#start(module, mode, { memoryLimit, stackSize, maxStackDepth });
     return vm;
   }
 
@@ -176,7 +179,7 @@ export class QuickJS {
     return this.#dead !== null;
   }
 
-  async #start(module, mode, { memoryLimit, stackSize }) {
+  async #start(module, mode, { memoryLimit, stackSize, maxStackDepth }) {
     const vm = this;
     const imports = {
       wasync_qjs: {
@@ -222,7 +225,7 @@ export class QuickJS {
       asyncify: { dataSize },
       tuneEngine: true,
     });
-    const r = await this.#inst.exports.vm_init(memoryLimit, stackSize, mode === 'worker' ? 16 : 1, this.#maxValue);
+    const r = await this.#inst.exports.vm_init(memoryLimit, stackSize, mode === 'worker' ? 16 : 1, this.#maxValue, maxStackDepth);
     if (r !== 0) {
       this.#inst.terminate();
       throw new Error(`wasync: QuickJS could not start (memoryLimit ${memoryLimit} bytes is too small?)`);

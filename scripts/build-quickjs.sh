@@ -64,7 +64,7 @@ done
 patch_line() { # file, sed expression, description
   local before
   before=$(md5sum <"$1")
-  sed -i "$2" "$1"
+  sed -i ${SED_Z:-} "$2" "$1" # SED_Z=-z: the file is one "line"
   if [ "$before" = "$(md5sum <"$1")" ]; then
     echo "build-quickjs: patch '$3' did not apply to $1" >&2
     exit 1
@@ -94,6 +94,24 @@ patch_line "$OUT/src/cutils.c" 's/^typedef int (\*cmp_f)(const void \*, const vo
   "int64_t sort comparators (cutils.c)"
 patch_line "$OUT/src/cutils.h" '/^void rqsort(/{N;s/\n *int (\*cmp)(/\n            int64_t (*cmp)(/}' \
   "int64_t sort comparators (cutils.h)"
+
+# maxStackDepth (quickjs/glue.c): a count of the bytecode frames
+# JS_CallInternal has on the stack, and a RangeError where it would exceed
+# qjs_frame_depth_limit -- next to QuickJS's own stack check, before the
+# frame exists, so the error is as catchable as "stack overflow".  A
+# generator or async function resumed counts too (not checked there, as
+# QuickJS's stack check is not: the frame exists already).  The one exit
+# of JS_CallInternal's frames takes the count down again.
+patch_line "$Q" 's/^static JSValue JS_CallInternal(JSContext \*caller_ctx, JSValueConst func_obj,$/int qjs_frame_depth, qjs_frame_depth_limit = 0x7fffffff;\n\n&/' \
+  "frame depth: the counters"
+patch_line "$Q" '/^    if (js_check_stack_overflow(rt, alloca_size))$/{n;s/$/\n    if (unlikely(qjs_frame_depth >= qjs_frame_depth_limit))\n        return JS_ThrowRangeError(caller_ctx, "Maximum call stack depth exceeded (maxStackDepth %d)", qjs_frame_depth_limit);/}' \
+  "frame depth: the check"
+patch_line "$Q" 's/^    ctx = b->realm; \/\* set the current realm \*\/$/    qjs_frame_depth++;\n&/' \
+  "frame depth: a new frame"
+patch_line "$Q" 's/^            rt->current_stack_frame = sf;$/&\n            qjs_frame_depth++;/' \
+  "frame depth: a resumed frame"
+SED_Z=-z patch_line "$Q" 's/\n    }\n    rt->current_stack_frame = sf->prev_frame;\n    return ret_val;\n/\n    }\n    qjs_frame_depth--;\n    rt->current_stack_frame = sf->prev_frame;\n    return ret_val;\n/' \
+  "frame depth: a frame leaves"
 
 build_package() {
   local pkg=$OUT/pkg plain=$OUT/pkg/quickjs.wasm async=$OUT/pkg/quickjs.asyncify.wasm

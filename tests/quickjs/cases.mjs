@@ -253,6 +253,41 @@ test('stack overflow is a catchable error at any depth, even followed by a host 
     eq(await vm.evalAsync('host("after")'), 'after', 'usable afterwards');
   }));
 
+test('maxStackDepth: a catchable RangeError at the limit, host calls at every depth below it', () =>
+  withVM({ maxStackDepth: 120 }, async (vm) => {
+    vm.expose('host', async (d) => { await null; return d; });
+    vm.expose('hostP', async (d) => d, { style: 'promise' });
+    // The script is level 1 and the arrow function level 2, so g can go 118
+    // levels deep.
+    const probe = '(() => { let d = 0; function g() { d++; g(); } try { g() } catch (e) { return [e.name, e.message, d, host(d)] } })()';
+    eq(await vm.evalAsync(probe), ['RangeError', 'Maximum call stack depth exceeded (maxStackDepth 120)', 118, 118]);
+    eq(await vm.evalAsync(probe), ['RangeError', 'Maximum call stack depth exceeded (maxStackDepth 120)', 118, 118], 'the count is back to 0 after the error');
+    for (const depth of [1, 60, 117, 118, 119, 500]) {
+      // f(depth) is `depth` levels below the script; the host call at the bottom.
+      const out = await vm.evalAsync(`function f(n) { return n === 1 ? host(${depth}) : f(n - 1); }
+        try { f(${depth}) } catch (e) { e.name + ': ' + e.message }`);
+      if (depth <= 119) eq(out, depth, `a blocking host call ${depth} levels deep`);
+      else eq(out, 'RangeError: Maximum call stack depth exceeded (maxStackDepth 120)', `depth ${depth}`);
+    }
+    eq(await vm.evalAsync(`(async () => { async function a(n) { return n === 1 ? await hostP(7) : a(n - 1); }
+      return await a(110); })()`), 7, 'Promise-style host call 110 levels deep in async functions');
+    eq(await vm.evalAsync(`function* gen(n) { if (n > 1) yield* gen(n - 1); else yield host('gen'); } [...gen(100)].join()`), 'gen',
+      'generators count their frames too and stay below the limit');
+    eq(await vm.evalAsync('try { (function r() { r() })() } catch (e) { e instanceof RangeError && host("usable") }'), 'usable');
+    await rejects(vm.evalAsync('(function r() { r() })()'), /RangeError: Maximum call stack depth exceeded/, 'uncaught: rejects');
+    eq(await vm.evalAsync('host(1) + 1'), 2, 'usable afterwards');
+  }));
+
+test('maxStackDepth is validated; a large one leaves stackSize to stop recursion', async () => {
+  await rejects(create({ maxStackDepth: -1 }), /maxStackDepth must be a whole number/, 'negative');
+  await rejects(create({ maxStackDepth: 1.5 }), /maxStackDepth must be a whole number/, 'fractional');
+  await withVM({ maxStackDepth: 1e6 }, async (vm) => {
+    vm.expose('host', async (d) => d);
+    eq(await vm.evalAsync('function f(n) { return f(n + 1) + 1; } try { f(0) } catch (e) { [e.name, e.message, host(1)] }'),
+      ['InternalError', 'stack overflow', 1]);
+  });
+});
+
 test('timeout interrupts a long guest loop and leaves the VM usable', () =>
   withVM({}, async (vm) => {
     const t0 = Date.now();

@@ -16,7 +16,8 @@
 #include <string.h>
 
 int32_t vm_init(int32_t memory_limit, int32_t stack_size,
-                int32_t interrupt_every, int32_t max_value);
+                int32_t interrupt_every, int32_t max_value, int32_t max_depth);
+extern int qjs_frame_depth, qjs_frame_depth_limit;
 int32_t vm_define(int32_t fn_id, int32_t name_len, int32_t style);
 int32_t vm_eval(int32_t req, int32_t code_len, int32_t name_len, int32_t type);
 int32_t vm_settle(int32_t call_id, int32_t len, int32_t is_error);
@@ -120,7 +121,7 @@ static void define(int32_t id, const char *name, int style) {
 }
 
 int main(void) {
-  check(vm_init(8 << 20, 256 << 10, 1, 1 << 20) == 0, "vm_init");
+  check(vm_init(8 << 20, 256 << 10, 1, 1 << 20, 0) == 0, "vm_init");
   define(0, "echo", 0);
   define(1, "ns.big", 0);
   define(2, "later", 1);
@@ -177,6 +178,22 @@ int main(void) {
 
   run(9, "function f() { return f() + 1 } try { f() } catch (e) { e.name }", 0);
   check(!result_error && result[0] == 5, "stack overflow is catchable");
+  check(qjs_frame_depth == 0, "no frame left after a stack overflow");
+
+  /* maxStackDepth: 50 frames, the script's own included. */
+  qjs_frame_depth_limit = 50;
+  run(10,
+      "let d = 0; function g() { d++; g() } try { g() } catch (e) { "
+      "e instanceof RangeError ? d : -1 }",
+      0);
+  static const uint8_t fortynine[] = {12, 49, 0, 0, 0};
+  check(!result_error && result_len == 5 && !memcmp(result, fortynine, 5),
+        "the depth limit stops g at 49 levels below the script");
+  run(11, "function* h(n) { yield n ? [...h(n - 1)] : 0 } [...h(10)].length",
+      0);
+  check(!result_error && qjs_frame_depth == 0,
+        "generators below the depth limit; no frame left");
+  qjs_frame_depth_limit = 0x7fffffff;
 
   free(reply);
   printf("native: %d passed, %d failed\n", passed, failed);
