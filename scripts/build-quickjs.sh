@@ -172,7 +172,8 @@ build_package() {
     --entry _initialize "${objs[@]}" -lc "$res/lib/wasi/libclang_rt.builtins-wasm32.a" \
     -z stack-size=1048576 --strip-all --export=malloc --export=free -o "$plain.tmp"
   mv "$plain.tmp" "$plain"
-  "$BUILD/wasync" asyncify "$plain" -o "$async.tmp" --imports wasync_qjs.host_call
+  # Only the two imports that wait for the host unwind.
+  "$BUILD/wasync" asyncify "$plain" -o "$async.tmp" --imports wasync_qjs.host_call,wasync_qjs.next_settled
   mv "$async.tmp" "$async"
   echo "build-quickjs: $plain ($(stat -c %s "$plain") bytes), $async ($(stat -c %s "$async") bytes), $(($(date +%s) - start)) s"
 }

@@ -174,6 +174,26 @@ test('1, 5, 10, 1000, 10000 awaited host calls in one eval, then the VM reused',
     eq(await vm.evalAsync('[1, 2, 3].map((x) => inc(x)).join()'), '2,3,4', 'reused');
   }));
 
+test('Promise-style settlements: many at once, results at once, the VM never held', () =>
+  withVM({}, async (vm) => {
+    let release;
+    const gate = new Promise((r) => (release = r));
+    const within = (p, what) => Promise.race([p, sleep(10000).then(() => { throw new Error(`${what}: no result in 10 s`); })]);
+    vm.expose('hp', async (x) => x, { style: 'promise' });
+    vm.expose('gated', () => gate, { style: 'promise' });
+    eq(await vm.evalAsync('Promise.all(Array.from({length: 300}, (_, i) => hp(i))).then((a) => a.reduce((s, x) => s + x, 0))'),
+      (300 * 299) / 2, '300 calls in flight at once');
+    eq(await within(vm.evalAsync('gated().then((v) => { globalThis.late = v; }); 5'), 'fire and forget'), 5,
+      'an evaluation done while a Promise-style call is pending resolves at once');
+    const waiting = vm.evalAsync('gated().then((v) => v + "!")');
+    eq(await within(vm.evalAsync('hp(2).then((x) => x + 1)'), 'a second evaluation'), 3, 'an evaluation waiting for a host Promise does not hold the VM');
+    await rejects(vm.evalAsync('gated()', { timeout: 50 }), /timed out/, 'a deadline while waiting');
+    eq(await within(vm.evalAsync('6 * 7'), 'after the deadline'), 42, 'usable after the deadline');
+    release('open');
+    eq(await waiting, 'open!', 'the waiting evaluation gets its settlement');
+    eq(await vm.evalAsync('late'), 'open', 'the fire-and-forget call was settled too');
+  }));
+
 test('host calls from promise jobs, async functions, generators, module top-level await', () =>
   withVM({}, async (vm) => {
     vm.expose('get', (k) => sleep(2, `v:${k}`));
