@@ -178,7 +178,7 @@ test('Promise-style settlements: many at once, results at once, the VM never hel
   withVM({}, async (vm) => {
     let release;
     const gate = new Promise((r) => (release = r));
-    const within = (p, what) => Promise.race([p, sleep(10000).then(() => { throw new Error(`${what}: no result in 10 s`); })]);
+    const within = (p, what) => Promise.race([p, sleep(30000).then(() => { throw new Error(`${what}: no result in 30 s`); })]);
     vm.expose('hp', async (x) => x, { style: 'promise' });
     vm.expose('gated', () => gate, { style: 'promise' });
     eq(await vm.evalAsync('Promise.all(Array.from({length: 300}, (_, i) => hp(i))).then((a) => a.reduce((s, x) => s + x, 0))'),
@@ -454,7 +454,9 @@ export async function runAll(log = console.log) {
         continue;
       }
       fail++;
-      log(`FAIL ${c.name}: ${e?.stack ?? e}`);
+      // (JavaScriptCore's stack has no message line)
+      const stack = String(e?.stack ?? '');
+      log(`FAIL ${c.name}: ${stack.includes(String(e?.message)) ? stack : `${e?.message ?? e}\n${stack}`}`);
     }
   }
   return { pass, fail };
