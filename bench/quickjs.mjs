@@ -9,12 +9,13 @@
 // driven directly, without the wasync runtime, in the same process):
 //   - wasm size raw and gzip (-9) of our plain and asyncify builds and of
 //     @jitl/quickjs-wasmfile-release-sync / -asyncify;
-//   - CPU-bound eval (fib(25) + sorting 30,000 numbers): median of 5 runs
-//     after 4 warm-up runs in one VM, as a ratio to our plain build
-//     (higher = faster; 1.00 = as fast as plain);
+//   - CPU-bound eval (fib(25) + sorting 30,000 numbers): median of 7 runs
+//     after 4 warm-up runs in one VM each, the contenders taking turns, as
+//     a ratio to our plain build (higher = faster; 1.00 = as fast as plain);
 //   - µs per host call: a guest loop of N calls minus the same loop without
-//     them, divided by N -- blocking style (the host returns a resolved
-//     Promise, the guest suspends) and Promise style (the guest awaits);
+//     them (the two taking turns, median of 7 pairs), divided by N --
+//     blocking style (the host returns a resolved Promise, the guest
+//     suspends) and Promise style (the guest awaits);
 //   - VM creation: ms per VM (create + first eval of "1") and RSS growth per
 //     live VM (40 VMs).
 // Goals (issue 12): plain <= 503 KB, asyncify <= 700 KB; JSPI >= 95% and
@@ -50,16 +51,23 @@ const CPU_RESULT = 75026;
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const fmt = (x, d = 2) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(d));
 
-async function timeRuns(run, warm = 4, n = 5) {
-  for (let i = 0; i < warm; i++) await run();
-  const ts = [];
-  for (let i = 0; i < n; i++) {
+// CPU time of `withCalls` minus that of `without`, measured in turns (2
+// warm-up pairs, then the median of 7 pairs' differences): a change of the
+// machine's load hits both sides of a pair alike.
+async function timeDiff(withCalls, without, pairs = 7) {
+  const one = async (run) => {
     const c = process.cpuUsage();
     await run();
     const d = process.cpuUsage(c);
-    ts.push((d.user + d.system) / 1000);
+    return (d.user + d.system) / 1000;
+  };
+  const ds = [];
+  for (let i = 0; i < pairs + 2; i++) {
+    const a = await one(withCalls);
+    const b = await one(without);
+    if (i >= 2) ds.push(a - b);
   }
-  return median(ts);
+  return median(ds);
 }
 
 // ---- our plain build, driven directly (the anchor) -----------------------------
@@ -81,6 +89,7 @@ async function plainDirect() {
       interrupt: () => 0,
       host_call: () => 0,
       host_call_promise: () => {},
+      next_settled: () => 0,
     },
     wasi_snapshot_preview1: {
       clock_time_get: (id, _p, out) => {
@@ -94,7 +103,7 @@ async function plainDirect() {
     },
   });
   inst.exports._initialize();
-  if (inst.exports.vm_init(64 << 20, 256 << 10, 1, 16 << 20) !== 0) throw new Error('vm_init failed');
+  if (inst.exports.vm_init(64 << 20, 256 << 10, 1, 16 << 20, 0) !== 0) throw new Error('vm_init failed');
   return (code) => {
     input = new TextEncoder().encode(`${code}<bench>`);
     inst.exports.vm_eval(1, input.length - 7, 7, 0);
@@ -128,29 +137,41 @@ async function engineRows() {
   const out = [];
   const row = (what, v) => out.push(`| ${engine} | ${what} | ${v} |`);
 
-  // CPU
+  // CPU: every contender in one round-robin (a run of each per round, 7
+  // measured rounds after 4 warm-up ones), so that a change of the machine's
+  // load hits all of them alike; medians.
   const plain = await plainDirect();
   if (plain(CPU) !== CPU_RESULT) throw new Error('plain build: wrong CPU result');
-  const tPlain = await timeRuns(() => plain(CPU));
-  row('CPU eval, our plain build (anchor)', `${fmt(tPlain, 1)} ms = 1.00`);
+  const contenders = [['our plain build (anchor)', () => plain(CPU), null]];
   for (const mode of modes) {
     const vm = await QuickJS.create({ mode });
     if ((await vm.evalAsync(CPU)) !== CPU_RESULT) throw new Error(`${mode}: wrong CPU result`);
-    const t = await timeRuns(() => vm.evalAsync(CPU));
-    row(`CPU eval, ours ${mode}`, `${fmt(t, 1)} ms = ${fmt(tPlain / t)} of plain`);
-    vm.dispose();
+    contenders.push([`ours ${mode}`, () => vm.evalAsync(CPU), () => vm.dispose()]);
   }
   for (const kind of ['sync', 'asyncify']) {
     try {
       const mod = await (await emscripten(kind))();
-      const vm = kind === 'asyncify' ? mod.newContext() : mod.newContext();
+      const vm = mod.newContext();
       if (evalTheirs(vm, CPU) !== CPU_RESULT) throw new Error('wrong CPU result');
-      const t = await timeRuns(() => evalTheirs(vm, CPU));
-      row(`CPU eval, quickjs-emscripten ${kind}`, `${fmt(t, 1)} ms = ${fmt(tPlain / t)} of plain`);
-      vm.dispose();
+      contenders.push([`quickjs-emscripten ${kind}`, () => evalTheirs(vm, CPU), () => vm.dispose()]);
     } catch (e) {
       row(`CPU eval, quickjs-emscripten ${kind}`, `failed: ${e.message.split('\n')[0]}`);
     }
+  }
+  const times = contenders.map(() => []);
+  for (let round = 0; round < 11; round++) {
+    for (const [k, [, run]] of contenders.entries()) {
+      const c = process.cpuUsage();
+      await run();
+      const d = process.cpuUsage(c);
+      if (round >= 4) times[k].push((d.user + d.system) / 1000);
+    }
+  }
+  const tPlain = median(times[0]);
+  for (const [k, [label, , dispose]] of contenders.entries()) {
+    const t = median(times[k]);
+    row(`CPU eval, ${label}`, k === 0 ? `${fmt(t, 1)} ms = 1.00` : `${fmt(t, 1)} ms = ${fmt(tPlain / t)} of plain`);
+    dispose?.();
   }
 
   // host calls
@@ -163,9 +184,8 @@ async function engineRows() {
     const loop = (call, n) => `(async () => { let s = 0; for (let i = 0; i < ${n}; i++) s += ${call}; return s; })()`;
     for (const [style, call] of [['blocking', 'hb(i)'], ['promise', 'await hp(i)'], ['sync', 'hs(i)']]) {
       const n = mode === 'worker' ? N / 4 : N;
-      const tCalls = await timeRuns(() => vm.evalAsync(loop(call, n)), 1, 3);
-      const tNone = await timeRuns(() => vm.evalAsync(loop('i', n)), 1, 3);
-      row(`µs per ${style}-style host call, ours ${mode}`, fmt(((tCalls - tNone) * 1000) / n, 2));
+      const d = await timeDiff(() => vm.evalAsync(loop(call, n)), () => vm.evalAsync(loop('i', n)));
+      row(`µs per ${style}-style host call, ours ${mode}`, fmt((d * 1000) / n, 2));
     }
     vm.dispose();
   }
@@ -186,9 +206,11 @@ async function engineRows() {
       r.dispose();
     };
     const reps = 200;
-    const t4 = await timeRuns(async () => { for (let i = 0; i < reps; i++) await evalA('hb(1)+hb(2)+hb(3)+hb(4)'); }, 1, 3);
-    const t0 = await timeRuns(async () => { for (let i = 0; i < reps; i++) await evalA('1+2+3+4'); }, 1, 3);
-    row('µs per blocking-style host call, quickjs-emscripten asyncify', fmt(((t4 - t0) * 1000) / (reps * 4), 2));
+    const d = await timeDiff(
+      async () => { for (let i = 0; i < reps; i++) await evalA('hb(1)+hb(2)+hb(3)+hb(4)'); },
+      async () => { for (let i = 0; i < reps; i++) await evalA('1+2+3+4'); },
+    );
+    row('µs per blocking-style host call, quickjs-emscripten asyncify', fmt((d * 1000) / (reps * 4), 2));
     vm.dispose();
   } catch (e) {
     row('µs per blocking-style host call, quickjs-emscripten asyncify', `failed: ${e.message.split('\n')[0]}`);
@@ -222,9 +244,8 @@ async function engineRows() {
         rt.executePendingJobs();
       }
     };
-    const tCalls = await timeRuns(() => run('await hp(i)', N), 1, 3);
-    const tNone = await timeRuns(() => run('i', N), 1, 3);
-    row('µs per Promise-style host call, quickjs-emscripten sync', fmt(((tCalls - tNone) * 1000) / N, 2));
+    const d = await timeDiff(() => run('await hp(i)', N), () => run('i', N));
+    row('µs per Promise-style host call, quickjs-emscripten sync', fmt((d * 1000) / N, 2));
     vm.dispose();
     rt.dispose();
   } catch (e) {

@@ -13,7 +13,9 @@
  * `take_reply`).
  *
  * Exports (all i32):
- *   vm_init(memory_limit, stack_size, interrupt_every, max_value) -> 0 | -1
+ *   vm_init(memory_limit, stack_size, interrupt_every, max_value,
+ *           max_depth) -> 0 | -1
+ *       max_depth: the most JS frames on the stack (0 = no such limit)
  *   vm_define(fn_id, name_len, style) -> 0 | -1
  *       name (UTF-8, dotted path "a.b.c") via take_input; style 0 = the host
  *       function's value is returned (sync and blocking styles: the import
@@ -26,6 +28,8 @@
  *   vm_settle(call_id, len, is_error) -> 0 | -1
  *       settles the Promise of Promise-style host call `call_id`; the value
  *       (len bytes) via take_reply.  Then runs the job queue dry.
+ *   vm_resume() -> 0
+ *       only waits for settlements (below).
  *   vm_heap() -> bytes the JS heap holds now (the memory limit's count)
  *
  * Imports (module "wasync_qjs"):
@@ -37,16 +41,35 @@
  *   take_reply(ptr) -> r   copies the pending reply to ptr; r as host_call
  *   eval_done(req, is_error, ptr, len)
  *   interrupt() -> 1 to stop the running guest code (deadline, abort)
+ *   next_settled(out, out_cap) -> r                      (may suspend)
+ *       0: return to the host; else a Promise-style call has settled: its
+ *       id is the i32 at out, its reply as host_call's (r >= 0: r >> 1
+ *       bytes at out + 8, r & 1 = error; r < 0: take_reply).
  *
  * The exported entry points run the job queue dry before they return, so
  * when an entry returns, the guest is idle: nothing of QuickJS is on the
  * stack.  The embedder runs one entry at a time per instance.
  *
+ * Promise-style calls are settled *inside* the entry that waits for them
+ * when it can be: while Promise-style calls are pending, an entry that has
+ * run its jobs dry asks next_settled for the next settlement, and the host
+ * either hands one over (at once if one is queued, else by suspending the
+ * entry until one comes) or says 0 (another entry is waiting for the VM, no
+ * evaluation is waiting for a result, or the deadline passed) and the entry
+ * returns.  So a guest awaiting host Promises one after another costs one
+ * suspension per call, like a blocking-style call, instead of one export
+ * call (and its job-queue drain) per settlement, and settlements that
+ * arrive together are taken in one entry.
+ *
  * Limits: the memory limit is QuickJS's own (JS_SetMemoryLimit, which counts
  * each block's usable size from dlmalloc plus 8 bytes of header, so many
  * small blocks cannot slip under it); the stack limit is QuickJS's stack
  * check against the shadow stack in linear memory, which throws a catchable
- * InternalError ("stack overflow") before the shadow stack ends.
+ * InternalError ("stack overflow") before the shadow stack ends.  The
+ * depth limit (maxStackDepth) counts bytecode frames: JS_CallInternal is
+ * patched (scripts/build-quickjs.sh) to keep qjs_frame_depth and to throw a
+ * RangeError next to its stack check when a call would exceed
+ * qjs_frame_depth_limit.
  */
 #include <malloc.h>
 #include <stdint.h>
@@ -71,16 +94,18 @@ IMPORT("take_reply") int32_t take_reply(uint8_t *ptr);
 IMPORT("eval_done")
 void eval_done(int32_t req, int32_t is_error, const uint8_t *ptr, int32_t len);
 IMPORT("interrupt") int32_t interrupt(void);
+IMPORT("next_settled") int32_t next_settled(uint8_t *out, int32_t out_cap);
 
 EXPORT("vm_init")
 int32_t vm_init(int32_t memory_limit, int32_t stack_size,
-                int32_t interrupt_every, int32_t max_value);
+                int32_t interrupt_every, int32_t max_value, int32_t max_depth);
 EXPORT("vm_define")
 int32_t vm_define(int32_t fn_id, int32_t name_len, int32_t style);
 EXPORT("vm_eval")
 int32_t vm_eval(int32_t req, int32_t code_len, int32_t name_len, int32_t type);
 EXPORT("vm_settle")
 int32_t vm_settle(int32_t call_id, int32_t len, int32_t is_error);
+EXPORT("vm_resume") int32_t vm_resume(void);
 EXPORT("vm_heap") int32_t vm_heap(void);
 
 static JSRuntime *rt;
@@ -88,6 +113,9 @@ static JSContext *ctx;
 static JSValue promise_ctor;
 static int32_t every = 1, ticks;
 static QjsValueCtx vctx;
+
+/* In the patched quickjs.c: bytecode frames on the stack, and their limit. */
+extern int qjs_frame_depth, qjs_frame_depth_limit;
 
 /* Promise-style host calls waiting for vm_settle: call id -> resolvers. */
 typedef struct {
@@ -153,8 +181,9 @@ static const JSMallocFunctions heap_funcs = {heap_malloc, heap_free,
                                              heap_realloc, heap_usable};
 
 int32_t vm_init(int32_t memory_limit, int32_t stack_size,
-                int32_t interrupt_every, int32_t max_value) {
+                int32_t interrupt_every, int32_t max_value, int32_t max_depth) {
   if (rt) return -1;
+  if (max_depth > 0) qjs_frame_depth_limit = max_depth;
   rt = JS_NewRuntime2(&heap_funcs, NULL);
   if (!rt) return -1;
   if (memory_limit > 0) JS_SetMemoryLimit(rt, (size_t)memory_limit);
@@ -260,6 +289,8 @@ static JSValue call_host_promise(JSContext *c, JSValueConst this_val, int argc,
   free(b.data);
   return promise;
 }
+
+static void await_settlements(void);
 
 /* Runs every pending job; exceptions of jobs (unhandled) are dropped. */
 static void drain_jobs(void) {
@@ -413,25 +444,22 @@ int32_t vm_eval(int32_t req, int32_t code_len, int32_t name_len, int32_t type) {
   }
   JS_FreeValue(ctx, v);
   drain_jobs();
+  await_settlements();
   return status;
 }
 
-int32_t vm_settle(int32_t call_id, int32_t len, int32_t is_error) {
+/* Settles the Promise of call `call_id` with the value encoded in `buf`
+ * (NULL: out of memory) and runs the job queue dry; -1 if no such call. */
+static int32_t settle(int32_t call_id, const uint8_t *buf, size_t len,
+                      int is_error) {
   int32_t i = 0;
   while (i < npending && pending[i].id != call_id)
     i++;
   if (i == npending) return -1;
   Pending p = pending[i];
   pending[i] = pending[--npending];
-  uint8_t *buf = malloc(len ? (size_t)len : 1);
-  JSValue v;
-  if (!buf) {
-    v = JS_ThrowOutOfMemory(ctx);
-  } else {
-    take_reply(buf);
-    v = qjs_value_decode(&vctx, buf, (size_t)len);
-    free(buf);
-  }
+  JSValue v =
+      buf ? qjs_value_decode(&vctx, buf, len) : JS_ThrowOutOfMemory(ctx);
   if (JS_IsException(v)) {
     v = JS_GetException(ctx);
     is_error = 1;
@@ -444,6 +472,40 @@ int32_t vm_settle(int32_t call_id, int32_t len, int32_t is_error) {
   JS_FreeValue(ctx, p.reject);
   ticks = 0;
   drain_jobs();
+  return 0;
+}
+
+/* While Promise-style calls are pending: takes their settlements from the
+ * host for as long as it hands them over (see the top of this file). */
+static void await_settlements(void) {
+  while (npending > 0) {
+    int32_t r = next_settled(reply_buf, REPLY_BUF);
+    if (r == 0) return;
+    int32_t id;
+    memcpy(&id, reply_buf, sizeof id);
+    if (r > 0) {
+      settle(id, reply_buf + 8, (size_t)(r >> 1), r & 1);
+      continue;
+    }
+    size_t need = (size_t)(-(int64_t)r) >> 1;
+    uint8_t *big = malloc(need ? need : 1);
+    if (big) r = take_reply(big);
+    settle(id, big, need, r & 1);
+    free(big);
+  }
+}
+
+int32_t vm_settle(int32_t call_id, int32_t len, int32_t is_error) {
+  uint8_t *buf = malloc(len ? (size_t)len : 1);
+  if (buf) take_reply(buf);
+  int32_t r = settle(call_id, buf, (size_t)len, is_error);
+  free(buf);
+  if (r == 0) await_settlements();
+  return r;
+}
+
+int32_t vm_resume(void) {
+  await_settlements();
   return 0;
 }
 

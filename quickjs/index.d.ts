@@ -33,8 +33,12 @@ export interface CreateOptions {
    * modes, 256 KiB in jspi mode; 16 KiB to 960 KiB; ~240 bytes per JS call).
    */
   stackSize?: number;
-  /** Not supported yet (throws): limit recursion with stackSize. */
-  maxStackDepth?: never;
+  /**
+   * The most JS call levels on the guest's stack, the script's own included
+   * (a deeper call throws a catchable RangeError); default 0: only
+   * stackSize limits. Whichever of the two is reached first applies.
+   */
+  maxStackDepth?: number;
   /** Largest encoded value that may cross, in bytes (default 16 MiB). */
   maxValueSize?: number;
   /** Where the modules are (defaults: build/quickjs/pkg/ next to the package). */

@@ -1,6 +1,6 @@
 // wasync-quickjs: QuickJS in WebAssembly with async host functions.
 //
-//   const vm = await QuickJS.create({ mode, memoryLimit, stackSize });
+//   const vm = await QuickJS.create({ mode, memoryLimit, stackSize, maxStackDepth });
 //   vm.expose('fetchText', async (url) => ..., { style: 'blocking' });
 //   const value = await vm.evalAsync('fetchText("/x").length');
 //
@@ -123,7 +123,9 @@ export class QuickJS {
    * Creates a VM. options: {mode: 'auto'|'jspi'|'asyncify'|'worker',
    * memoryLimit (bytes, default 64 MiB; 0 = none), stackSize (bytes of C
    * stack QuickJS may use, default 160 KiB in asyncify mode, else 256 KiB;
-   * max 960 KiB), maxValueSize
+   * max 960 KiB), maxStackDepth (JS call levels, the script's own
+   * included; a deeper call throws a catchable RangeError; default 0 = only
+   * stackSize limits), maxValueSize
    * (bytes, default 16 MiB), wasm: {plain, asyncify} (URLs/paths/Modules)}.
    */
   static async create(options = {}) {
@@ -137,12 +139,13 @@ export class QuickJS {
       throw new RangeError('wasync: memoryLimit must be a whole number of bytes below 2 GiB (0 = no limit)');
     if (!(Number.isInteger(stackSize) && stackSize >= 16384 && stackSize <= MAX_STACK))
       throw new RangeError(`wasync: stackSize must be a whole number of bytes from 16384 to ${MAX_STACK}`);
-    if (options.maxStackDepth !== undefined)
-      throw new RangeError('wasync: maxStackDepth is not supported yet: limit recursion with stackSize (bytes)');
+    const maxStackDepth = options.maxStackDepth ?? 0;
+    if (!(Number.isInteger(maxStackDepth) && maxStackDepth >= 0 && maxStackDepth < 2 ** 31))
+      throw new RangeError('wasync: maxStackDepth must be a whole number of JS call levels (0 = no limit but stackSize)');
     const wasm = { ...defaultWasm, ...options.wasm };
     const module = await loadModule(mode === 'asyncify' ? wasm.asyncify : wasm.plain);
     const vm = new QuickJS(mode, options.maxValueSize ?? DEFAULTS.maxValueSize);
-    await vm.#start(module, mode, { memoryLimit, stackSize });
+    await vm.#start(module, mode, { memoryLimit, stackSize, maxStackDepth });
     return vm;
   }
 
@@ -158,7 +161,10 @@ export class QuickJS {
   #reply = null; // {bytes, isError} for take_reply
   #evals = new Map(); // req -> {token, resolve, reject, done}
   #nextReq = 1;
-  #promiseCalls = 0; // Promise-style host calls not yet settled
+  #promiseCalls = 0; // Promise-style host calls not yet handed to the guest
+  #settled = []; // settlements of Promise-style calls waiting for the guest
+  #waiter = null; // {resolve, ctx, out, cap}: the entry suspended in next_settled
+  #resumeQueued = false; // an entry to take #settled is queued
   #dead = null;
 
   constructor(mode, maxValue) {
@@ -176,7 +182,7 @@ export class QuickJS {
     return this.#dead !== null;
   }
 
-  async #start(module, mode, { memoryLimit, stackSize }) {
+  async #start(module, mode, { memoryLimit, stackSize, maxStackDepth }) {
     const vm = this;
     const imports = {
       wasync_qjs: {
@@ -211,6 +217,9 @@ export class QuickJS {
         host_call_promise(fn, callId, argsPtr, argsLen) {
           vm.#hostCallPromise(this, fn, callId, argsPtr, argsLen);
         },
+        next_settled(out, cap) {
+          return vm.#nextSettled(this, out, cap);
+        },
       },
       wasi_snapshot_preview1: wasiImports(),
     };
@@ -222,7 +231,7 @@ export class QuickJS {
       asyncify: { dataSize },
       tuneEngine: true,
     });
-    const r = await this.#inst.exports.vm_init(memoryLimit, stackSize, mode === 'worker' ? 16 : 1, this.#maxValue);
+    const r = await this.#inst.exports.vm_init(memoryLimit, stackSize, mode === 'worker' ? 16 : 1, this.#maxValue, maxStackDepth);
     if (r !== 0) {
       this.#inst.terminate();
       throw new Error(`wasync: QuickJS could not start (memoryLimit ${memoryLimit} bytes is too small?)`);
@@ -310,13 +319,62 @@ export class QuickJS {
     }
     const settle = (value, isError) => {
       if (this.#dead) return;
+      const item = { callId, value, isError, token };
+      const w = this.#waiter;
+      if (w) {
+        // The guest waits in next_settled: hand it over, no new entry.
+        this.#waiter = null;
+        w.resolve(this.#handOver(w.ctx, item, w.out, w.cap));
+        return;
+      }
+      this.#settled.push(item);
+      if (this.#resumeQueued) return;
+      this.#resumeQueued = true;
       this.#enter(token, async () => {
-        this.#promiseCalls--;
-        this.#reply = this.#encodeReply(value, isError);
-        await this.#inst.exports.vm_settle(callId, this.#reply.bytes.length, this.#reply.isError ? 1 : 0);
+        this.#resumeQueued = false;
+        await this.#inst.exports.vm_resume();
       });
     };
     p.then((v) => settle(v, false), (e) => settle(e, true));
+  }
+
+  // next_settled: the guest has run its jobs dry while Promise-style calls
+  // are pending. Hand over a queued settlement, or suspend the entry until
+  // one comes -- unless the VM is wanted elsewhere: another entry is queued,
+  // no evaluation waits for its result, or the waiting ones are cancelled
+  // (then 0: the entry returns, and a later settlement gets an entry of its
+  // own).
+  #nextSettled(ctx, out, cap) {
+    this.#deliverDone(); // the guest is idle here: results reported so far go out now
+    const item = this.#settled.shift();
+    if (item) return this.#handOver(ctx, item, out, cap);
+    if (this.#queued > 1 || this.#promiseCalls === 0 || !this.#awaited()) return 0;
+    return new Promise((resolve) => {
+      this.#waiter = { resolve, ctx, out, cap };
+    });
+  }
+
+  // Wakes an entry suspended in next_settled with 0: it returns to the host.
+  #wake() {
+    const w = this.#waiter;
+    this.#waiter = null;
+    w?.resolve(0);
+  }
+
+  // True if an evaluation that has started waits for its result.
+  #awaited() {
+    for (const e of this.#evals.values()) if (e.started && !e.done && !e.token.cancelled) return true;
+    return false;
+  }
+
+  // Writes settlement `item` for next_settled: call id at out, reply at
+  // out + 8 (or for take_reply); returns next_settled's r.
+  #handOver(ctx, item, out, cap) {
+    this.#promiseCalls--;
+    this.#current = item.token;
+    ctx.memory.writeU32(out, item.callId);
+    const r = this.#replyTo(ctx, item.value, item.isError, out + 8, cap - 8);
+    return r;
   }
 
   // ---- entries --------------------------------------------------------------
@@ -325,6 +383,7 @@ export class QuickJS {
   // is free, with `token` as the running entry.
   #enter(token, work) {
     this.#queued++;
+    this.#wake(); // an entry waiting in next_settled gives the VM up
     const run = async () => {
       if (this.#dead) return;
       this.#current = token;
@@ -346,20 +405,24 @@ export class QuickJS {
   // Settles every evaluation whose result arrived; rejects those that can
   // never settle (their Promise waits, but no host call is left to settle it).
   #deliver() {
-    for (const [req, e] of this.#evals) {
-      if (e.done) {
-        this.#evals.delete(req);
-        e.finish();
-        if (e.done.isError) e.reject(e.done.value);
-        else e.resolve(e.done.value);
-      }
-    }
+    this.#deliverDone();
     if (this.#queued === 0 && this.#promiseCalls === 0) {
       for (const [req, e] of this.#evals) {
         if (!e.started) continue;
         this.#evals.delete(req);
         e.finish();
         e.reject(new Error('wasync: the evaluation returned a Promise that can never settle (no host call is pending to settle it)'));
+      }
+    }
+  }
+
+  #deliverDone() {
+    for (const [req, e] of this.#evals) {
+      if (e.done) {
+        this.#evals.delete(req);
+        e.finish();
+        if (e.done.isError) e.reject(e.done.value);
+        else e.resolve(e.done.value);
       }
     }
   }
@@ -373,6 +436,8 @@ export class QuickJS {
 
   #kill(reason) {
     this.#dead = reason;
+    this.#waiter = null;
+    this.#settled = [];
     for (const [, e] of this.#evals) {
       e.token.cancel(reason);
       e.finish();
@@ -454,6 +519,7 @@ export class QuickJS {
         this.#evals.delete(req);
         entry.finish();
         reject(reason);
+        if (!this.#awaited()) this.#wake();
       });
       this.#evals.set(req, entry);
       if (timeout !== undefined) timer = setTimeout(() => token.check(), Math.max(0, timeout) + 1);

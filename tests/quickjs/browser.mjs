@@ -1,76 +1,88 @@
-// browser.mjs -- runs tests/quickjs/page.html in headless Chromium (through
-// playwright-core, flags as tests/browser/run.mjs) in each mode the browser
+// browser.mjs -- runs tests/quickjs/page.html in one browser engine, through
+// the shared launcher (tests/browser/engines.mjs), in each mode the engine
 // has: prints the cases' lines ("ok ...", "FAIL ...", "skip ...").
 //
-//   node tests/quickjs/browser.mjs [FILTER]
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+//   node tests/quickjs/browser.mjs [chromium|firefox|webkit] [FILTER]
+//   (QUICKJS_MODES=asyncify,worker: only these modes)
+//
+// The repository is served by js/serve.js (cross-origin isolated: the worker
+// mode needs SharedArrayBuffer). WebKitGTK is launched with
+// JSC_useSharedArrayBuffer=1, as Safari behaves on an isolated page; it has
+// no JSPI. A mode the engine lacks is skipped with the reason. The page
+// reports through window.__results = {done, pass, fail, lines}, polled
+// inside the page (waitInPage): new lines are printed as they come.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../../js/serve.js';
+import { launchEngine, waitInPage } from '../browser/engines.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const filter = process.argv[2] ?? '';
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const PAGE_MS = 240000;
-
-if (!existsSync(executablePath)) {
-  console.log(`skip chromium: ${executablePath} not found (set CHROMIUM)`);
-  process.exit(0);
-}
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch {
-  console.log('skip chromium: playwright-core is not installed (npm ci)');
-  process.exit(0);
-}
+const engineName = process.argv[2] ?? 'chromium';
+const filter = process.argv[3] ?? '';
+const PAGE_MS = 300000;
+const ENV = { webkit: { JSC_useSharedArrayBuffer: '1' } };
 
 const { server, url } = await serve({ root, port: 0 });
-const profile = mkdtempSync(path.join(tmpdir(), 'wasync-quickjs-chromium-'));
 let failed = false;
-let context;
+let engine;
 try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    timeout: 60000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  for (const mode of ['jspi', 'asyncify', 'worker']) {
-    const page = await context.newPage();
-    page.on('console', (m) => {
-      const t = m.text();
-      if (t.startsWith('[quickjs] ')) console.log(`${t.slice(10).replace(/^(ok|FAIL|skip) /, `$1 ${mode}: `)}`);
-    });
-    page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
-    const q = `?mode=${mode}${filter ? `&filter=${encodeURIComponent(filter)}` : ''}`;
-    await page.goto(`${url}tests/quickjs/page.html${q}`, { waitUntil: 'load' });
-    const has = await page.evaluate((m) => {
-      if (m === 'jspi') return typeof WebAssembly.Suspending === 'function' ? '' : 'this Chromium has no JSPI';
-      if (m === 'worker') return globalThis.crossOriginIsolated ? '' : 'the page is not cross-origin isolated';
-      return '';
-    }, mode);
-    if (has) {
-      console.log(`skip ${mode}: ${has}`);
-      await page.close();
-      continue;
+  engine = await launchEngine(engineName, { env: ENV[engineName] ?? {} });
+  if (engine.skip) {
+    console.log(`skip ${engineName}: ${engine.skip}`);
+  } else {
+    console.log(`note ${engineName} ${engine.version ?? ''}`);
+    for (const mode of (process.env.QUICKJS_MODES ?? 'jspi,asyncify,worker').split(',')) {
+      const page = await engine.newPage();
+      try {
+        const q = `?mode=${mode}${filter ? `&filter=${encodeURIComponent(filter)}` : ''}`;
+        await page.goto(`${url}tests/quickjs/page.html${q}`);
+        const lacks = await page.evaluate((m) => {
+          if (m === 'jspi')
+            return typeof WebAssembly.Suspending === 'function' && typeof WebAssembly.promising === 'function'
+              ? ''
+              : 'this engine has no JSPI (WebAssembly.Suspending)';
+          if (m === 'worker') {
+            if (!globalThis.crossOriginIsolated) return 'the page is not cross-origin isolated';
+            if (typeof SharedArrayBuffer !== 'function') return 'this engine has no SharedArrayBuffer';
+          }
+          return '';
+        }, mode);
+        if (lacks) {
+          console.log(`skip ${mode}: ${lacks}`);
+          continue;
+        }
+        // Print the page's lines as they come.
+        const deadline = Date.now() + PAGE_MS;
+        let shown = 0;
+        let done = false;
+        while (!done) {
+          const r = await waitInPage(
+            page,
+            new Function(`const r = window.__results; return r && (r.done || r.lines.length > ${shown}) ? r : null;`),
+            Math.max(0, deadline - Date.now()),
+            `${engineName} ${mode}: the page`,
+          );
+          for (const line of r.lines.slice(shown)) console.log(line.replace(/^(ok|FAIL|skip|note) /, `$1 ${mode}: `));
+          shown = r.lines.length;
+          done = r.done;
+        }
+      } catch (e) {
+        console.log(`FAIL ${mode}: ${e.message}`);
+        failed = true;
+      } finally {
+        for (const m of page.console?.() ?? []) {
+          if (m.type === 'pageerror') console.log(`  [page error] ${m.text}`);
+          else if (m.text.startsWith('note ')) console.log(`note ${mode}: ${m.text.slice(5)}`);
+        }
+        await page.close().catch(() => {});
+      }
     }
-    try {
-      await page.waitForFunction(() => window.__results?.done === true, null, { timeout: PAGE_MS, polling: 200 });
-    } catch {
-      console.log(`FAIL ${mode}: the page did not finish in ${PAGE_MS / 1000} s`);
-      failed = true;
-    }
-    await page.close();
   }
 } catch (e) {
-  console.log(`FAIL chromium: ${e.message}`);
+  console.log(`FAIL ${engineName}: ${e.message}`);
   failed = true;
 } finally {
-  await context?.close();
+  await engine?.close?.();
   server.close();
-  rmSync(profile, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);

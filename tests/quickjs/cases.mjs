@@ -11,6 +11,10 @@ import { readSource, QUICKJS_TESTS } from './quickjs-tests.mjs';
 const mode = globalThis.process?.argv[2] ?? new URLSearchParams(globalThis.location?.search).get('mode');
 const filter = globalThis.process?.argv[3] ?? new URLSearchParams(globalThis.location?.search).get('filter') ?? '';
 const isWorker = mode === 'worker';
+// WebKitGTK (JavaScriptCore): no JSPI; SharedArrayBuffer only with
+// JSC_useSharedArrayBuffer=1 (tests/quickjs/browser.mjs sets it).
+const ua = globalThis.navigator?.userAgent ?? '';
+const isWebKit = /AppleWebKit/.test(ua) && !/Chrome|HeadlessChrome/.test(ua);
 
 const cases = [];
 const test = (name, fn) => cases.push({ name, fn });
@@ -158,11 +162,36 @@ test('1, 5, 10, 1000, 10000 awaited host calls in one eval, then the VM reused',
   withVM({}, async (vm) => {
     vm.expose('inc', async (x) => { await null; return x + 1; });
     vm.expose('incP', async (x) => x + 1, { style: 'promise' });
-    for (const n of [1, 5, 10, 1000, 10000]) {
+    // WebKitGTK's worker mode: a host call crossing threads takes 15-20 ms
+    // there (measured: the runtime's cross-thread path, not QuickJS), so
+    // 10,000 calls (~7 min) are left out in that one engine and mode.
+    const counts = isWorker && isWebKit ? [1, 5, 10, 1000] : [1, 5, 10, 1000, 10000];
+    if (counts.length < 5) console.log('note 10,000 calls: left out in WebKitGTK worker mode (15-20 ms per host call there)');
+    for (const n of counts) {
       eq(await vm.evalAsync(`let x${n} = 0; for (let i = 0; i < ${n}; i++) x${n} = inc(x${n}); x${n}`), n, `${n} blocking calls`);
       eq(await vm.evalAsync(`(async () => { let x = 0; for (let i = 0; i < ${n}; i++) x = await incP(x); return x; })()`), n, `${n} Promise-style calls`);
     }
     eq(await vm.evalAsync('[1, 2, 3].map((x) => inc(x)).join()'), '2,3,4', 'reused');
+  }));
+
+test('Promise-style settlements: many at once, results at once, the VM never held', () =>
+  withVM({}, async (vm) => {
+    let release;
+    const gate = new Promise((r) => (release = r));
+    const within = (p, what) => Promise.race([p, sleep(30000).then(() => { throw new Error(`${what}: no result in 30 s`); })]);
+    vm.expose('hp', async (x) => x, { style: 'promise' });
+    vm.expose('gated', () => gate, { style: 'promise' });
+    eq(await vm.evalAsync('Promise.all(Array.from({length: 300}, (_, i) => hp(i))).then((a) => a.reduce((s, x) => s + x, 0))'),
+      (300 * 299) / 2, '300 calls in flight at once');
+    eq(await within(vm.evalAsync('gated().then((v) => { globalThis.late = v; }); 5'), 'fire and forget'), 5,
+      'an evaluation done while a Promise-style call is pending resolves at once');
+    const waiting = vm.evalAsync('gated().then((v) => v + "!")');
+    eq(await within(vm.evalAsync('hp(2).then((x) => x + 1)'), 'a second evaluation'), 3, 'an evaluation waiting for a host Promise does not hold the VM');
+    await rejects(vm.evalAsync('gated()', { timeout: 50 }), /timed out/, 'a deadline while waiting');
+    eq(await within(vm.evalAsync('6 * 7'), 'after the deadline'), 42, 'usable after the deadline');
+    release('open');
+    eq(await waiting, 'open!', 'the waiting evaluation gets its settlement');
+    eq(await vm.evalAsync('late'), 'open', 'the fire-and-forget call was settled too');
   }));
 
 test('host calls from promise jobs, async functions, generators, module top-level await', () =>
@@ -178,6 +207,21 @@ test('host calls from promise jobs, async functions, generators, module top-leve
     eq(await vm.evalAsync('export const k = 1; globalThis.k2 = k + 1;', { type: 'module' }), undefined);
     eq(await vm.evalAsync('k2'), 2, 'a module with exports');
     await rejects(vm.evalAsync('await null; throw new Error("in module")', { type: 'module' }), /in module/, 'module rejection');
+  }));
+
+test('blocking host calls inside sort comparators, getters, toString and Proxy traps', () =>
+  withVM({}, async (vm) => {
+    // Sorting calls its comparator through a function pointer: the asyncify
+    // build must keep that path instrumented (scripts/build-quickjs.sh).
+    vm.expose('cmp', async (a, b) => { await sleep(0); return a - b; });
+    vm.expose('get', async (k) => { await null; return `v:${k}`; });
+    eq(await vm.evalAsync('[5, 3, 9, 1, 7, 2].sort((a, b) => cmp(a, b)).join()'), '1,2,3,5,7,9', 'Array sort');
+    eq(await vm.evalAsync('Array.from(new Int32Array([4, -1, 8, 0]).sort((a, b) => cmp(a, b))).join()'), '-1,0,4,8', 'TypedArray sort');
+    eq(await vm.evalAsync('({ get x() { return get("g"); } }).x'), 'v:g', 'getter');
+    eq(await vm.evalAsync('"" + { toString() { return get("s"); } }'), 'v:s', 'toString');
+    eq(await vm.evalAsync('new Proxy({}, { get: (t, k) => get(k) }).key'), 'v:key', 'Proxy trap');
+    eq(await vm.evalAsync('JSON.stringify({ a: 1 }, (k, v) => (k === "a" ? get(v) : v))'), '{"a":"v:1"}', 'JSON replacer');
+    eq(await vm.evalAsync('"a-b".replace(/-/, () => get("r"))'), 'av:rb', 'replace callback');
   }));
 
 test('namespaces of host functions', () =>
@@ -237,6 +281,41 @@ test('stack overflow is a catchable error at any depth, even followed by a host 
     assert(deepest >= 200, `host calls work at depth ${deepest}`);
     eq(await vm.evalAsync('host("after")'), 'after', 'usable afterwards');
   }));
+
+test('maxStackDepth: a catchable RangeError at the limit, host calls at every depth below it', () =>
+  withVM({ maxStackDepth: 120 }, async (vm) => {
+    vm.expose('host', async (d) => { await null; return d; });
+    vm.expose('hostP', async (d) => d, { style: 'promise' });
+    // The script is level 1 and the arrow function level 2, so g can go 118
+    // levels deep.
+    const probe = '(() => { let d = 0; function g() { d++; g(); } try { g() } catch (e) { return [e.name, e.message, d, host(d)] } })()';
+    eq(await vm.evalAsync(probe), ['RangeError', 'Maximum call stack depth exceeded (maxStackDepth 120)', 118, 118]);
+    eq(await vm.evalAsync(probe), ['RangeError', 'Maximum call stack depth exceeded (maxStackDepth 120)', 118, 118], 'the count is back to 0 after the error');
+    for (const depth of [1, 60, 117, 118, 119, 500]) {
+      // f(depth) is `depth` levels below the script; the host call at the bottom.
+      const out = await vm.evalAsync(`function f(n) { return n === 1 ? host(${depth}) : f(n - 1); }
+        try { f(${depth}) } catch (e) { e.name + ': ' + e.message }`);
+      if (depth <= 119) eq(out, depth, `a blocking host call ${depth} levels deep`);
+      else eq(out, 'RangeError: Maximum call stack depth exceeded (maxStackDepth 120)', `depth ${depth}`);
+    }
+    eq(await vm.evalAsync(`(async () => { async function a(n) { return n === 1 ? await hostP(7) : a(n - 1); }
+      return await a(110); })()`), 7, 'Promise-style host call 110 levels deep in async functions');
+    eq(await vm.evalAsync(`function* gen(n) { if (n > 1) yield* gen(n - 1); else yield host('gen'); } [...gen(100)].join()`), 'gen',
+      'generators count their frames too and stay below the limit');
+    eq(await vm.evalAsync('try { (function r() { r() })() } catch (e) { e instanceof RangeError && host("usable") }'), 'usable');
+    await rejects(vm.evalAsync('(function r() { r() })()'), /RangeError: Maximum call stack depth exceeded/, 'uncaught: rejects');
+    eq(await vm.evalAsync('host(1) + 1'), 2, 'usable afterwards');
+  }));
+
+test('maxStackDepth is validated; a large one leaves stackSize to stop recursion', async () => {
+  await rejects(create({ maxStackDepth: -1 }), /maxStackDepth must be a whole number/, 'negative');
+  await rejects(create({ maxStackDepth: 1.5 }), /maxStackDepth must be a whole number/, 'fractional');
+  await withVM({ maxStackDepth: 1e6 }, async (vm) => {
+    vm.expose('host', async (d) => d);
+    eq(await vm.evalAsync('function f(n) { return f(n + 1) + 1; } try { f(0) } catch (e) { [e.name, e.message, host(1)] }'),
+      ['InternalError', 'stack overflow', 1]);
+  });
+});
 
 test('timeout interrupts a long guest loop and leaves the VM usable', () =>
   withVM({}, async (vm) => {
@@ -375,7 +454,9 @@ export async function runAll(log = console.log) {
         continue;
       }
       fail++;
-      log(`FAIL ${c.name}: ${e?.stack ?? e}`);
+      // (JavaScriptCore's stack has no message line)
+      const stack = String(e?.stack ?? '');
+      log(`FAIL ${c.name}: ${stack.includes(String(e?.message)) ? stack : `${e?.message ?? e}\n${stack}`}`);
     }
   }
   return { pass, fail };

@@ -16,10 +16,12 @@
 #include <string.h>
 
 int32_t vm_init(int32_t memory_limit, int32_t stack_size,
-                int32_t interrupt_every, int32_t max_value);
+                int32_t interrupt_every, int32_t max_value, int32_t max_depth);
+extern int qjs_frame_depth, qjs_frame_depth_limit;
 int32_t vm_define(int32_t fn_id, int32_t name_len, int32_t style);
 int32_t vm_eval(int32_t req, int32_t code_len, int32_t name_len, int32_t type);
 int32_t vm_settle(int32_t call_id, int32_t len, int32_t is_error);
+int32_t vm_resume(void);
 int32_t vm_heap(void);
 
 int32_t host_call(int32_t fn, const uint8_t *args, int32_t args_len,
@@ -30,6 +32,7 @@ void take_input(uint8_t *ptr);
 int32_t take_reply(uint8_t *ptr);
 void eval_done(int32_t req, int32_t is_error, const uint8_t *ptr, int32_t len);
 int32_t interrupt(void);
+int32_t next_settled(uint8_t *out, int32_t out_cap);
 
 static const uint8_t *input;
 static size_t input_len;
@@ -90,6 +93,23 @@ int32_t interrupt(void) {
   return 0;
 }
 
+/* Settlements handed over by next_settled: call ids, each replied to with
+ * int 100 + its position (a one-item queue per call is enough here). */
+static int32_t handed_ids[4];
+static int handed_n, handed_calls;
+
+int32_t next_settled(uint8_t *out, int32_t out_cap) {
+  handed_calls++;
+  if (handed_n == 0 || out_cap < 13) return 0;
+  int32_t id = handed_ids[0];
+  memmove(handed_ids, handed_ids + 1, sizeof handed_ids - sizeof id);
+  handed_n--;
+  memcpy(out, &id, 4);
+  const uint8_t v[] = {12, (uint8_t)(100 + handed_n), 0, 0, 0};
+  memcpy(out + 8, v, 5);
+  return 5 * 2;
+}
+
 static int passed, failed;
 
 static void check(int ok, const char *what) {
@@ -120,7 +140,7 @@ static void define(int32_t id, const char *name, int style) {
 }
 
 int main(void) {
-  check(vm_init(8 << 20, 256 << 10, 1, 1 << 20) == 0, "vm_init");
+  check(vm_init(8 << 20, 256 << 10, 1, 1 << 20, 0) == 0, "vm_init");
   define(0, "echo", 0);
   define(1, "ns.big", 0);
   define(2, "later", 1);
@@ -166,6 +186,22 @@ int main(void) {
   check(vm_settle(last_call_id, 5, 0) == 0 && result_req == 6 && !result_error,
         "module with top-level await");
 
+  /* Two Promise-style calls settled inside one entry (vm_resume), the
+   * second one made by the job that the first settlement ran. */
+  check(run(12, "later(1).then(() => later(2)).then((v) => v + 1)", 0) == 1,
+        "two chained Promise-style calls: pending");
+  handed_ids[handed_n++] = last_call_id;
+  handed_calls = 0;
+  int32_t first = last_call_id;
+  check(vm_resume() == 0 && result_req != 12 && last_call_id != first &&
+            handed_calls == 2,
+        "vm_resume takes the first settlement, then asks again and returns");
+  handed_ids[handed_n++] = last_call_id;
+  static const uint8_t hundredone[] = {12, 101, 0, 0, 0};
+  check(vm_resume() == 0 && result_req == 12 && !result_error &&
+            result_len == 5 && !memcmp(result, hundredone, 5),
+        "the second settlement finishes the evaluation");
+
   run(7, "const o = {}; o.o = o; o", 0);
   check(result_error, "a cycle is refused");
 
@@ -177,6 +213,22 @@ int main(void) {
 
   run(9, "function f() { return f() + 1 } try { f() } catch (e) { e.name }", 0);
   check(!result_error && result[0] == 5, "stack overflow is catchable");
+  check(qjs_frame_depth == 0, "no frame left after a stack overflow");
+
+  /* maxStackDepth: 50 frames, the script's own included. */
+  qjs_frame_depth_limit = 50;
+  run(10,
+      "let d = 0; function g() { d++; g() } try { g() } catch (e) { "
+      "e instanceof RangeError ? d : -1 }",
+      0);
+  static const uint8_t fortynine[] = {12, 49, 0, 0, 0};
+  check(!result_error && result_len == 5 && !memcmp(result, fortynine, 5),
+        "the depth limit stops g at 49 levels below the script");
+  run(11, "function* h(n) { yield n ? [...h(n - 1)] : 0 } [...h(10)].length",
+      0);
+  check(!result_error && qjs_frame_depth == 0,
+        "generators below the depth limit; no frame left");
+  qjs_frame_depth_limit = 0x7fffffff;
 
   free(reply);
   printf("native: %d passed, %d failed\n", passed, failed);

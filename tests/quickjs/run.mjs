@@ -1,7 +1,8 @@
 // run.mjs -- `make test-quickjs`: runs tests/quickjs/cases.mjs in every
 // engine and mode: Node 20 (asyncify, worker), Node 26 (jspi, asyncify,
-// worker), and headless Chromium (jspi, asyncify, worker) through
-// tests/quickjs/page.html; first the C glue natively under ASan + UBSan
+// worker), and headless Chromium, Firefox ESR and WebKitGTK (each in jspi,
+// asyncify and worker mode where it has them; tests/quickjs/browser.mjs)
+// through tests/quickjs/page.html; first the C glue natively under ASan + UBSan
 // (tests/quickjs/asan.sh). Prints each case's line, then
 // `quickjs: N passed, N failed`. An absent engine is skipped loudly.
 //
@@ -93,9 +94,10 @@ for (const r of runs) {
   }
 }
 
-if (!only || only === 'chromium') {
+for (const engine of ['chromium', 'firefox', 'webkit']) {
+  if (only && only !== engine) continue;
   const page = path.join(root, 'tests/quickjs/browser.mjs');
-  const c = await runChild(process.execPath, [page, filter], 'chromium');
+  const c = await runChild(process.execPath, [page, engine, filter], engine);
   pass += c.pass;
   fail += c.fail;
 }
