@@ -578,6 +578,41 @@ static bool prepare_split(RW *rw, Fin *F) {
   return true;
 }
 
+/* Diagnostic (WASYNC_ASYNCIFY_OMIT_DISPATCH): every variant leaves the
+ * sequences' dispatches out, as `fast` does. */
+static void omit_dispatches(RW *rw, Fin *F) {
+  for (uint32_t q = 0; q < rw->nseqs; q++) {
+    const Seq *sq = &rw->seqs[q];
+    if (sq->disp == UINT32_MAX) continue;
+    for (uint32_t i = sq->disp_start; i < sq->disp_end && i < rw->nout; i++)
+      F->elide[i] = 1;
+  }
+}
+
+/* Diagnostic (WASYNC_ASYNCIFY_OMIT_CHECKS): every variant leaves out the
+ * check after each call, i32.const site; global.get state; br_if; drop. */
+static void omit_checks(RW *rw, Fin *F) {
+  for (uint32_t i = 2; i + 1 < rw->nout; i++)
+    if (rw->out[i].op == PSEUDO_BR_UNWIND &&
+        rw->out[i - 2].op == WASYNC_OP_I32_CONST &&
+        rw->out[i - 1].op == WASYNC_OP_GLOBAL_GET &&
+        rw->out[i + 1].op == WASYNC_OP_DROP)
+      F->elide[i - 2] = F->elide[i - 1] = F->elide[i] = F->elide[i + 1] = 1;
+}
+
+/* Diagnostic (WASYNC_ASYNCIFY_OMIT_CONDS): a hot if's condition goes to its
+ * local unconditionally: cl = state ? cl : c becomes cl = c. */
+static void omit_conds(RW *rw, Fin *F) {
+  for (uint32_t i = 2; i + 2 < rw->nout; i++)
+    if (rw->out[i].op == WASYNC_OP_GLOBAL_GET &&
+        rw->out[i].imm.index == rw->c->g_state &&
+        rw->out[i + 1].op == WASYNC_OP_SELECT &&
+        rw->out[i + 2].op == WASYNC_OP_LOCAL_TEE &&
+        rw->out[i - 2].op == WASYNC_OP_LOCAL_GET &&
+        rw->out[i - 2].imm.index == rw->out[i + 2].imm.index)
+      F->elide[i - 2] = F->elide[i] = F->elide[i + 1] = 1;
+}
+
 /* if (state == 2) { (p, ci) = pop(size); restore } */
 static bool put_prologue(RW *rw, Fin *F) {
   WasyncAsyncifyCtx *c = rw->c;
@@ -662,7 +697,9 @@ static bool put_variant(RW *rw, Fin *F, uint32_t variant) {
   WasyncLocalGroup *groups = put_locals(rw, b, rw->nlocals, &ngroups);
   if (!groups) return false;
   uint32_t expr_start = (uint32_t)b->size;
-  if (!normal && F->has_frame && !put_prologue(rw, F)) return false;
+  bool omit_entry = rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_ENTRY;
+  if (!normal && F->has_frame && !omit_entry && !put_prologue(rw, F))
+    return false;
   put_body(rw, F);
   const WasyncSubType *ft = wasync_func_type(m, rw->func);
   for (uint32_t r = 0; r < ft->nresults; r++)
@@ -677,6 +714,10 @@ static bool put_variant(RW *rw, Fin *F, uint32_t variant) {
                 "function too large after asyncify");
     return false;
   }
+  if (normal && (rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_TRAMPOLINE) &&
+      !set_code(rw, rw->func, b, expr_start, groups, ngroups,
+                rw->nlocals - rw->nparams))
+    return false; /* diagnostic: the function is `fast` itself */
   return set_code(rw, target, b, expr_start, groups, ngroups,
                   rw->nlocals - rw->nparams);
 }
@@ -692,15 +733,17 @@ static bool put_trampoline(RW *rw, Fin *F) {
   WasyncLocalGroup *groups = put_locals(rw, b, rw->norig_locals, &ngroups);
   if (!groups) return false;
   uint32_t expr_start = (uint32_t)b->size;
-  put_idx(b, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
-  put_i32(b, 2);
-  put_op(b, WASYNC_OP_I32_EQ);
-  put_block(b, WASYNC_OP_IF);
-  for (uint32_t x = 0; x < ft->nparams; x++)
-    put_idx(b, WASYNC_OP_LOCAL_GET, x);
-  put_idx(b, WASYNC_OP_CALL, F->rewind);
-  put_op(b, WASYNC_OP_RETURN);
-  put_op(b, WASYNC_OP_END);
+  if (!(rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_ENTRY)) {
+    put_idx(b, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
+    put_i32(b, 2);
+    put_op(b, WASYNC_OP_I32_EQ);
+    put_block(b, WASYNC_OP_IF);
+    for (uint32_t x = 0; x < ft->nparams; x++)
+      put_idx(b, WASYNC_OP_LOCAL_GET, x);
+    put_idx(b, WASYNC_OP_CALL, F->rewind);
+    put_op(b, WASYNC_OP_RETURN);
+    put_op(b, WASYNC_OP_END);
+  }
   for (uint32_t x = 0; x < ft->nparams; x++)
     put_idx(b, WASYNC_OP_LOCAL_GET, x);
   put_idx(b, WASYNC_OP_CALL, F->fast);
@@ -731,10 +774,16 @@ bool wasync_rewrite_finish(RW *rw) {
   memset(F.elide, 0, n);
   if (!frame_of_sites(rw, &F)) goto out;
   simplify_dispatches(rw, &F);
+  if (rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_DISPATCH)
+    omit_dispatches(rw, &F);
+  if (rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_CHECKS) omit_checks(rw, &F);
+  if (rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_CONDS) omit_conds(rw, &F);
   if (rw->split && !prepare_split(rw, &F)) goto out;
   for (uint32_t variant = 0; variant < (rw->split ? 2u : 1u); variant++)
     if (!put_variant(rw, &F, variant)) goto out;
-  if (rw->split && !put_trampoline(rw, &F)) goto out;
+  if (rw->split && !(rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_TRAMPOLINE) &&
+      !put_trampoline(rw, &F))
+    goto out;
   ok = true;
 out:
   wasync_buf_release(&F.b);
