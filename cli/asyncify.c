@@ -26,7 +26,8 @@
  *   --quiet-imports         ... and no warning for the import list
  *   --diag-omit KINDS       (hidden; bench/asyncify-breakdown.mjs only) leave
  *                           out kinds of added code: checks,entry,dispatch,
- *                           trampoline,conds -- the output cannot suspend
+ *                           trampoline,conds,save -- the output cannot
+ *                           suspend
  * LIST is comma-separated (or one per line), '*' wildcards, @FILE reads it
  * from a file.  `--asyncify` and wasm-opt's other flags (--enable-*, -O*,
  * -g...) are accepted and ignored so wasm-opt command lines work.
@@ -94,7 +95,8 @@ static bool diag_omit(const char *list, uint32_t *bits) {
                {"entry", WASYNC_ASYNCIFY_OMIT_ENTRY},
                {"dispatch", WASYNC_ASYNCIFY_OMIT_DISPATCH},
                {"trampoline", WASYNC_ASYNCIFY_OMIT_TRAMPOLINE},
-               {"conds", WASYNC_ASYNCIFY_OMIT_CONDS}};
+               {"conds", WASYNC_ASYNCIFY_OMIT_CONDS},
+               {"save", WASYNC_ASYNCIFY_OMIT_SAVE}};
   *bits = 0;
   for (const char *p = list; *p;) {
     size_t n = strcspn(p, ",");
@@ -232,7 +234,7 @@ int wasync_cli_asyncify_options(int argc, char **argv, WasyncAsyncifyOptions *o,
         rc = wasync_cli_usage_error(
             "asyncify",
             "--diag-omit needs a list of checks, entry, dispatch, trampoline, "
-            "conds");
+            "conds, save");
         goto done;
       }
     } else if (!strcmp(a, "--verbose")) {

@@ -259,13 +259,14 @@ typedef struct WasyncAsyncifyOptions {
  * on the state); the function-entry rewind check and frame restore (and a
  * split function's trampoline check); the rewind dispatches at the start
  * of each hot sequence; the trampoline of a split function (its body
- * becomes the `fast` copy's). */
+ * becomes the `fast` copy's); a hot if's state-guarded condition; the
+ * frame's locals (nothing saved or restored). */
 #define WASYNC_ASYNCIFY_OMIT_CHECKS 1u
 #define WASYNC_ASYNCIFY_OMIT_ENTRY 2u
 #define WASYNC_ASYNCIFY_OMIT_DISPATCH 4u
 #define WASYNC_ASYNCIFY_OMIT_TRAMPOLINE 8u
-#define WASYNC_ASYNCIFY_OMIT_CONDS 16u /* a hot if's state-guarded condition   \
-                                        */
+#define WASYNC_ASYNCIFY_OMIT_CONDS 16u
+#define WASYNC_ASYNCIFY_OMIT_SAVE 32u
 
 enum { WASYNC_FEATURE_DETECT, WASYNC_FEATURE_ENABLE, WASYNC_FEATURE_DISABLE };
 
