@@ -15,7 +15,9 @@
 //   -dispatch     the rewind dispatches at the start of hot sequences
 //   -trampoline   the split function's trampoline (its body is `fast`)
 //   -conds        a hot if's guarded condition (cl = state ? cl : c)
-//   -all          all five: what remains is the structure (piece blocks,
+//   -save         the frame's locals (checks and save block stay, but
+//                 nothing is saved or restored)
+//   -all          the first five: what remains is the structure (piece blocks,
 //                 operand-stack temps, frame-sized locals)
 //   no-split      --split-rewind never (what the split rewind path buys)
 // with --diag-omit (a hidden, diagnostic-only option: such outputs cannot
@@ -56,6 +58,7 @@ const KINDS = [
   ['-dispatch', ['--diag-omit', 'dispatch']],
   ['-trampoline', ['--diag-omit', 'trampoline']],
   ['-conds', ['--diag-omit', 'conds']],
+  ['-save', ['--diag-omit', 'save']],
   ['-all', ['--diag-omit', 'checks,entry,dispatch,trampoline,conds']],
   ['no-split', ['--split-rewind', 'never']],
 ];
@@ -64,7 +67,7 @@ const variants = [['original', input]];
 for (const [name, extra] of KINDS.filter(([n]) => !only || n === 'full' || only.includes(n))) {
   for (const m of mv ? [false, true] : [false]) {
     const vname = m ? `${name} +mv` : name;
-    const file = path.join(OUT, `qjs${name}${m ? '-mv' : ''}.wasm`);
+    const file = path.join(OUT, `qjs.${name.replace(/^-/, 'no-')}${m ? '.mv' : ''}.wasm`);
     const r = spawnSync(wasync, ['asyncify', '--imports', 'env.host_call', ...(m ? ['--enable-multivalue'] : []), ...extra, input, '-o', file], { encoding: 'utf8' });
     if (r.status !== 0) {
       console.error(`bench: ${vname}: ${r.stderr.trim()}`);

@@ -4,7 +4,7 @@
 //   node bench/asyncify.mjs [--runs N] [--binaryen-runs N] [--only NAME[,NAME]]
 //                           [--no-binaryen] [--no-runtime] [--runtime-procs N]
 //                           [--engines node20,node26,chromium] [--warmup S]
-//                           [--quick]
+//                           [--quick] [--extra NAME=FILE ...]
 //
 // --quick: QuickJS only, one transform run, 3 processes per variant and
 // engine (about 5 minutes on 2 cores); the defaults take about 15.
@@ -52,6 +52,7 @@ for (const e of ENGINE_LIST) {
     process.exit(2);
   }
 }
+const extras = args.flatMap((a, i) => (a === '--extra' ? [args[i + 1].split('=')] : [])).map(([n, f]) => [n, path.resolve(f)]);
 const only = opt('--only') ? opt('--only').split(',') : quick ? ['quickjs'] : null;
 const noBinaryen = args.includes('--no-binaryen');
 const noRuntime = args.includes('--no-runtime');
@@ -176,6 +177,9 @@ if (!noRuntime) {
     if (r.wasync?.ok) variants.push(['wasync', r.wasync.file]);
     if (r.wasyncMv?.ok) variants.push(['wasync +mv', r.wasyncMv.file]);
     if (r.binaryen?.ok) variants.push(['binaryen -O2', r.binaryen.file]);
+    // --extra NAME=FILE: another build to time alongside (e.g. an earlier
+    // wasync's output, for a before/after in one run); under the repository.
+    for (const x of extras) variants.push(x);
     console.log(`\nrun time of a CPU-bound script (fib(25) + sorting 30000 numbers) in ${r.name}, steady state (after ${WARMUP / 1000} s of warm-up), median over ${PROCS} processes (pages) of the fastest of 7 runs:`);
     const rows = await slowdown(variants, { engines: ENGINE_LIST, procs: PROCS, warmupMs: WARMUP });
     runtime.push(...rows.map((row) => ({ module: r.name, ...row })));
