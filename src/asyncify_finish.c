@@ -470,6 +470,12 @@ typedef struct Fin {
   uint8_t *vdrop;     /* out[]: left out of the variant at hand */
   uint32_t *vstk;     /* scratch for drop_empty_blocks */
   uint32_t fast, rewind; /* split: the two new functions */
+  /* What a call of the function itself calls in the variant at hand: the
+   * function (its trampoline when split), or in `fast` `fast` itself --
+   * the state is 0 at every call there, so the trampoline would choose
+   * `fast` anyway (measured: the trampoline was about a third of QuickJS's
+   * CPU-bound slowdown on Node 20, JS_CallInternal recursing). */
+  uint32_t self_callee;
   WasyncBuf b;
 } Fin;
 
@@ -507,6 +513,8 @@ static bool frame_of_sites(RW *rw, Fin *F) {
       F->frame[x / 64] &= ~(1ull << (x % 64));
   F->frame[rw->ci / 64] &= ~(1ull << (rw->ci % 64));
   F->frame[rw->p / 64] &= ~(1ull << (rw->p % 64));
+  if (rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_SAVE) /* diagnostic */
+    memset(F->frame, 0, W * 8);
   F->size = 0;
   for (uint32_t x = 0; x < rw->nlocals; x++)
     if (BIT(F->frame, x)) F->size += vt_bytes(rw->ltypes[x]);
@@ -551,6 +559,21 @@ static void simplify_dispatches(RW *rw, Fin *F) {
   }
 }
 
+/* Marks in mark[] the guard of each hot if's condition, so that
+ * cl = state ? cl : c becomes cl = c: in `fast` (the state is 0 at every
+ * hot if there: a rewind runs `rewind`, an unwind leaves at the call), and
+ * in every variant for the diagnostic WASYNC_ASYNCIFY_OMIT_CONDS. */
+static void mark_cond_guards(RW *rw, uint8_t *mark) {
+  for (uint32_t i = 2; i + 2 < rw->nout; i++)
+    if (rw->out[i].op == WASYNC_OP_GLOBAL_GET &&
+        rw->out[i].imm.index == rw->c->g_state &&
+        rw->out[i + 1].op == WASYNC_OP_SELECT &&
+        rw->out[i + 2].op == WASYNC_OP_LOCAL_TEE &&
+        rw->out[i - 2].op == WASYNC_OP_LOCAL_GET &&
+        rw->out[i - 2].imm.index == rw->out[i + 2].imm.index)
+      mark[i - 2] = mark[i] = mark[i + 1] = 1;
+}
+
 /* The split rewind path (see split_min_sites): the full body goes to a new
  * function, `rewind`, the body without the sequences' dispatches to
  * another, `fast`; the function itself becomes a trampoline to one or the
@@ -575,7 +598,30 @@ static bool prepare_split(RW *rw, Fin *F) {
     for (uint32_t i = sq->disp_start; i < sq->disp_end && i < rw->nout; i++)
       F->skip[i] = 1;
   }
+  mark_cond_guards(rw, F->skip);
   return true;
+}
+
+/* Diagnostic (WASYNC_ASYNCIFY_OMIT_DISPATCH): every variant leaves the
+ * sequences' dispatches out, as `fast` does. */
+static void omit_dispatches(RW *rw, Fin *F) {
+  for (uint32_t q = 0; q < rw->nseqs; q++) {
+    const Seq *sq = &rw->seqs[q];
+    if (sq->disp == UINT32_MAX) continue;
+    for (uint32_t i = sq->disp_start; i < sq->disp_end && i < rw->nout; i++)
+      F->elide[i] = 1;
+  }
+}
+
+/* Diagnostic (WASYNC_ASYNCIFY_OMIT_CHECKS): every variant leaves out the
+ * check after each call, i32.const site; global.get state; br_if; drop. */
+static void omit_checks(RW *rw, Fin *F) {
+  for (uint32_t i = 2; i + 1 < rw->nout; i++)
+    if (rw->out[i].op == PSEUDO_BR_UNWIND &&
+        rw->out[i - 2].op == WASYNC_OP_I32_CONST &&
+        rw->out[i - 1].op == WASYNC_OP_GLOBAL_GET &&
+        rw->out[i + 1].op == WASYNC_OP_DROP)
+      F->elide[i - 2] = F->elide[i - 1] = F->elide[i] = F->elide[i + 1] = 1;
 }
 
 /* if (state == 2) { (p, ci) = pop(size); restore } */
@@ -643,6 +689,11 @@ static void put_body(RW *rw, Fin *F) {
       put_dispatch_table(rw, b, in, rw->out[i - 2].imm.i32);
       continue;
     }
+    if (in->op == WASYNC_OP_CALL && in->imm.index == rw->func &&
+        F->self_callee != rw->func) {
+      put_idx(b, WASYNC_OP_CALL, F->self_callee);
+      continue;
+    }
     if (in->op < WASYNC_OP_COUNT) put(b, in);
   }
 }
@@ -657,12 +708,15 @@ static bool put_variant(RW *rw, Fin *F, uint32_t variant) {
     F->vdrop[i] = F->elide[i] | (normal ? F->skip[i] : 0);
   drop_empty_blocks(rw, F->vdrop, F->vstk);
   uint32_t target = !rw->split ? rw->func : normal ? F->fast : F->rewind;
+  F->self_callee = normal ? F->fast : rw->func;
   b->size = 0;
   uint32_t ngroups;
   WasyncLocalGroup *groups = put_locals(rw, b, rw->nlocals, &ngroups);
   if (!groups) return false;
   uint32_t expr_start = (uint32_t)b->size;
-  if (!normal && F->has_frame && !put_prologue(rw, F)) return false;
+  bool omit_entry = rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_ENTRY;
+  if (!normal && F->has_frame && !omit_entry && !put_prologue(rw, F))
+    return false;
   put_body(rw, F);
   const WasyncSubType *ft = wasync_func_type(m, rw->func);
   for (uint32_t r = 0; r < ft->nresults; r++)
@@ -677,6 +731,10 @@ static bool put_variant(RW *rw, Fin *F, uint32_t variant) {
                 "function too large after asyncify");
     return false;
   }
+  if (normal && (rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_TRAMPOLINE) &&
+      !set_code(rw, rw->func, b, expr_start, groups, ngroups,
+                rw->nlocals - rw->nparams))
+    return false; /* diagnostic: the function is `fast` itself */
   return set_code(rw, target, b, expr_start, groups, ngroups,
                   rw->nlocals - rw->nparams);
 }
@@ -692,15 +750,17 @@ static bool put_trampoline(RW *rw, Fin *F) {
   WasyncLocalGroup *groups = put_locals(rw, b, rw->norig_locals, &ngroups);
   if (!groups) return false;
   uint32_t expr_start = (uint32_t)b->size;
-  put_idx(b, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
-  put_i32(b, 2);
-  put_op(b, WASYNC_OP_I32_EQ);
-  put_block(b, WASYNC_OP_IF);
-  for (uint32_t x = 0; x < ft->nparams; x++)
-    put_idx(b, WASYNC_OP_LOCAL_GET, x);
-  put_idx(b, WASYNC_OP_CALL, F->rewind);
-  put_op(b, WASYNC_OP_RETURN);
-  put_op(b, WASYNC_OP_END);
+  if (!(rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_ENTRY)) {
+    put_idx(b, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
+    put_i32(b, 2);
+    put_op(b, WASYNC_OP_I32_EQ);
+    put_block(b, WASYNC_OP_IF);
+    for (uint32_t x = 0; x < ft->nparams; x++)
+      put_idx(b, WASYNC_OP_LOCAL_GET, x);
+    put_idx(b, WASYNC_OP_CALL, F->rewind);
+    put_op(b, WASYNC_OP_RETURN);
+    put_op(b, WASYNC_OP_END);
+  }
   for (uint32_t x = 0; x < ft->nparams; x++)
     put_idx(b, WASYNC_OP_LOCAL_GET, x);
   put_idx(b, WASYNC_OP_CALL, F->fast);
@@ -731,10 +791,17 @@ bool wasync_rewrite_finish(RW *rw) {
   memset(F.elide, 0, n);
   if (!frame_of_sites(rw, &F)) goto out;
   simplify_dispatches(rw, &F);
+  if (rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_DISPATCH)
+    omit_dispatches(rw, &F);
+  if (rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_CHECKS) omit_checks(rw, &F);
+  if (rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_CONDS)
+    mark_cond_guards(rw, F.elide);
   if (rw->split && !prepare_split(rw, &F)) goto out;
   for (uint32_t variant = 0; variant < (rw->split ? 2u : 1u); variant++)
     if (!put_variant(rw, &F, variant)) goto out;
-  if (rw->split && !put_trampoline(rw, &F)) goto out;
+  if (rw->split && !(rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_TRAMPOLINE) &&
+      !put_trampoline(rw, &F))
+    goto out;
   ok = true;
 out:
   wasync_buf_release(&F.b);
