@@ -248,6 +248,10 @@ typedef struct WasyncAsyncifyOptions {
   /* Binaryen's verbose lines ("[asyncify] NAME can change the state due to
    * REASON") to log, as wasm-opt --pass-arg=asyncify-verbose prints them. */
   bool binaryen_verbose;
+  /* Where the output's added bytes go (rewind dispatch, unwind checks,
+   * save and restore code, temps, added functions...), measured while
+   * encoding, as lines to log (asyncify_sizes.c). */
+  bool size_report;
 } WasyncAsyncifyOptions;
 
 enum { WASYNC_FEATURE_DETECT, WASYNC_FEATURE_ENABLE, WASYNC_FEATURE_DISABLE };

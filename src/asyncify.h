@@ -85,6 +85,39 @@ typedef struct WasyncFrameCodec {
   uint32_t save, restore; /* function indices */
 } WasyncFrameCodec;
 
+/* What output bytes of instrumented functions are for (size_report;
+ * asyncify_sizes.c names them). */
+enum {
+  SZ_COPIED,   /* the function's own instructions, as re-encoded */
+  SZ_CHECK,    /* after each call: i32.const site; global.get; br_if; drop */
+  SZ_TEMPS,    /* operand-stack values through locals around pieces */
+  SZ_COND,     /* hot `if` conditions kept for the rewind */
+  SZ_DISPATCH, /* the rewind dispatches (state check, br_table/compares) */
+  SZ_PIECES,   /* piece blocks and their ends */
+  SZ_WRAP,     /* $exit/$save/$body, return, zero results */
+  SZ_PROLOGUE, /* if rewinding: pop the frame, restore the locals */
+  SZ_SAVE,     /* the save block: push the frame, store the locals */
+  SZ_LOCALS,   /* the local declarations' growth */
+  SZ_ASSERTS,  /* --asserts checks */
+  SZ_SPLIT,    /* split rewind path: the `fast` copy and the trampoline */
+  SZ_HELPERS,  /* added shared frame functions (push/pop, codecs) */
+  SZ_RUNTIME,  /* added runtime functions (asyncify_start_unwind...) */
+  SZ_COUNT
+};
+#define SZ_TOP 8 /* functions listed by added bytes */
+
+typedef struct WasyncAsyncifySizes {
+  int64_t bytes[SZ_COUNT];
+  uint64_t orig_code; /* instrumented functions' bodies in the input */
+  uint64_t copies;    /* bytes of the split functions' added copies */
+  uint32_t nfuncs, nsites;
+  uint32_t top[SZ_TOP]; /* functions adding the most (orig index) */
+  int64_t top_added[SZ_TOP];
+  uint32_t top_sites[SZ_TOP];
+  char top_names[SZ_TOP][64];
+  uint32_t ntop;
+} WasyncAsyncifySizes;
+
 typedef struct WasyncAsyncifyCtx {
   WasyncModule *m;
   const WasyncAsyncifyOptions *o;
@@ -112,6 +145,7 @@ typedef struct WasyncAsyncifyCtx {
    * nadded: how many (set before the asyncify.* imports go). */
   uint32_t nfuncs_before, nadded, added_cap;
   char **added_names;
+  WasyncAsyncifySizes *sizes; /* size_report: the tally, else NULL */
 } WasyncAsyncifyCtx;
 
 /* Whether the output may use multi-value (WasyncAsyncifyOptions.multivalue;
@@ -131,6 +165,23 @@ bool wasync_asyncify_name_copies(WasyncAsyncifyCtx *c, uint32_t func,
                                  uint32_t rewind, uint32_t fast);
 /* Names every added function (unique in the module) in the name section. */
 bool wasync_asyncify_write_names(WasyncAsyncifyCtx *c);
+
+/* One line of diagnostics to o->log (none without it). */
+void wasync_asyncify_log(const WasyncAsyncifyOptions *o, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* size_report (asyncify_sizes.c): counts function f's growth into the
+ * tally; logs the tally for the encoded module (the pass's last step). */
+void wasync_asyncify_sizes_func(WasyncAsyncifyCtx *c, uint32_t f,
+                                uint64_t before, uint64_t after,
+                                uint32_t nsites);
+/* Counts the bodies of functions from..nfuncs-1 (added) as category cat,
+ * less the split copies already counted. */
+void wasync_asyncify_sizes_added(WasyncAsyncifyCtx *c, int cat, uint32_t from);
+bool wasync_asyncify_sizes_report(WasyncAsyncifyCtx *c, uint64_t in_size);
 
 /* Rewrites one instrumented defined function in place (code.replaced). */
 bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,

@@ -471,7 +471,19 @@ typedef struct Fin {
   uint32_t *vstk;     /* scratch for drop_empty_blocks */
   uint32_t fast, rewind; /* split: the two new functions */
   WasyncBuf b;
+  /* size_report: the tally (NULL: none) and the bytes of the function's
+   * output bodies so far; `fast` and the trampoline count as SZ_SPLIT. */
+  WasyncAsyncifySizes *sizes;
+  bool tally_split;
+  uint64_t out_bytes;
 } Fin;
+
+/* Counts the bytes written to F->b since `from` as category cat. */
+static void tally(Fin *F, int cat, size_t from) {
+  if (F->sizes)
+    F->sizes->bytes[F->tally_split ? SZ_SPLIT : cat] +=
+        (int64_t)(F->b.size - from);
+}
 
 static void *fin_alloc(RW *rw, size_t n) {
   void *p = rw->al->alloc(rw->al->ctx, n ? n : 1);
@@ -587,6 +599,7 @@ static bool put_prologue(RW *rw, Fin *F) {
     rw->oom = true;
     return false;
   }
+  size_t from = b->size;
   put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_state);
   put_i32(b, 2);
   put_op(b, WASYNC_OP_I32_EQ);
@@ -603,7 +616,25 @@ static bool put_prologue(RW *rw, Fin *F) {
   }
   put_restore(rw, b, F->frame, F->size, true);
   put_op(b, WASYNC_OP_END);
+  tally(F, SZ_PROLOGUE, from);
   return true;
+}
+
+/* Encodes out[i] (none if the variant leaves it out; pseudo-instructions
+ * resolved). */
+static void put_instr_of(RW *rw, Fin *F, uint32_t i) {
+  WasyncBuf *b = &F->b;
+  const WasyncInstr *in = &rw->out[i];
+  if (F->vdrop[i]) return;
+  if (in->op == PSEUDO_BR_UNWIND) {
+    put_idx(b, WASYNC_OP_BR_IF, in->imm.pair.b);
+    return;
+  }
+  if (in->op == WASYNC_OP_BR_TABLE && F->disp_mark[i]) {
+    put_dispatch_table(rw, b, in, rw->out[i - 2].imm.i32);
+    return;
+  }
+  if (in->op < WASYNC_OP_COUNT) put(b, in);
 }
 
 /* The body.  out[0] (block $unwind) stands for block $exit, block $save
@@ -612,7 +643,7 @@ static bool put_prologue(RW *rw, Fin *F) {
 static void put_body(RW *rw, Fin *F) {
   WasyncBuf *b = &F->b;
   for (uint32_t i = 0; i < rw->nout; i++) {
-    const WasyncInstr *in = &rw->out[i];
+    size_t from = b->size;
     if (i == 0) {
       put_block(b, WASYNC_OP_BLOCK); /* $exit */
       if (F->has_frame) {
@@ -623,6 +654,7 @@ static void put_body(RW *rw, Fin *F) {
         blk.imm.block.value = WASYNC_VT_I32;
         put(b, &blk);
       }
+      tally(F, SZ_WRAP, from);
       continue;
     }
     if (i + 1 == rw->nout) { /* the end of $unwind */
@@ -631,19 +663,14 @@ static void put_body(RW *rw, Fin *F) {
         put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
         put_save(rw, b, F->frame, F->size);
       }
+      tally(F, SZ_SAVE, from);
+      from = b->size;
       put_op(b, WASYNC_OP_END);
+      tally(F, SZ_WRAP, from);
       continue;
     }
-    if (F->vdrop[i]) continue;
-    if (in->op == PSEUDO_BR_UNWIND) {
-      put_idx(b, WASYNC_OP_BR_IF, in->imm.pair.b);
-      continue;
-    }
-    if (in->op == WASYNC_OP_BR_TABLE && F->disp_mark[i]) {
-      put_dispatch_table(rw, b, in, rw->out[i - 2].imm.i32);
-      continue;
-    }
-    if (in->op < WASYNC_OP_COUNT) put(b, in);
+    put_instr_of(rw, F, i);
+    if (F->sizes) tally(F, rw->ocat[i], from);
   }
 }
 
@@ -658,16 +685,22 @@ static bool put_variant(RW *rw, Fin *F, uint32_t variant) {
   drop_empty_blocks(rw, F->vdrop, F->vstk);
   uint32_t target = !rw->split ? rw->func : normal ? F->fast : F->rewind;
   b->size = 0;
+  F->tally_split = normal;
   uint32_t ngroups;
   WasyncLocalGroup *groups = put_locals(rw, b, rw->nlocals, &ngroups);
   if (!groups) return false;
   uint32_t expr_start = (uint32_t)b->size;
+  tally(F, SZ_LOCALS, 0);
   if (!normal && F->has_frame && !put_prologue(rw, F)) return false;
   put_body(rw, F);
+  size_t from = b->size;
   const WasyncSubType *ft = wasync_func_type(m, rw->func);
   for (uint32_t r = 0; r < ft->nresults; r++)
     put_zero(b, ft->results[r]);
   put_op(b, WASYNC_OP_END);
+  tally(F, SZ_WRAP, from);
+  F->out_bytes += b->size;
+  if (F->sizes && rw->split) F->sizes->copies += b->size;
   if (b->oom || rw->oom) {
     rw->oom = true;
     return false;
@@ -705,6 +738,9 @@ static bool put_trampoline(RW *rw, Fin *F) {
     put_idx(b, WASYNC_OP_LOCAL_GET, x);
   put_idx(b, WASYNC_OP_CALL, F->fast);
   put_op(b, WASYNC_OP_END);
+  F->tally_split = true;
+  tally(F, SZ_SPLIT, 0);
+  F->out_bytes += b->size;
   return set_code(rw, rw->func, b, expr_start, groups, ngroups,
                   rw->norig_locals - rw->nparams);
 }
@@ -723,6 +759,9 @@ bool wasync_rewrite_finish(RW *rw) {
   F.vstk = fin_alloc(rw, n * 4);
   rw->order = fin_alloc(rw, ((size_t)rw->nlocals + 1) * 4);
   wasync_buf_init(&F.b, al);
+  F.sizes = rw->c->sizes;
+  const WasyncCode *code = &rw->m->funcs[rw->func].code;
+  uint64_t in_bytes = code->size, in_expr = code->expr_start;
   bool ok = false;
   if (rw->oom) goto out;
   memset(F.bits, 0, ((size_t)rw->nsites + 1) * F.W * 8);
@@ -735,6 +774,12 @@ bool wasync_rewrite_finish(RW *rw) {
   for (uint32_t variant = 0; variant < (rw->split ? 2u : 1u); variant++)
     if (!put_variant(rw, &F, variant)) goto out;
   if (rw->split && !put_trampoline(rw, &F)) goto out;
+  if (F.sizes) { /* growth: the input's locals and instructions come off */
+    F.sizes->bytes[SZ_LOCALS] -= (int64_t)in_expr;
+    F.sizes->bytes[SZ_COPIED] -= (int64_t)(in_bytes - in_expr);
+    wasync_asyncify_sizes_func(rw->c, rw->func, in_bytes, F.out_bytes,
+                               rw->nsites);
+  }
   ok = true;
 out:
   wasync_buf_release(&F.b);

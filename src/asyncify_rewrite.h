@@ -82,6 +82,10 @@ typedef struct RW {
 
   WasyncInstr *out;
   uint32_t nout, out_cap;
+  /* size_report: per out[] instruction, what it is for (SZ_*, asyncify.h);
+   * cat: the category of what is emitted now. */
+  uint8_t *ocat, cat;
+  uint32_t ocat_cap;
 
   WasyncValType *ltypes; /* all locals (params first) as declared in output */
   uint8_t *lfix;         /* 1: declared non-null in the input, relaxed */
