@@ -36,14 +36,14 @@
  * Rewrite (asyncify_rewrite.c, in steps: asyncify_mark.c,
  * asyncify_generate.c, asyncify_finish.c), per instrumented function:
  *
- *   prologue:  if (state == 2) { (p, ci) = pop frame; restore locals }
- *   block $exit  block $save (result i32)
+ *   prologue:  if (state == 2) { (ci, locals) = pop frame }
+ *   block $save (result i32)
  *     block $body (result R*)
  *       ... the body ...
  *     end
  *     return
- *   end $save: ci = the call index; save the frame
- *   end $exit: return zeros
+ *   end $save: save the frame (the call index on the stack)
+ *   return zeros
  *
  * In the body, every nesting level (a "sequence") that contains an
  * unwinding call is split into *pieces*: the unwinding calls and the nested
@@ -72,12 +72,13 @@
  * the operands it had when it unwound, as with Binaryen (an import may act
  * on its arguments on both visits): each operand's temp, or the local a
  * moved local.get reads, is saved with the frame.  An `if` piece keeps
- * its condition in a local saved with the frame (cl = state ? cl : cond) so
- * the rewind takes the same arm.  When a sequence starts with a hot
- * block/loop/try, that construct's dispatch serves the enclosing sequences
- * too (a br leaves it), so nested switch-like blocks cost one state check.
- * A dispatch whose table would be larger than a chain of compares (one per
- * piece) is encoded as that chain.
+ * its condition in a local saved with the frame so the rewind takes the
+ * same arm (the cold run before it stores the condition there and is
+ * skipped on a rewind; else cl = state ? cl : cond).  When a sequence starts
+ * with a hot block/loop/try, that construct's dispatch serves the enclosing
+ * sequences too (a br leaves it), so nested switch-like blocks cost one state
+ * check. A dispatch whose table would be larger than a chain of compares (one
+ * per piece) is encoded as that chain.
  *
  * Split rewind path: a function with hundreds of unwinding call sites (an
  * interpreter loop) pays for the dispatch's merges on every call.  The one
@@ -91,10 +92,11 @@
  * exports, removing the asyncify.* imports, importing the state globals)
  * goes through module_edit.h.
  *
- * Frames are pushed and popped by two shared functions, and their locals
- * written and read by shared functions, one pair per count of locals of
- * each class (asyncify_frames.c); frames of one local or more than 16 stay
- * inline.
+ * Frames are pushed and popped by shared functions, and their locals
+ * written and read by shared functions per count of locals of each class
+ * (asyncify_frames.c): a save block is local.gets and one call, a restore
+ * one call (multi-value) or a call per local; frames of more than 16
+ * numeric locals are stored inline.
  *
  * Frame layout (private to the module; drivers only touch {pos, end}):
  * frames grow upward from pos.  A frame is the values of the locals that are

@@ -80,9 +80,16 @@ bool wasync_asyncify_call_unwinds(const WasyncModule *m,
 /* Frame layout classes (asyncify_frames.c): i32, i64, f32, f64, v128. */
 #define WASYNC_FRAME_CLASSES 5
 
+/* The shared functions of one frame shape (asyncify_frames.c). */
+enum {
+  WASYNC_CODEC_SAVE,  /* save(p, values...): store them at p */
+  WASYNC_CODEC_STORE, /* store(ci, values...): push the frame, store */
+  WASYNC_CODEC_LOAD,  /* load() -> (ci, values...): pop the frame (MV) */
+  WASYNC_CODEC_KINDS
+};
 typedef struct WasyncFrameCodec {
   uint32_t counts[WASYNC_FRAME_CLASSES];
-  uint32_t save, restore; /* function indices */
+  uint32_t fn[WASYNC_CODEC_KINDS]; /* function indices, UINT32_MAX: none */
 } WasyncFrameCodec;
 
 /* What output bytes of instrumented functions are for (size_report;
@@ -137,7 +144,8 @@ typedef struct WasyncAsyncifyCtx {
   uint8_t *split;           /* per function: gets a rewind-only copy */
   WasyncFrameCodec *codecs; /* shared save/restore functions */
   uint32_t ncodecs, codecs_cap;
-  uint32_t frame_push, frame_pop; /* function index + 1, 0: not yet */
+  uint32_t frame_push, frame_pop;           /* function index + 1, 0: not yet */
+  uint32_t pop_class[WASYNC_FRAME_CLASSES]; /* pop_T: index + 1, 0: not yet */
   /* The output may use multi-value; false: the MVP forms (asyncify_frames.c) */
   bool multivalue;
   /* Functions added (asyncify_names.c): those from nfuncs_before on get
@@ -188,16 +196,18 @@ bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,
                               WasyncFuncValidator *v);
 /* The frame class (0..4) of a numeric type, -1 for references. */
 int wasync_asyncify_frame_class(WasyncValType t);
-/* The shared save/restore functions for frames holding counts[k] values of
- * each class (asyncify_frames.c); created on first use. */
+/* The shared function of kind WASYNC_CODEC_* for frames holding counts[k]
+ * values of each class (asyncify_frames.c); created on first use. */
 bool wasync_asyncify_frame_codec(WasyncAsyncifyCtx *c, const uint32_t *counts,
-                                 uint32_t *save, uint32_t *restore);
+                                 int kind, uint32_t *fn);
+/* pop_T() -> T for frame class k: pos -= sizeof(T), the T at pos (reads a
+ * frame backward, the call index first); created on first use. */
+bool wasync_asyncify_frame_pop_class(WasyncAsyncifyCtx *c, int k, uint32_t *fn);
 
 /* The shared functions that push and pop a frame (asyncify_frames.c):
  * push(size, ci) -> (p, fits), pop(size) -> (p, ci); created on first use.
  * Without multi-value: push(size, ci) -> p, all ones when the frame does
- * not fit, and pop(size) -> p (the call index is at p + size); a codec then
- * has no restore function (restore = UINT32_MAX: restores are inline). */
+ * not fit, and pop(size) -> p (the call index is at p + size). */
 bool wasync_asyncify_frame_stack(WasyncAsyncifyCtx *c, uint32_t *push,
                                  uint32_t *pop);
 

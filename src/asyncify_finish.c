@@ -90,15 +90,6 @@ static uint32_t vt_bytes(WasyncValType t) {
   default: return 0; /* references: the reference stacks */
   }
 }
-static uint16_t load_op(WasyncValType t) {
-  switch (wasync_vt_code(t)) {
-  case WASYNC_VT_I32: return WASYNC_OP_I32_LOAD;
-  case WASYNC_VT_F32: return WASYNC_OP_F32_LOAD;
-  case WASYNC_VT_I64: return WASYNC_OP_I64_LOAD;
-  case WASYNC_VT_F64: return WASYNC_OP_F64_LOAD;
-  default: return WASYNC_OP_V128_LOAD;
-  }
-}
 static uint16_t store_op(WasyncValType t) {
   switch (wasync_vt_code(t)) {
   case WASYNC_VT_I32: return WASYNC_OP_I32_STORE;
@@ -136,42 +127,47 @@ static uint32_t frame_order(RW *rw, const uint64_t *bits, uint32_t *order,
 /* Whether a frame of n numeric locals with these class counts is written
  * by shared functions (*save, *restore); out of memory sets rw->oom. */
 static bool use_codec(RW *rw, uint32_t n, const uint32_t *counts,
-                      uint32_t *save, uint32_t *restore) {
+                      uint32_t *save) {
   if (n < CODEC_MIN || n > CODEC_MAX) return false;
-  if (wasync_asyncify_frame_codec(rw->c, counts, save, restore)) return true;
+  if (wasync_asyncify_frame_codec(rw->c, counts, WASYNC_CODEC_SAVE, save))
+    return true;
   rw->oom = true;
   return false;
 }
 
-/* Restore code for one layout (p = address of the call index). */
-static void put_restore(RW *rw, WasyncBuf *b, const uint64_t *bits,
-                        uint32_t size, bool popped) {
+/* Restore code for one layout, in the prologue (rewinding): pops the
+ * frame, sets ci and the frame's locals.  With multi-value a frame of up
+ * to CODEC_MAX numeric locals is one call of its shape's load function;
+ * otherwise the frame is read backward by the pop_T functions, a call and
+ * a local.set per value (the call index first). */
+static void put_restore(RW *rw, WasyncBuf *b, const uint64_t *bits) {
   WasyncAsyncifyCtx *c = rw->c;
-  bool m64 = c->mem64;
-  if (!popped) { /* p = address of the call index: pop the frame */
-    put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
-    put_ptr(b, m64, size);
-    put_op(b, m64 ? WASYNC_OP_I64_SUB : WASYNC_OP_I32_SUB);
-    put_idx(b, WASYNC_OP_LOCAL_SET, rw->p);
-    put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
-    put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
-    put_mem(b, c, m64 ? WASYNC_OP_I64_STORE : WASYNC_OP_I32_STORE, 0);
-  }
-  uint32_t counts[WASYNC_FRAME_CLASSES], sv, rs;
+  uint32_t counts[WASYNC_FRAME_CLASSES], fn;
   uint32_t n = frame_order(rw, bits, rw->order, counts);
-  if (use_codec(rw, n, counts, &sv, &rs) && rs != UINT32_MAX) {
-    put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
-    put_idx(b, WASYNC_OP_CALL, rs);
+  if (c->multivalue && n <= CODEC_MAX) {
+    if (!wasync_asyncify_frame_codec(c, counts, WASYNC_CODEC_LOAD, &fn)) {
+      rw->oom = true;
+      return;
+    }
+    put_idx(b, WASYNC_OP_CALL, fn);
     for (uint32_t k = n; k-- > 0;)
       put_idx(b, WASYNC_OP_LOCAL_SET, rw->order[k]);
+    put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
   } else {
-    uint32_t off = 0;
-    for (uint32_t k = 0; k < n; k++) {
-      WasyncValType t = rw->ltypes[rw->order[k]];
-      put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
-      put_mem(b, c, load_op(t), off);
+    if (!wasync_asyncify_frame_pop_class(c, 0, &fn)) {
+      rw->oom = true;
+      return;
+    }
+    put_idx(b, WASYNC_OP_CALL, fn);
+    put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
+    for (uint32_t k = n; k-- > 0;) {
+      int cls = wasync_asyncify_frame_class(rw->ltypes[rw->order[k]]);
+      if (!wasync_asyncify_frame_pop_class(c, cls, &fn)) {
+        rw->oom = true;
+        return;
+      }
+      put_idx(b, WASYNC_OP_CALL, fn);
       put_idx(b, WASYNC_OP_LOCAL_SET, rw->order[k]);
-      off += vt_bytes(t);
     }
   }
   /* References, in reverse push order. */
@@ -207,10 +203,28 @@ static void put_restore(RW *rw, WasyncBuf *b, const uint64_t *bits,
   }
 }
 
-/* Save code for one layout (ci holds the call index). */
+/* Save code for one layout, after the end of $save (the call index on the
+ * stack).  A frame of up to CODEC_MAX numeric locals and no references is
+ * one call of its shape's store function (push, then store if it fits). */
 static void put_save(RW *rw, WasyncBuf *b, const uint64_t *bits,
                      uint32_t size) {
   WasyncAsyncifyCtx *c = rw->c;
+  bool refs = false;
+  for (uint32_t x = 0; x < rw->nlocals && !refs; x++)
+    refs = BIT(bits, x) && wasync_vt_is_ref(rw->ltypes[x]);
+  uint32_t counts[WASYNC_FRAME_CLASSES], sv;
+  uint32_t n = frame_order(rw, bits, rw->order, counts);
+  if (!refs && n <= CODEC_MAX) {
+    if (!wasync_asyncify_frame_codec(c, counts, WASYNC_CODEC_STORE, &sv)) {
+      rw->oom = true;
+      return;
+    }
+    for (uint32_t k = 0; k < n; k++)
+      put_idx(b, WASYNC_OP_LOCAL_GET, rw->order[k]);
+    put_idx(b, WASYNC_OP_CALL, sv);
+    return;
+  }
+  put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
   bool m64 = c->mem64;
   uint32_t psz = m64 ? 8 : 4;
   uint16_t ld = m64 ? WASYNC_OP_I64_LOAD : WASYNC_OP_I32_LOAD;
@@ -250,9 +264,7 @@ static void put_save(RW *rw, WasyncBuf *b, const uint64_t *bits,
     put_op(b, WASYNC_OP_I32_AND);
   }
   put_block(b, WASYNC_OP_IF);
-  uint32_t counts[WASYNC_FRAME_CLASSES], sv, rs;
-  uint32_t n = frame_order(rw, bits, rw->order, counts);
-  if (use_codec(rw, n, counts, &sv, &rs)) {
+  if (use_codec(rw, n, counts, &sv)) {
     put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
     for (uint32_t k = 0; k < n; k++)
       put_idx(b, WASYNC_OP_LOCAL_GET, rw->order[k]);
@@ -534,8 +546,12 @@ static bool frame_of_sites(RW *rw, Fin *F) {
 static void simplify_dispatches(RW *rw, Fin *F) {
   for (uint32_t q = 0; q < rw->nseqs; q++) {
     const Seq *sq = &rw->seqs[q];
-    if (sq->disp != UINT32_MAX && sq->disp >= 2 && sq->base_at == sq->disp - 2)
+    if (sq->disp != UINT32_MAX && sq->disp >= 2 &&
+        sq->base_at == sq->disp - 2) {
       F->disp_mark[sq->disp] = 1; /* local.get ci; i32.const base; i32.sub */
+      if (rw->out[sq->base_at].imm.i32 == 0) /* the table starts at 0 */
+        F->elide[sq->base_at] = F->elide[sq->base_at + 1] = 1;
+    }
   }
   for (uint32_t q = 0; q < rw->nseqs; q++) {
     const Seq *sq = &rw->seqs[q];
@@ -590,34 +606,19 @@ static bool prepare_split(RW *rw, Fin *F) {
   return true;
 }
 
-/* if (state == 2) { (p, ci) = pop(size); restore } */
+/* if (state == 2) { pop the frame; restore } */
 static bool put_prologue(RW *rw, Fin *F) {
   WasyncAsyncifyCtx *c = rw->c;
   WasyncBuf *b = &F->b;
-  uint32_t push, pop;
-  if (!wasync_asyncify_frame_stack(c, &push, &pop)) {
-    rw->oom = true;
-    return false;
-  }
   size_t from = b->size;
   put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_state);
   put_i32(b, 2);
   put_op(b, WASYNC_OP_I32_EQ);
   put_block(b, WASYNC_OP_IF);
-  put_ptr(b, c->mem64, F->size);
-  put_idx(b, WASYNC_OP_CALL, pop);
-  if (c->multivalue) {
-    put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
-    put_idx(b, WASYNC_OP_LOCAL_SET, rw->p);
-  } else { /* MVP: p; the call index is at p + size */
-    put_idx(b, WASYNC_OP_LOCAL_TEE, rw->p);
-    put_mem(b, c, WASYNC_OP_I32_LOAD, F->size);
-    put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
-  }
-  put_restore(rw, b, F->frame, F->size, true);
+  put_restore(rw, b, F->frame);
   put_op(b, WASYNC_OP_END);
   tally(F, SZ_PROLOGUE, from);
-  return true;
+  return !rw->oom;
 }
 
 /* Encodes out[i] (none if the variant leaves it out; pseudo-instructions
@@ -637,15 +638,20 @@ static void put_instr_of(RW *rw, Fin *F, uint32_t i) {
   if (in->op < WASYNC_OP_COUNT) put(b, in);
 }
 
-/* The body.  out[0] (block $unwind) stands for block $exit, block $save
- * (result i32); a site branches to $save with its call index, and the
- * final `end` closes them:  end $save  ci = the index; save  end $exit. */
+/* The body.  out[0] (block $unwind) stands for block $save (result i32);
+ * a site branches to $save with its call index, and the final `end`
+ * closes it:  end $save  save (the index on the stack), then the zeros.
+ * (An outer block $exit around it, which nothing targeted, cost 3 bytes
+ * a function until the size report showed it.) */
 static void put_body(RW *rw, Fin *F) {
   WasyncBuf *b = &F->b;
   for (uint32_t i = 0; i < rw->nout; i++) {
     size_t from = b->size;
     if (i == 0) {
-      put_block(b, WASYNC_OP_BLOCK); /* $exit */
+      /* No site (cannot happen, see wasync_asyncify_function): a plain
+       * block stands for $save.  Nothing branches past $save's end, so
+       * the save code needs no block of its own around it. */
+      if (!F->has_frame) put_block(b, WASYNC_OP_BLOCK);
       if (F->has_frame) {
         WasyncInstr blk; /* $save: the call index arrives as its value */
         memset(&blk, 0, sizeof blk);
@@ -660,12 +666,11 @@ static void put_body(RW *rw, Fin *F) {
     if (i + 1 == rw->nout) { /* the end of $unwind */
       if (F->has_frame) {
         put_op(b, WASYNC_OP_END);
-        put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
         put_save(rw, b, F->frame, F->size);
       }
       tally(F, SZ_SAVE, from);
       from = b->size;
-      put_op(b, WASYNC_OP_END);
+      if (!F->has_frame) put_op(b, WASYNC_OP_END);
       tally(F, SZ_WRAP, from);
       continue;
     }

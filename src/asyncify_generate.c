@@ -301,8 +301,22 @@ static void open_cold(RW *rw) {
 
 static void close_cold(RW *rw) {
   OFrame *f = &rw->fr[rw->nfr - 1];
-  if (rw->guard_open && !f->dead)
-    spill(rw, frame_base(rw), wasync_funcv_stack_height(rw->v) - rw->ndef);
+  uint32_t base = frame_base(rw);
+  uint32_t top = wasync_funcv_stack_height(rw->v) - rw->ndef;
+  if (rw->guard_open && !f->dead && rw->cond_spill != UINT32_MAX &&
+      top > base) {
+    /* The condition of the hot `if` that starts the next piece goes
+     * straight to its cond local: this cold run is skipped on a rewind
+     * (the dispatch jumps past it), so there the local keeps the value
+     * restored from the frame, and the same arm is taken. */
+    uint8_t cat = rw->cat;
+    rw->cat = SZ_COND;
+    emit_idx(rw, WASYNC_OP_LOCAL_SET, rw->cond_spill);
+    rw->cat = cat;
+    rw->cond_spilled = true;
+    top--;
+  }
+  if (rw->guard_open && !f->dead) spill(rw, base, top);
   rw->guard_open = false;
 }
 
@@ -436,6 +450,9 @@ static bool fill_tables(RW *rw) {
         if (base >= end) {
           base = end = D->end;
         }
+        /* A table from 0 needs no `i32.const base; i32.sub` (3 bytes):
+         * worth base leading default labels (a byte each) up to 2. */
+        if (base > 0 && base <= 2 && base < end) base = 0;
         labels = wasync_arena_array(&rw->m->arena, (size_t)(end - base) + 1, 4);
         if (!labels) return false;
         for (uint32_t j = 0; j < end - base; j++)
@@ -591,6 +608,18 @@ static void hot_call(RW *rw, const WasyncInstr *in) {
   }
 }
 
+/* Before the piece of a hot `if` starts: the cond local of its nesting
+ * depth, for close_cold to store the condition in. */
+static bool prepare_cond(RW *rw) {
+  if (!GROW(rw, rw->cond_pool, rw->cond_pool_cap, rw->nconds + 1)) return false;
+  while (rw->ncond_pool <= rw->nconds)
+    rw->cond_pool[rw->ncond_pool++] =
+        wasync_rewrite_add_local(rw, WASYNC_VT_I32);
+  rw->cond_spill = rw->cond_pool[rw->nconds];
+  rw->cond_spilled = false;
+  return !rw->oom;
+}
+
 static void hot_open(RW *rw, const WasyncInstr *in) {
   uint32_t H = wasync_funcv_stack_height(rw->v);
   uint32_t np = block_params(rw, &in->imm.block);
@@ -600,9 +629,12 @@ static void hot_open(RW *rw, const WasyncInstr *in) {
   reload(rw, H - np - extra, H - extra);
   bool cond = false;
   if (extra) {
-    /* The condition gets a local of its own, taken from the stack slot
-     * only when running normally: on rewind the saved value is used, so
-     * the same arm is entered.  cl = state ? cl : slot. */
+    /* The condition gets a local of its own, saved with the frame, so a
+     * rewind enters the same arm.  Usually the cold run before the piece
+     * stored it there (close_cold; skipped on a rewind): local.get cl.
+     * Otherwise (it came from a hot construct or call and went to its
+     * temp) it is taken from the temp only when running normally:
+     * cl = state ? cl : temp (9 bytes instead of 2). */
     if (!GROW(rw, rw->conds, rw->conds_cap, rw->nconds + 1)) return;
     /* Hot ifs at the same nesting depth share their local: only the
      * enclosing ifs of one call site are ever read on a rewind, and fewer
@@ -614,14 +646,18 @@ static void hot_open(RW *rw, const WasyncInstr *in) {
     uint32_t cl = rw->cond_pool[rw->nconds];
     rw->cat = SZ_COND;
     emit_idx(rw, WASYNC_OP_LOCAL_GET, cl);
-    emit_idx(rw, WASYNC_OP_LOCAL_GET, temp_for(rw, H - 1, WASYNC_VT_I32));
-    emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
-    emit(rw, WASYNC_OP_SELECT);
-    emit_idx(rw, WASYNC_OP_LOCAL_TEE, cl);
+    if (!rw->cond_spilled) { /* it went to its temp: take it from there */
+      emit_idx(rw, WASYNC_OP_LOCAL_GET, temp_for(rw, H - 1, WASYNC_VT_I32));
+      emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
+      emit(rw, WASYNC_OP_SELECT);
+      emit_idx(rw, WASYNC_OP_LOCAL_TEE, cl);
+    }
     rw->cat = SZ_COPIED;
     rw->conds[rw->nconds++] = cl;
     cond = true;
   }
+  rw->cond_spill = UINT32_MAX;
+  rw->cond_spilled = false;
   emit_copy(rw, in);
   step(rw, in);
   if (!push_frame(rw, in->op, MODE_HOT)) return;
@@ -724,6 +760,8 @@ bool wasync_rewrite_generate(RW *rw) {
   rw->guard_open = false;
   rw->nconds = 0;
   rw->defer_lo = rw->defer_hi = rw->ndef = rw->scan_end = 0;
+  rw->cond_spill = UINT32_MAX;
+  rw->cond_spilled = false;
   /* block $unwind; block (result R*) $body */
   rw->cat = SZ_WRAP;
   emit_block(rw, WASYNC_OP_BLOCK);
@@ -802,6 +840,7 @@ bool wasync_rewrite_generate(RW *rw) {
     before_instr(rw, in, rw->hot[i] != 0);
     if (rw->hot[i]) {
       if (is_call(op)) remat_take(rw, in);
+      if (op == WASYNC_OP_IF && !prepare_cond(rw)) return false;
       piece_start(rw);
       if (is_call(op))
         hot_call(rw, in);

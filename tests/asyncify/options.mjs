@@ -246,7 +246,7 @@ try {
       `missing ${missing.join(',')}; names ${[...names.values()].join(',')}`);
     if (label === 'MVP')
       check('names: runtime and frame functions by role', ['asyncify_start_unwind', 'asyncify_get_state', '__asyncify_frame_push', '__asyncify_frame_pop'].every((x) => [...names.values()].includes(x)) &&
-        [...names.values()].some((x) => /^__asyncify_save_(\d+i32_)?1i64_1f64$/.test(x)), [...names.values()].join(','));
+        [...names.values()].some((x) => /^__asyncify_(save|store)_(\d+i32_)?1i64_1f64$/.test(x)), [...names.values()].join(','));
   }
   // An existing function already named like an added one: a suffix.
   const clash = wat('clash', `(module
