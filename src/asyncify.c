@@ -96,7 +96,7 @@
  * written and read by shared functions per count of locals of each class
  * (asyncify_frames.c): a save block is local.gets and one call, a restore
  * one call (multi-value) or a call per local; frames of more than 16
- * numeric locals are stored inline.
+ * numeric locals are stored by a call per run of 16.
  *
  * Frame layout (private to the module; drivers only touch {pos, end}):
  * frames grow upward from pos.  A frame is the values of the locals that are

@@ -269,6 +269,34 @@ static void put_save(RW *rw, WasyncBuf *b, const uint64_t *bits,
     for (uint32_t k = 0; k < n; k++)
       put_idx(b, WASYNC_OP_LOCAL_GET, rw->order[k]);
     put_idx(b, WASYNC_OP_CALL, sv);
+  } else if (n > CODEC_MAX) {
+    /* A large frame in runs of CODEC_MAX values, each stored by the save
+     * function of its own shape at p + its offset: runs of one class are
+     * common shapes, shared with other functions' frames (inline stores
+     * cost 7-8 bytes a value, this ~2.5). */
+    uint32_t off = 0;
+    for (uint32_t start = 0; start < n && !rw->oom; start += CODEC_MAX) {
+      uint32_t cnt = n - start < CODEC_MAX ? n - start : CODEC_MAX;
+      uint32_t run[WASYNC_FRAME_CLASSES] = {0}, bytes = 0;
+      for (uint32_t k = start; k < start + cnt; k++) {
+        WasyncValType t = rw->ltypes[rw->order[k]];
+        run[wasync_asyncify_frame_class(t)]++;
+        bytes += vt_bytes(t);
+      }
+      if (!wasync_asyncify_frame_codec(c, run, WASYNC_CODEC_SAVE, &sv)) {
+        rw->oom = true;
+        return;
+      }
+      put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+      if (off) {
+        put_ptr(b, m64, off);
+        put_op(b, m64 ? WASYNC_OP_I64_ADD : WASYNC_OP_I32_ADD);
+      }
+      for (uint32_t k = start; k < start + cnt; k++)
+        put_idx(b, WASYNC_OP_LOCAL_GET, rw->order[k]);
+      put_idx(b, WASYNC_OP_CALL, sv);
+      off += bytes;
+    }
   } else {
     uint32_t off = 0;
     for (uint32_t k = 0; k < n; k++) {

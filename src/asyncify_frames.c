@@ -31,8 +31,10 @@
  * QuickJS 1.464x -> 1.430x its input size, sql.js 1.747x -> 1.662x.)
  * All of these run only while unwinding or rewinding, never on the normal
  * path; they are created on first use and shared by every function with
- * the same shape.  Shapes of more than CODEC_MAX values (asyncify_finish.c)
- * stay inline: a function per shape would cost more than it saves.
+ * the same shape.  A frame of more than CODEC_MAX values
+ * (asyncify_finish.c) is pushed by push and stored by save calls, one per
+ * run of CODEC_MAX values (runs of one class are common shapes): a
+ * function per large shape would cost more than it saves.
  *
  * push/pop (below) return one value without multi-value: push returns p,
  * or all ones when the frame does not fit (no frame of at least 4 bytes
