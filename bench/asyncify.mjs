@@ -19,6 +19,7 @@
 //   - output size / input size for wasync (default: the input's features
 //     only, and with --enable-multivalue), and Binaryen's output size /
 //     `wasm-opt -O2` of the input (Binaryen's own optimised baseline);
+//   - where wasync's added bytes go (`wasync asyncify --size-report`);
 // and, for QuickJS, the run time of a CPU-bound script (fib + sort) in the
 // un-instrumented module and in both tools' outputs (wasync's default and
 // --enable-multivalue forms), on Node 20, Node 26 and headless Chromium
@@ -168,6 +169,18 @@ for (const r of results) {
 }
 const widths = head.map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
 for (const row of rows) console.log(row.map((c, i) => String(c).padStart(widths[i])).join('  '));
+
+// ---- where the added bytes go: `wasync asyncify --size-report` (exact
+// bytes by category, measured while encoding; default features) ---------
+const SIZE_GOAL = { quickjs: 1.3, 'sql.js': 1.5, 'quickjs-emscripten': 1.5 };
+for (const r of results.filter((x) => x.wasync?.ok)) {
+  const rOut = path.join(OUT, `${r.name}.size-report.wasm`);
+  const rep = spawnSync(wasync, ['asyncify', '--size-report', ...r.inp.wasync, r.inp.file, '-o', rOut], { encoding: 'utf8' });
+  const goal = SIZE_GOAL[r.name] ? ` (goal <= ${fmt(SIZE_GOAL[r.name], 2)}x)` : '';
+  console.log(`\n${r.name}${goal}:`);
+  if (rep.status !== 0) console.log(`  size report failed: ${(rep.stderr || '').trim()}`);
+  else console.log((r.sizeReport = rep.stdout.trimEnd()));
+}
 
 // ---- run-time cost of the instrumentation (QuickJS) -----------------------
 const runtime = [];

@@ -74,6 +74,7 @@ static const char usage[] =
     "  --memory N|NAME       memory index or exported memory name for the "
     "data\n"
     "  --verbose             list instrumented functions\n"
+    "  --size-report         print where the added bytes go, by category\n"
     "  --why NAME            print why NAME (function or export name, or\n"
     "                        index) is instrumented\n"
     "  --enable-multivalue   the output may use multi-value (also\n"
@@ -239,6 +240,8 @@ int wasync_cli_asyncify_options(int argc, char **argv, WasyncAsyncifyOptions *o,
       }
     } else if (!strcmp(a, "--verbose")) {
       o->verbose = true;
+    } else if (!strcmp(a, "--size-report")) {
+      o->size_report = true;
     } else if (!strcmp(a, "asyncify-verbose")) {
       o->binaryen_verbose = true;
     } else if (!strcmp(a, "--strict-lists")) {

@@ -253,6 +253,10 @@ typedef struct WasyncAsyncifyOptions {
    * An output built with any bit set cannot unwind or rewind correctly: it
    * is only for timing code that never suspends. */
   uint32_t diag_omit;
+  /* Where the output's added bytes go (rewind dispatch, unwind checks,
+   * save and restore code, temps, added functions...), measured while
+   * encoding, as lines to log (asyncify_sizes.c). */
+  bool size_report;
 } WasyncAsyncifyOptions;
 
 /* diag_omit bits: the check after each call that may unwind (br_if $save

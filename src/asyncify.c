@@ -36,14 +36,14 @@
  * Rewrite (asyncify_rewrite.c, in steps: asyncify_mark.c,
  * asyncify_generate.c, asyncify_finish.c), per instrumented function:
  *
- *   prologue:  if (state == 2) { (p, ci) = pop frame; restore locals }
- *   block $exit  block $save (result i32)
+ *   prologue:  if (state == 2) { (ci, locals) = pop frame }
+ *   block $save (result i32)
  *     block $body (result R*)
  *       ... the body ...
  *     end
  *     return
- *   end $save: ci = the call index; save the frame
- *   end $exit: return zeros
+ *   end $save: save the frame (the call index on the stack)
+ *   return zeros
  *
  * In the body, every nesting level (a "sequence") that contains an
  * unwinding call is split into *pieces*: the unwinding calls and the nested
@@ -72,12 +72,13 @@
  * the operands it had when it unwound, as with Binaryen (an import may act
  * on its arguments on both visits): each operand's temp, or the local a
  * moved local.get reads, is saved with the frame.  An `if` piece keeps
- * its condition in a local saved with the frame (cl = state ? cl : cond) so
- * the rewind takes the same arm.  When a sequence starts with a hot
- * block/loop/try, that construct's dispatch serves the enclosing sequences
- * too (a br leaves it), so nested switch-like blocks cost one state check.
- * A dispatch whose table would be larger than a chain of compares (one per
- * piece) is encoded as that chain.
+ * its condition in a local saved with the frame so the rewind takes the
+ * same arm (the cold run before it stores the condition there and is
+ * skipped on a rewind; else cl = state ? cl : cond).  When a sequence starts
+ * with a hot block/loop/try, that construct's dispatch serves the enclosing
+ * sequences too (a br leaves it), so nested switch-like blocks cost one state
+ * check. A dispatch whose table would be larger than a chain of compares (one
+ * per piece) is encoded as that chain.
  *
  * Split rewind path: a function with hundreds of unwinding call sites (an
  * interpreter loop) pays for the dispatch's merges on every call.  The one
@@ -91,10 +92,11 @@
  * exports, removing the asyncify.* imports, importing the state globals)
  * goes through module_edit.h.
  *
- * Frames are pushed and popped by two shared functions, and their locals
- * written and read by shared functions, one pair per count of locals of
- * each class (asyncify_frames.c); frames of one local or more than 16 stay
- * inline.
+ * Frames are pushed and popped by shared functions, and their locals
+ * written and read by shared functions per count of locals of each class
+ * (asyncify_frames.c): a save block is local.gets and one call, a restore
+ * one call (multi-value) or a call per local; frames of more than 16
+ * numeric locals are stored by a call per run of 16.
  *
  * Frame layout (private to the module; drivers only touch {pos, end}):
  * frames grow upward from pos.  A frame is the values of the locals that are
@@ -139,13 +141,7 @@
 #include "asyncify_emit.h"
 #include "module_edit.h"
 
-static void logf_(const WasyncAsyncifyOptions *o, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static void logf_(const WasyncAsyncifyOptions *o, const char *fmt, ...) {
+void wasync_asyncify_log(const WasyncAsyncifyOptions *o, const char *fmt, ...) {
   if (!o->log) return;
   char line[1024];
   va_list ap;
@@ -323,17 +319,17 @@ static void explain(WasyncAsyncifyCtx *c, uint32_t f) {
   char buf[512];
   fname(m, f, buf, sizeof buf);
   if (!(a->flags[f] & AFN_INSTRUMENT)) {
-    logf_(c->o, "%s is not instrumented", buf);
+    wasync_asyncify_log(c->o, "%s is not instrumented", buf);
     if (!(a->flags[f] & AFN_CAN_CHANGE)) return;
   } else {
-    logf_(c->o, "%s is instrumented:", buf);
+    wasync_asyncify_log(c->o, "%s is instrumented:", buf);
   }
   uint32_t n = f, steps = 0;
   while (steps++ < a->nfuncs + a->ntypes + 2) {
     if (a->flags[n < a->nfuncs ? n : 0] & AFN_ADDED && n < a->nfuncs &&
         a->why[n] == UINT32_MAX) {
       fname(m, n, buf, sizeof buf);
-      logf_(c->o, "  %s is in the add/only list", buf);
+      wasync_asyncify_log(c->o, "  %s is in the add/only list", buf);
       return;
     }
     uint32_t w = a->why[n];
@@ -341,20 +337,21 @@ static void explain(WasyncAsyncifyCtx *c, uint32_t f) {
       if (n < a->nfuncs) {
         fname(m, n, buf, sizeof buf);
         if (n < m->nfunc_imports)
-          logf_(c->o, "  %s is an import that may unwind", buf);
+          wasync_asyncify_log(c->o, "  %s is an import that may unwind", buf);
         else if (a->flags[n] & AFN_TOPMOST)
-          logf_(c->o, "  %s calls asyncify.start_unwind/stop_rewind", buf);
+          wasync_asyncify_log(
+              c->o, "  %s calls asyncify.start_unwind/stop_rewind", buf);
       } else {
         static const char *const how[] = {
             "", "the module imports a table", "the module exports a table",
             "function references come in through an import",
             "function references go out through an export"};
-        logf_(c->o,
-              "  indirect calls of type %u may reach host functions, which "
-              "may suspend (%s; --precise-indirect trusts the type "
-              "analysis instead)",
-              n - a->nfuncs,
-              how[a->foreign_reason < 5 ? a->foreign_reason : 0]);
+        wasync_asyncify_log(
+            c->o,
+            "  indirect calls of type %u may reach host functions, which "
+            "may suspend (%s; --precise-indirect trusts the type "
+            "analysis instead)",
+            n - a->nfuncs, how[a->foreign_reason < 5 ? a->foreign_reason : 0]);
       }
       return;
     }
@@ -363,14 +360,16 @@ static void explain(WasyncAsyncifyCtx *c, uint32_t f) {
     if (w < a->nfuncs) {
       fname(m, w, b2, sizeof b2);
       if (n < a->nfuncs)
-        logf_(c->o, "  %s calls %s", buf, b2);
+        wasync_asyncify_log(c->o, "  %s calls %s", buf, b2);
       else
-        logf_(c->o,
-              "  (an indirect call of type %u may reach %s: the type "
-              "analysis)",
-              n - a->nfuncs, b2);
+        wasync_asyncify_log(
+            c->o,
+            "  (an indirect call of type %u may reach %s: the type "
+            "analysis)",
+            n - a->nfuncs, b2);
     } else {
-      logf_(c->o, "  %s does an indirect call of type %u", buf, w - a->nfuncs);
+      wasync_asyncify_log(c->o, "  %s does an indirect call of type %u", buf,
+                          w - a->nfuncs);
     }
     n = w;
   }
@@ -454,8 +453,9 @@ static bool choose_splits(WasyncAsyncifyCtx *c) {
     for (uint32_t f = m->nfunc_imports; f < nf; f++)
       if (c->split[f]) {
         fname(m, f, buf, sizeof buf);
-        logf_(c->o, "split rewind path: %s (%u call sites may unwind)", buf,
-              sites[f]);
+        wasync_asyncify_log(c->o,
+                            "split rewind path: %s (%u call sites may unwind)",
+                            buf, sites[f]);
       }
   }
   return true;
@@ -477,6 +477,9 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
   c.o = o;
   c.a = &a;
   c.err = err;
+  WasyncAsyncifySizes sizes;
+  memset(&sizes, 0, sizeof sizes);
+  if (o->size_report) c.sizes = &sizes;
   if (!pick_memory(&c) || !wasync_asyncify_check_lists(m, o, err)) return false;
   c.multivalue = wasync_asyncify_multivalue(m, o->multivalue);
   c.nfuncs_before = m->nfuncs;
@@ -488,7 +491,7 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
     for (uint32_t f = m->nfunc_imports; f < nf; f++)
       if (a.flags[f] & AFN_INSTRUMENT) {
         fname(m, f, buf, sizeof buf);
-        logf_(o, "instrumented: %s", buf);
+        wasync_asyncify_log(o, "instrumented: %s", buf);
       }
   }
   if (o->why) {
@@ -496,10 +499,11 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
     if (f < nf)
       explain(&c, f);
     else
-      logf_(o,
-            "%s: no such function (not a function name, an export name "
-            "nor a function index)",
-            o->why);
+      wasync_asyncify_log(
+          o,
+          "%s: no such function (not a function name, an export name "
+          "nor a function index)",
+          o->why);
   }
 
   /* Globals come first (the rewrite refers to them). */
@@ -531,6 +535,7 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
       ok = wasync_asyncify_assert_function(&c, f);
   wasync_funcv_free(v);
   if (!ok) return false;
+  if (c.sizes) wasync_asyncify_sizes_added(&c, SZ_HELPERS, c.nfuncs_before);
 
   /* Module-level additions. */
   static const uint8_t zero_i32[] = {0x41, 0x00, 0x0B};
@@ -554,8 +559,10 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
       return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
   }
   uint32_t rt[ART_COUNT] = {0};
+  uint32_t nf_rt = m->nfuncs;
   if (!add_runtime(&c, rt))
     return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  if (c.sizes) wasync_asyncify_sizes_added(&c, SZ_RUNTIME, nf_rt);
   c.nadded = m->nfuncs - c.nfuncs_before;
   /* The asyncify.* imports become calls of the runtime functions. */
   uint32_t *redirect = wasync_arena_array(&m->arena, m->nfunc_imports + 1, 4);
@@ -577,5 +584,6 @@ bool wasync_asyncify(WasyncModule *m, const WasyncAsyncifyOptions *o,
     return false;
   if (!wasync_asyncify_write_names(&c))
     return wasync_fail(err, WASYNC_ERR_NOMEM, 0, "out of memory");
+  if (c.sizes) return wasync_asyncify_sizes_report(&c, m->size);
   return true;
 }

@@ -80,10 +80,50 @@ bool wasync_asyncify_call_unwinds(const WasyncModule *m,
 /* Frame layout classes (asyncify_frames.c): i32, i64, f32, f64, v128. */
 #define WASYNC_FRAME_CLASSES 5
 
+/* The shared functions of one frame shape (asyncify_frames.c). */
+enum {
+  WASYNC_CODEC_SAVE,  /* save(p, values...): store them at p */
+  WASYNC_CODEC_STORE, /* store(ci, values...): push the frame, store */
+  WASYNC_CODEC_LOAD,  /* load() -> (ci, values...): pop the frame (MV) */
+  WASYNC_CODEC_KINDS
+};
 typedef struct WasyncFrameCodec {
   uint32_t counts[WASYNC_FRAME_CLASSES];
-  uint32_t save, restore; /* function indices */
+  uint32_t fn[WASYNC_CODEC_KINDS]; /* function indices, UINT32_MAX: none */
 } WasyncFrameCodec;
+
+/* What output bytes of instrumented functions are for (size_report;
+ * asyncify_sizes.c names them). */
+enum {
+  SZ_COPIED,   /* the function's own instructions, as re-encoded */
+  SZ_CHECK,    /* after each call: i32.const site; global.get; br_if; drop */
+  SZ_TEMPS,    /* operand-stack values through locals around pieces */
+  SZ_COND,     /* hot `if` conditions kept for the rewind */
+  SZ_DISPATCH, /* the rewind dispatches (state check, br_table/compares) */
+  SZ_PIECES,   /* piece blocks and their ends */
+  SZ_WRAP,     /* $exit/$save/$body, return, zero results */
+  SZ_PROLOGUE, /* if rewinding: pop the frame, restore the locals */
+  SZ_SAVE,     /* the save block: push the frame, store the locals */
+  SZ_LOCALS,   /* the local declarations' growth */
+  SZ_ASSERTS,  /* --asserts checks */
+  SZ_SPLIT,    /* split rewind path: the `fast` copy and the trampoline */
+  SZ_HELPERS,  /* added shared frame functions (push/pop, codecs) */
+  SZ_RUNTIME,  /* added runtime functions (asyncify_start_unwind...) */
+  SZ_COUNT
+};
+#define SZ_TOP 8 /* functions listed by added bytes */
+
+typedef struct WasyncAsyncifySizes {
+  int64_t bytes[SZ_COUNT];
+  uint64_t orig_code; /* instrumented functions' bodies in the input */
+  uint64_t copies;    /* bytes of the split functions' added copies */
+  uint32_t nfuncs, nsites;
+  uint32_t top[SZ_TOP]; /* functions adding the most (orig index) */
+  int64_t top_added[SZ_TOP];
+  uint32_t top_sites[SZ_TOP];
+  char top_names[SZ_TOP][64];
+  uint32_t ntop;
+} WasyncAsyncifySizes;
 
 typedef struct WasyncAsyncifyCtx {
   WasyncModule *m;
@@ -104,7 +144,8 @@ typedef struct WasyncAsyncifyCtx {
   uint8_t *split;           /* per function: gets a rewind-only copy */
   WasyncFrameCodec *codecs; /* shared save/restore functions */
   uint32_t ncodecs, codecs_cap;
-  uint32_t frame_push, frame_pop; /* function index + 1, 0: not yet */
+  uint32_t frame_push, frame_pop;           /* function index + 1, 0: not yet */
+  uint32_t pop_class[WASYNC_FRAME_CLASSES]; /* pop_T: index + 1, 0: not yet */
   /* The output may use multi-value; false: the MVP forms (asyncify_frames.c) */
   bool multivalue;
   /* Functions added (asyncify_names.c): those from nfuncs_before on get
@@ -112,6 +153,7 @@ typedef struct WasyncAsyncifyCtx {
    * nadded: how many (set before the asyncify.* imports go). */
   uint32_t nfuncs_before, nadded, added_cap;
   char **added_names;
+  WasyncAsyncifySizes *sizes; /* size_report: the tally, else NULL */
 } WasyncAsyncifyCtx;
 
 /* Whether the output may use multi-value (WasyncAsyncifyOptions.multivalue;
@@ -132,21 +174,40 @@ bool wasync_asyncify_name_copies(WasyncAsyncifyCtx *c, uint32_t func,
 /* Names every added function (unique in the module) in the name section. */
 bool wasync_asyncify_write_names(WasyncAsyncifyCtx *c);
 
+/* One line of diagnostics to o->log (none without it). */
+void wasync_asyncify_log(const WasyncAsyncifyOptions *o, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* size_report (asyncify_sizes.c): counts function f's growth into the
+ * tally; logs the tally for the encoded module (the pass's last step). */
+void wasync_asyncify_sizes_func(WasyncAsyncifyCtx *c, uint32_t f,
+                                uint64_t before, uint64_t after,
+                                uint32_t nsites);
+/* Counts the bodies of functions from..nfuncs-1 (added) as category cat,
+ * less the split copies already counted. */
+void wasync_asyncify_sizes_added(WasyncAsyncifyCtx *c, int cat, uint32_t from);
+bool wasync_asyncify_sizes_report(WasyncAsyncifyCtx *c, uint64_t in_size);
+
 /* Rewrites one instrumented defined function in place (code.replaced). */
 bool wasync_asyncify_function(WasyncAsyncifyCtx *c, uint32_t func,
                               WasyncFuncValidator *v);
 /* The frame class (0..4) of a numeric type, -1 for references. */
 int wasync_asyncify_frame_class(WasyncValType t);
-/* The shared save/restore functions for frames holding counts[k] values of
- * each class (asyncify_frames.c); created on first use. */
+/* The shared function of kind WASYNC_CODEC_* for frames holding counts[k]
+ * values of each class (asyncify_frames.c); created on first use. */
 bool wasync_asyncify_frame_codec(WasyncAsyncifyCtx *c, const uint32_t *counts,
-                                 uint32_t *save, uint32_t *restore);
+                                 int kind, uint32_t *fn);
+/* pop_T() -> T for frame class k: pos -= sizeof(T), the T at pos (reads a
+ * frame backward, the call index first); created on first use. */
+bool wasync_asyncify_frame_pop_class(WasyncAsyncifyCtx *c, int k, uint32_t *fn);
 
 /* The shared functions that push and pop a frame (asyncify_frames.c):
  * push(size, ci) -> (p, fits), pop(size) -> (p, ci); created on first use.
  * Without multi-value: push(size, ci) -> p, all ones when the frame does
- * not fit, and pop(size) -> p (the call index is at p + size); a codec then
- * has no restore function (restore = UINT32_MAX: restores are inline). */
+ * not fit, and pop(size) -> p (the call index is at p + size). */
 bool wasync_asyncify_frame_stack(WasyncAsyncifyCtx *c, uint32_t *push,
                                  uint32_t *pop);
 

@@ -90,15 +90,6 @@ static uint32_t vt_bytes(WasyncValType t) {
   default: return 0; /* references: the reference stacks */
   }
 }
-static uint16_t load_op(WasyncValType t) {
-  switch (wasync_vt_code(t)) {
-  case WASYNC_VT_I32: return WASYNC_OP_I32_LOAD;
-  case WASYNC_VT_F32: return WASYNC_OP_F32_LOAD;
-  case WASYNC_VT_I64: return WASYNC_OP_I64_LOAD;
-  case WASYNC_VT_F64: return WASYNC_OP_F64_LOAD;
-  default: return WASYNC_OP_V128_LOAD;
-  }
-}
 static uint16_t store_op(WasyncValType t) {
   switch (wasync_vt_code(t)) {
   case WASYNC_VT_I32: return WASYNC_OP_I32_STORE;
@@ -136,42 +127,47 @@ static uint32_t frame_order(RW *rw, const uint64_t *bits, uint32_t *order,
 /* Whether a frame of n numeric locals with these class counts is written
  * by shared functions (*save, *restore); out of memory sets rw->oom. */
 static bool use_codec(RW *rw, uint32_t n, const uint32_t *counts,
-                      uint32_t *save, uint32_t *restore) {
+                      uint32_t *save) {
   if (n < CODEC_MIN || n > CODEC_MAX) return false;
-  if (wasync_asyncify_frame_codec(rw->c, counts, save, restore)) return true;
+  if (wasync_asyncify_frame_codec(rw->c, counts, WASYNC_CODEC_SAVE, save))
+    return true;
   rw->oom = true;
   return false;
 }
 
-/* Restore code for one layout (p = address of the call index). */
-static void put_restore(RW *rw, WasyncBuf *b, const uint64_t *bits,
-                        uint32_t size, bool popped) {
+/* Restore code for one layout, in the prologue (rewinding): pops the
+ * frame, sets ci and the frame's locals.  With multi-value a frame of up
+ * to CODEC_MAX numeric locals is one call of its shape's load function;
+ * otherwise the frame is read backward by the pop_T functions, a call and
+ * a local.set per value (the call index first). */
+static void put_restore(RW *rw, WasyncBuf *b, const uint64_t *bits) {
   WasyncAsyncifyCtx *c = rw->c;
-  bool m64 = c->mem64;
-  if (!popped) { /* p = address of the call index: pop the frame */
-    put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
-    put_ptr(b, m64, size);
-    put_op(b, m64 ? WASYNC_OP_I64_SUB : WASYNC_OP_I32_SUB);
-    put_idx(b, WASYNC_OP_LOCAL_SET, rw->p);
-    put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_data);
-    put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
-    put_mem(b, c, m64 ? WASYNC_OP_I64_STORE : WASYNC_OP_I32_STORE, 0);
-  }
-  uint32_t counts[WASYNC_FRAME_CLASSES], sv, rs;
+  uint32_t counts[WASYNC_FRAME_CLASSES], fn;
   uint32_t n = frame_order(rw, bits, rw->order, counts);
-  if (use_codec(rw, n, counts, &sv, &rs) && rs != UINT32_MAX) {
-    put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
-    put_idx(b, WASYNC_OP_CALL, rs);
+  if (c->multivalue && n <= CODEC_MAX) {
+    if (!wasync_asyncify_frame_codec(c, counts, WASYNC_CODEC_LOAD, &fn)) {
+      rw->oom = true;
+      return;
+    }
+    put_idx(b, WASYNC_OP_CALL, fn);
     for (uint32_t k = n; k-- > 0;)
       put_idx(b, WASYNC_OP_LOCAL_SET, rw->order[k]);
+    put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
   } else {
-    uint32_t off = 0;
-    for (uint32_t k = 0; k < n; k++) {
-      WasyncValType t = rw->ltypes[rw->order[k]];
-      put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
-      put_mem(b, c, load_op(t), off);
+    if (!wasync_asyncify_frame_pop_class(c, 0, &fn)) {
+      rw->oom = true;
+      return;
+    }
+    put_idx(b, WASYNC_OP_CALL, fn);
+    put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
+    for (uint32_t k = n; k-- > 0;) {
+      int cls = wasync_asyncify_frame_class(rw->ltypes[rw->order[k]]);
+      if (!wasync_asyncify_frame_pop_class(c, cls, &fn)) {
+        rw->oom = true;
+        return;
+      }
+      put_idx(b, WASYNC_OP_CALL, fn);
       put_idx(b, WASYNC_OP_LOCAL_SET, rw->order[k]);
-      off += vt_bytes(t);
     }
   }
   /* References, in reverse push order. */
@@ -207,10 +203,28 @@ static void put_restore(RW *rw, WasyncBuf *b, const uint64_t *bits,
   }
 }
 
-/* Save code for one layout (ci holds the call index). */
+/* Save code for one layout, after the end of $save (the call index on the
+ * stack).  A frame of up to CODEC_MAX numeric locals and no references is
+ * one call of its shape's store function (push, then store if it fits). */
 static void put_save(RW *rw, WasyncBuf *b, const uint64_t *bits,
                      uint32_t size) {
   WasyncAsyncifyCtx *c = rw->c;
+  bool refs = false;
+  for (uint32_t x = 0; x < rw->nlocals && !refs; x++)
+    refs = BIT(bits, x) && wasync_vt_is_ref(rw->ltypes[x]);
+  uint32_t counts[WASYNC_FRAME_CLASSES], sv;
+  uint32_t n = frame_order(rw, bits, rw->order, counts);
+  if (!refs && n <= CODEC_MAX) {
+    if (!wasync_asyncify_frame_codec(c, counts, WASYNC_CODEC_STORE, &sv)) {
+      rw->oom = true;
+      return;
+    }
+    for (uint32_t k = 0; k < n; k++)
+      put_idx(b, WASYNC_OP_LOCAL_GET, rw->order[k]);
+    put_idx(b, WASYNC_OP_CALL, sv);
+    return;
+  }
+  put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
   bool m64 = c->mem64;
   uint32_t psz = m64 ? 8 : 4;
   uint16_t ld = m64 ? WASYNC_OP_I64_LOAD : WASYNC_OP_I32_LOAD;
@@ -250,13 +264,39 @@ static void put_save(RW *rw, WasyncBuf *b, const uint64_t *bits,
     put_op(b, WASYNC_OP_I32_AND);
   }
   put_block(b, WASYNC_OP_IF);
-  uint32_t counts[WASYNC_FRAME_CLASSES], sv, rs;
-  uint32_t n = frame_order(rw, bits, rw->order, counts);
-  if (use_codec(rw, n, counts, &sv, &rs)) {
+  if (use_codec(rw, n, counts, &sv)) {
     put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
     for (uint32_t k = 0; k < n; k++)
       put_idx(b, WASYNC_OP_LOCAL_GET, rw->order[k]);
     put_idx(b, WASYNC_OP_CALL, sv);
+  } else if (n > CODEC_MAX) {
+    /* A large frame in runs of CODEC_MAX values, each stored by the save
+     * function of its own shape at p + its offset: runs of one class are
+     * common shapes, shared with other functions' frames (inline stores
+     * cost 7-8 bytes a value, this ~2.5). */
+    uint32_t off = 0;
+    for (uint32_t start = 0; start < n && !rw->oom; start += CODEC_MAX) {
+      uint32_t cnt = n - start < CODEC_MAX ? n - start : CODEC_MAX;
+      uint32_t run[WASYNC_FRAME_CLASSES] = {0}, bytes = 0;
+      for (uint32_t k = start; k < start + cnt; k++) {
+        WasyncValType t = rw->ltypes[rw->order[k]];
+        run[wasync_asyncify_frame_class(t)]++;
+        bytes += vt_bytes(t);
+      }
+      if (!wasync_asyncify_frame_codec(c, run, WASYNC_CODEC_SAVE, &sv)) {
+        rw->oom = true;
+        return;
+      }
+      put_idx(b, WASYNC_OP_LOCAL_GET, rw->p);
+      if (off) {
+        put_ptr(b, m64, off);
+        put_op(b, m64 ? WASYNC_OP_I64_ADD : WASYNC_OP_I32_ADD);
+      }
+      for (uint32_t k = start; k < start + cnt; k++)
+        put_idx(b, WASYNC_OP_LOCAL_GET, rw->order[k]);
+      put_idx(b, WASYNC_OP_CALL, sv);
+      off += bytes;
+    }
   } else {
     uint32_t off = 0;
     for (uint32_t k = 0; k < n; k++) {
@@ -477,7 +517,19 @@ typedef struct Fin {
    * CPU-bound slowdown on Node 20, JS_CallInternal recursing). */
   uint32_t self_callee;
   WasyncBuf b;
+  /* size_report: the tally (NULL: none) and the bytes of the function's
+   * output bodies so far; `fast` and the trampoline count as SZ_SPLIT. */
+  WasyncAsyncifySizes *sizes;
+  bool tally_split;
+  uint64_t out_bytes;
 } Fin;
+
+/* Counts the bytes written to F->b since `from` as category cat. */
+static void tally(Fin *F, int cat, size_t from) {
+  if (F->sizes)
+    F->sizes->bytes[F->tally_split ? SZ_SPLIT : cat] +=
+        (int64_t)(F->b.size - from);
+}
 
 static void *fin_alloc(RW *rw, size_t n) {
   void *p = rw->al->alloc(rw->al->ctx, n ? n : 1);
@@ -530,8 +582,12 @@ static bool frame_of_sites(RW *rw, Fin *F) {
 static void simplify_dispatches(RW *rw, Fin *F) {
   for (uint32_t q = 0; q < rw->nseqs; q++) {
     const Seq *sq = &rw->seqs[q];
-    if (sq->disp != UINT32_MAX && sq->disp >= 2 && sq->base_at == sq->disp - 2)
+    if (sq->disp != UINT32_MAX && sq->disp >= 2 &&
+        sq->base_at == sq->disp - 2) {
       F->disp_mark[sq->disp] = 1; /* local.get ci; i32.const base; i32.sub */
+      if (rw->out[sq->base_at].imm.i32 == 0) /* the table starts at 0 */
+        F->elide[sq->base_at] = F->elide[sq->base_at + 1] = 1;
+    }
   }
   for (uint32_t q = 0; q < rw->nseqs; q++) {
     const Seq *sq = &rw->seqs[q];
@@ -624,43 +680,57 @@ static void omit_checks(RW *rw, Fin *F) {
       F->elide[i - 2] = F->elide[i - 1] = F->elide[i] = F->elide[i + 1] = 1;
 }
 
-/* if (state == 2) { (p, ci) = pop(size); restore } */
+/* if (state == 2) { pop the frame; restore } */
 static bool put_prologue(RW *rw, Fin *F) {
   WasyncAsyncifyCtx *c = rw->c;
   WasyncBuf *b = &F->b;
-  uint32_t push, pop;
-  if (!wasync_asyncify_frame_stack(c, &push, &pop)) {
-    rw->oom = true;
-    return false;
-  }
+  size_t from = b->size;
   put_idx(b, WASYNC_OP_GLOBAL_GET, c->g_state);
   put_i32(b, 2);
   put_op(b, WASYNC_OP_I32_EQ);
   put_block(b, WASYNC_OP_IF);
-  put_ptr(b, c->mem64, F->size);
-  put_idx(b, WASYNC_OP_CALL, pop);
-  if (c->multivalue) {
-    put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
-    put_idx(b, WASYNC_OP_LOCAL_SET, rw->p);
-  } else { /* MVP: p; the call index is at p + size */
-    put_idx(b, WASYNC_OP_LOCAL_TEE, rw->p);
-    put_mem(b, c, WASYNC_OP_I32_LOAD, F->size);
-    put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
-  }
-  put_restore(rw, b, F->frame, F->size, true);
+  put_restore(rw, b, F->frame);
   put_op(b, WASYNC_OP_END);
-  return true;
+  tally(F, SZ_PROLOGUE, from);
+  return !rw->oom;
 }
 
-/* The body.  out[0] (block $unwind) stands for block $exit, block $save
- * (result i32); a site branches to $save with its call index, and the
- * final `end` closes them:  end $save  ci = the index; save  end $exit. */
+/* Encodes out[i] (none if the variant leaves it out; pseudo-instructions
+ * resolved). */
+static void put_instr_of(RW *rw, Fin *F, uint32_t i) {
+  WasyncBuf *b = &F->b;
+  const WasyncInstr *in = &rw->out[i];
+  if (F->vdrop[i]) return;
+  if (in->op == PSEUDO_BR_UNWIND) {
+    put_idx(b, WASYNC_OP_BR_IF, in->imm.pair.b);
+    return;
+  }
+  if (in->op == WASYNC_OP_BR_TABLE && F->disp_mark[i]) {
+    put_dispatch_table(rw, b, in, rw->out[i - 2].imm.i32);
+    return;
+  }
+  if (in->op == WASYNC_OP_CALL && in->imm.index == rw->func &&
+      F->self_callee != rw->func) {
+    put_idx(b, WASYNC_OP_CALL, F->self_callee);
+    return;
+  }
+  if (in->op < WASYNC_OP_COUNT) put(b, in);
+}
+
+/* The body.  out[0] (block $unwind) stands for block $save (result i32);
+ * a site branches to $save with its call index, and the final `end`
+ * closes it:  end $save  save (the index on the stack), then the zeros.
+ * (An outer block $exit around it, which nothing targeted, cost 3 bytes
+ * a function until the size report showed it.) */
 static void put_body(RW *rw, Fin *F) {
   WasyncBuf *b = &F->b;
   for (uint32_t i = 0; i < rw->nout; i++) {
-    const WasyncInstr *in = &rw->out[i];
+    size_t from = b->size;
     if (i == 0) {
-      put_block(b, WASYNC_OP_BLOCK); /* $exit */
+      /* No site (cannot happen, see wasync_asyncify_function): a plain
+       * block stands for $save.  Nothing branches past $save's end, so
+       * the save code needs no block of its own around it. */
+      if (!F->has_frame) put_block(b, WASYNC_OP_BLOCK);
       if (F->has_frame) {
         WasyncInstr blk; /* $save: the call index arrives as its value */
         memset(&blk, 0, sizeof blk);
@@ -669,32 +739,22 @@ static void put_body(RW *rw, Fin *F) {
         blk.imm.block.value = WASYNC_VT_I32;
         put(b, &blk);
       }
+      tally(F, SZ_WRAP, from);
       continue;
     }
     if (i + 1 == rw->nout) { /* the end of $unwind */
       if (F->has_frame) {
         put_op(b, WASYNC_OP_END);
-        put_idx(b, WASYNC_OP_LOCAL_SET, rw->ci);
         put_save(rw, b, F->frame, F->size);
       }
-      put_op(b, WASYNC_OP_END);
+      tally(F, SZ_SAVE, from);
+      from = b->size;
+      if (!F->has_frame) put_op(b, WASYNC_OP_END);
+      tally(F, SZ_WRAP, from);
       continue;
     }
-    if (F->vdrop[i]) continue;
-    if (in->op == PSEUDO_BR_UNWIND) {
-      put_idx(b, WASYNC_OP_BR_IF, in->imm.pair.b);
-      continue;
-    }
-    if (in->op == WASYNC_OP_BR_TABLE && F->disp_mark[i]) {
-      put_dispatch_table(rw, b, in, rw->out[i - 2].imm.i32);
-      continue;
-    }
-    if (in->op == WASYNC_OP_CALL && in->imm.index == rw->func &&
-        F->self_callee != rw->func) {
-      put_idx(b, WASYNC_OP_CALL, F->self_callee);
-      continue;
-    }
-    if (in->op < WASYNC_OP_COUNT) put(b, in);
+    put_instr_of(rw, F, i);
+    if (F->sizes) tally(F, rw->ocat[i], from);
   }
 }
 
@@ -710,18 +770,24 @@ static bool put_variant(RW *rw, Fin *F, uint32_t variant) {
   uint32_t target = !rw->split ? rw->func : normal ? F->fast : F->rewind;
   F->self_callee = normal ? F->fast : rw->func;
   b->size = 0;
+  F->tally_split = normal;
   uint32_t ngroups;
   WasyncLocalGroup *groups = put_locals(rw, b, rw->nlocals, &ngroups);
   if (!groups) return false;
   uint32_t expr_start = (uint32_t)b->size;
+  tally(F, SZ_LOCALS, 0);
   bool omit_entry = rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_ENTRY;
   if (!normal && F->has_frame && !omit_entry && !put_prologue(rw, F))
     return false;
   put_body(rw, F);
+  size_t from = b->size;
   const WasyncSubType *ft = wasync_func_type(m, rw->func);
   for (uint32_t r = 0; r < ft->nresults; r++)
     put_zero(b, ft->results[r]);
   put_op(b, WASYNC_OP_END);
+  tally(F, SZ_WRAP, from);
+  F->out_bytes += b->size;
+  if (F->sizes && rw->split) F->sizes->copies += b->size;
   if (b->oom || rw->oom) {
     rw->oom = true;
     return false;
@@ -765,6 +831,9 @@ static bool put_trampoline(RW *rw, Fin *F) {
     put_idx(b, WASYNC_OP_LOCAL_GET, x);
   put_idx(b, WASYNC_OP_CALL, F->fast);
   put_op(b, WASYNC_OP_END);
+  F->tally_split = true;
+  tally(F, SZ_SPLIT, 0);
+  F->out_bytes += b->size;
   return set_code(rw, rw->func, b, expr_start, groups, ngroups,
                   rw->norig_locals - rw->nparams);
 }
@@ -783,6 +852,9 @@ bool wasync_rewrite_finish(RW *rw) {
   F.vstk = fin_alloc(rw, n * 4);
   rw->order = fin_alloc(rw, ((size_t)rw->nlocals + 1) * 4);
   wasync_buf_init(&F.b, al);
+  F.sizes = rw->c->sizes;
+  const WasyncCode *code = &rw->m->funcs[rw->func].code;
+  uint64_t in_bytes = code->size, in_expr = code->expr_start;
   bool ok = false;
   if (rw->oom) goto out;
   memset(F.bits, 0, ((size_t)rw->nsites + 1) * F.W * 8);
@@ -802,6 +874,12 @@ bool wasync_rewrite_finish(RW *rw) {
   if (rw->split && !(rw->c->o->diag_omit & WASYNC_ASYNCIFY_OMIT_TRAMPOLINE) &&
       !put_trampoline(rw, &F))
     goto out;
+  if (F.sizes) { /* growth: the input's locals and instructions come off */
+    F.sizes->bytes[SZ_LOCALS] -= (int64_t)in_expr;
+    F.sizes->bytes[SZ_COPIED] -= (int64_t)(in_bytes - in_expr);
+    wasync_asyncify_sizes_func(rw->c, rw->func, in_bytes, F.out_bytes,
+                               rw->nsites);
+  }
   ok = true;
 out:
   wasync_buf_release(&F.b);

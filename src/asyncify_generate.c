@@ -33,6 +33,10 @@
 
 static WasyncInstr *emit(RW *rw, uint16_t op) {
   if (!GROW(rw, rw->out, rw->out_cap, rw->nout + 1)) return NULL;
+  if (rw->c->sizes) {
+    if (!GROW(rw, rw->ocat, rw->ocat_cap, rw->nout + 1)) return NULL;
+    rw->ocat[rw->nout] = rw->cat;
+  }
   WasyncInstr *in = &rw->out[rw->nout++];
   memset(in, 0, sizeof *in);
   in->op = op;
@@ -151,6 +155,7 @@ static void remat_track(RW *rw, const WasyncInstr *in, uint32_t hb,
 /* Pushes stack slots [from, to) from their temps (or re-emits a taken
  * rematerialized argument). */
 static void reload(RW *rw, uint32_t from, uint32_t to) {
+  uint8_t cat = rw->cat;
   for (uint32_t h = from; h < to; h++) {
     if (h < rw->rm_cap && rw->rm_taken[h]) {
       rw->rm_taken[h] = 0;
@@ -159,17 +164,22 @@ static void reload(RW *rw, uint32_t from, uint32_t to) {
       continue;
     }
     WasyncValType t = stack_at(rw, h);
+    rw->cat = SZ_TEMPS;
     emit_idx(rw, WASYNC_OP_LOCAL_GET, temp_for(rw, h, t));
     if (needs_as_non_null(t)) emit(rw, WASYNC_OP_REF_AS_NON_NULL);
+    rw->cat = cat;
   }
 }
 /* Pops stack slots [from, to) into their temps -- except the slots taken
  * for rematerialization, whose pushes were removed. */
 static void spill(RW *rw, uint32_t from, uint32_t to) {
+  uint8_t cat = rw->cat;
+  rw->cat = SZ_TEMPS;
   for (uint32_t h = to; h > from; h--) {
     if (h - 1 < rw->rm_cap && rw->rm_taken[h - 1]) continue;
     emit_idx(rw, WASYNC_OP_LOCAL_SET, temp_for(rw, h - 1, stack_at(rw, h - 1)));
   }
+  rw->cat = cat;
 }
 
 /* Before the piece of hot call `in` starts: takes the call's arguments in
@@ -249,10 +259,13 @@ static void emit_copy(RW *rw, const WasyncInstr *src) {
     /* asyncify-asserts: a call assumed not to unwind must not change the
      * state. */
     if (rw->c->o->asserts) {
+      uint8_t cat = rw->cat;
+      rw->cat = SZ_ASSERTS;
       emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
       emit_block(rw, WASYNC_OP_IF);
       emit(rw, WASYNC_OP_UNREACHABLE);
       emit_end(rw);
+      rw->cat = cat;
     }
     break;
   case WASYNC_OP_LOCAL_GET:
@@ -288,8 +301,22 @@ static void open_cold(RW *rw) {
 
 static void close_cold(RW *rw) {
   OFrame *f = &rw->fr[rw->nfr - 1];
-  if (rw->guard_open && !f->dead)
-    spill(rw, frame_base(rw), wasync_funcv_stack_height(rw->v) - rw->ndef);
+  uint32_t base = frame_base(rw);
+  uint32_t top = wasync_funcv_stack_height(rw->v) - rw->ndef;
+  if (rw->guard_open && !f->dead && rw->cond_spill != UINT32_MAX &&
+      top > base) {
+    /* The condition of the hot `if` that starts the next piece goes
+     * straight to its cond local: this cold run is skipped on a rewind
+     * (the dispatch jumps past it), so there the local keeps the value
+     * restored from the frame, and the same arm is taken. */
+    uint8_t cat = rw->cat;
+    rw->cat = SZ_COND;
+    emit_idx(rw, WASYNC_OP_LOCAL_SET, rw->cond_spill);
+    rw->cat = cat;
+    rw->cond_spilled = true;
+    top--;
+  }
+  if (rw->guard_open && !f->dead) spill(rw, base, top);
   rw->guard_open = false;
 }
 
@@ -327,8 +354,10 @@ static void begin_seq(RW *rw, uint32_t count) {
   q->p0_close = UINT32_MAX;
   f->seq = rw->nseqs++;
   f->pending = true;
+  rw->cat = SZ_PIECES;
   for (uint32_t k = 0; k < count; k++)
     emit_block(rw, WASYNC_OP_BLOCK);
+  rw->cat = SZ_COPIED;
 }
 
 /* Emits the pending dispatch of the top frame's sequence. */
@@ -338,6 +367,7 @@ static void emit_dispatch(RW *rw) {
   f->pending = false;
   Seq *q = &rw->seqs[f->seq];
   q->disp_start = rw->nout;
+  rw->cat = SZ_DISPATCH;
   /* Inside the body the state is 0 or 2 here (a call that leaves it at 1
    * branches to its save block at once), so `if (state)` tests rewinding. */
   emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
@@ -352,6 +382,7 @@ static void emit_dispatch(RW *rw) {
   if (bt) bt->imm.br_table.default_label = 1;
   emit_end(rw);
   q->disp_end = rw->nout;
+  rw->cat = SZ_COPIED;
 }
 
 /* Before the first instruction of a sequence: a hot block/loop/try opener
@@ -379,7 +410,9 @@ static void piece_start(RW *rw) {
   rw->pfirst[rw->seqs[f->seq].pstart + f->nclosed] = rw->nsites;
   if (f->nclosed == 0) rw->seqs[f->seq].p0_close = rw->nout;
   f->nclosed++;
+  rw->cat = SZ_PIECES;
   emit_end(rw);
+  rw->cat = SZ_COPIED;
 }
 
 /* Ends a hot sequence: closes the blocks of pieces that were dead code. */
@@ -387,6 +420,7 @@ static void end_seq(RW *rw) {
   OFrame *f = &rw->fr[rw->nfr - 1];
   bool closed_late = false;
   f->pending = false;
+  rw->cat = SZ_PIECES;
   while (f->nclosed < f->npieces) {
     f->nclosed++;
     emit_end(rw);
@@ -395,6 +429,7 @@ static void end_seq(RW *rw) {
   /* After dead code the stack is already polymorphic; blocks closed
    * after it make the rest reachable again (by the dispatch). */
   if (closed_late) emit(rw, WASYNC_OP_UNREACHABLE);
+  rw->cat = SZ_COPIED;
   if (f->seq != UINT32_MAX) rw->seqs[f->seq].end = rw->nsites;
   f->npieces = f->nclosed = 0;
   f->seq = UINT32_MAX;
@@ -415,6 +450,9 @@ static bool fill_tables(RW *rw) {
         if (base >= end) {
           base = end = D->end;
         }
+        /* A table from 0 needs no `i32.const base; i32.sub` (3 bytes):
+         * worth base leading default labels (a byte each) up to 2. */
+        if (base > 0 && base <= 2 && base < end) base = 0;
         labels = wasync_arena_array(&rw->m->arena, (size_t)(end - base) + 1, 4);
         if (!labels) return false;
         for (uint32_t j = 0; j < end - base; j++)
@@ -543,6 +581,7 @@ static void hot_call(RW *rw, const WasyncInstr *in) {
    * state is 0 (normal) or 1 (unwinding); the branch carries the call
    * index to the save block, which stores it, so the normal path assigns
    * no local (an engine would otherwise merge ci at every join). */
+  rw->cat = SZ_CHECK;
   emit_i32(rw, (int32_t)s);
   emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
   {
@@ -553,6 +592,7 @@ static void hot_call(RW *rw, const WasyncInstr *in) {
     }
   }
   emit(rw, WASYNC_OP_DROP);
+  rw->cat = SZ_COPIED;
   step(rw, in);
   if (rw->bad) return;
   if (tail) {
@@ -568,6 +608,18 @@ static void hot_call(RW *rw, const WasyncInstr *in) {
   }
 }
 
+/* Before the piece of a hot `if` starts: the cond local of its nesting
+ * depth, for close_cold to store the condition in. */
+static bool prepare_cond(RW *rw) {
+  if (!GROW(rw, rw->cond_pool, rw->cond_pool_cap, rw->nconds + 1)) return false;
+  while (rw->ncond_pool <= rw->nconds)
+    rw->cond_pool[rw->ncond_pool++] =
+        wasync_rewrite_add_local(rw, WASYNC_VT_I32);
+  rw->cond_spill = rw->cond_pool[rw->nconds];
+  rw->cond_spilled = false;
+  return !rw->oom;
+}
+
 static void hot_open(RW *rw, const WasyncInstr *in) {
   uint32_t H = wasync_funcv_stack_height(rw->v);
   uint32_t np = block_params(rw, &in->imm.block);
@@ -577,9 +629,12 @@ static void hot_open(RW *rw, const WasyncInstr *in) {
   reload(rw, H - np - extra, H - extra);
   bool cond = false;
   if (extra) {
-    /* The condition gets a local of its own, taken from the stack slot
-     * only when running normally: on rewind the saved value is used, so
-     * the same arm is entered.  cl = state ? cl : slot. */
+    /* The condition gets a local of its own, saved with the frame, so a
+     * rewind enters the same arm.  Usually the cold run before the piece
+     * stored it there (close_cold; skipped on a rewind): local.get cl.
+     * Otherwise (it came from a hot construct or call and went to its
+     * temp) it is taken from the temp only when running normally:
+     * cl = state ? cl : temp (9 bytes instead of 2). */
     if (!GROW(rw, rw->conds, rw->conds_cap, rw->nconds + 1)) return;
     /* Hot ifs at the same nesting depth share their local: only the
      * enclosing ifs of one call site are ever read on a rewind, and fewer
@@ -589,14 +644,20 @@ static void hot_open(RW *rw, const WasyncInstr *in) {
       rw->cond_pool[rw->ncond_pool++] =
           wasync_rewrite_add_local(rw, WASYNC_VT_I32);
     uint32_t cl = rw->cond_pool[rw->nconds];
+    rw->cat = SZ_COND;
     emit_idx(rw, WASYNC_OP_LOCAL_GET, cl);
-    emit_idx(rw, WASYNC_OP_LOCAL_GET, temp_for(rw, H - 1, WASYNC_VT_I32));
-    emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
-    emit(rw, WASYNC_OP_SELECT);
-    emit_idx(rw, WASYNC_OP_LOCAL_TEE, cl);
+    if (!rw->cond_spilled) { /* it went to its temp: take it from there */
+      emit_idx(rw, WASYNC_OP_LOCAL_GET, temp_for(rw, H - 1, WASYNC_VT_I32));
+      emit_idx(rw, WASYNC_OP_GLOBAL_GET, rw->c->g_state);
+      emit(rw, WASYNC_OP_SELECT);
+      emit_idx(rw, WASYNC_OP_LOCAL_TEE, cl);
+    }
+    rw->cat = SZ_COPIED;
     rw->conds[rw->nconds++] = cl;
     cond = true;
   }
+  rw->cond_spill = UINT32_MAX;
+  rw->cond_spilled = false;
   emit_copy(rw, in);
   step(rw, in);
   if (!push_frame(rw, in->op, MODE_HOT)) return;
@@ -699,9 +760,13 @@ bool wasync_rewrite_generate(RW *rw) {
   rw->guard_open = false;
   rw->nconds = 0;
   rw->defer_lo = rw->defer_hi = rw->ndef = rw->scan_end = 0;
+  rw->cond_spill = UINT32_MAX;
+  rw->cond_spilled = false;
   /* block $unwind; block (result R*) $body */
+  rw->cat = SZ_WRAP;
   emit_block(rw, WASYNC_OP_BLOCK);
   WasyncInstr *body = emit(rw, WASYNC_OP_BLOCK);
+  rw->cat = SZ_COPIED;
   if (!body) return false;
   const WasyncSubType *ft = wasync_func_type(rw->m, rw->func);
   if (ft->nresults == 0)
@@ -775,6 +840,7 @@ bool wasync_rewrite_generate(RW *rw) {
     before_instr(rw, in, rw->hot[i] != 0);
     if (rw->hot[i]) {
       if (is_call(op)) remat_take(rw, in);
+      if (op == WASYNC_OP_IF && !prepare_cond(rw)) return false;
       piece_start(rw);
       if (is_call(op))
         hot_call(rw, in);
@@ -802,6 +868,7 @@ bool wasync_rewrite_generate(RW *rw) {
   }
   if (rw->oom || rw->bad) return false;
   /* After the original final `end` (which closed $body): return; end. */
+  rw->cat = SZ_WRAP;
   emit(rw, WASYNC_OP_RETURN);
   emit(rw, WASYNC_OP_END);
   if (!rw->oom && !fill_tables(rw)) rw->oom = true;

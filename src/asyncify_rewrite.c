@@ -54,6 +54,7 @@ static void rw_free(RW *rw) {
   al->free(al->ctx, rw->in);
   al->free(al->ctx, rw->hot);
   al->free(al->ctx, rw->out);
+  al->free(al->ctx, rw->ocat);
   al->free(al->ctx, rw->ltypes);
   al->free(al->ctx, rw->lfix);
   al->free(al->ctx, rw->temps);

@@ -82,6 +82,10 @@ typedef struct RW {
 
   WasyncInstr *out;
   uint32_t nout, out_cap;
+  /* size_report: per out[] instruction, what it is for (SZ_*, asyncify.h);
+   * cat: the category of what is emitted now. */
+  uint8_t *ocat, cat;
+  uint32_t ocat_cap;
 
   WasyncValType *ltypes; /* all locals (params first) as declared in output */
   uint8_t *lfix;         /* 1: declared non-null in the input, relaxed */
@@ -109,6 +113,11 @@ typedef struct RW {
   uint32_t nconds, conds_cap;
   uint32_t *cond_pool; /* the cond local of each hot-if nesting depth */
   uint32_t ncond_pool, cond_pool_cap;
+  /* A hot `if` is next: the cold run before it stores its condition
+   * straight into this cond local (UINT32_MAX: none); cond_spilled: it
+   * did (see close_cold). */
+  uint32_t cond_spill;
+  bool cond_spilled;
   uint32_t *path; /* pool of site path locals */
   uint32_t npath, path_cap;
   Site *sites;

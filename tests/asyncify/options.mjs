@@ -15,6 +15,9 @@
 //             line per list), an error with --strict-lists (exit 1, no
 //             output); --quiet-imports drops the import-list check.
 //   why       --why takes a function name, an export name or an index.
+//   size      --size-report: input/output sizes are the files' sizes, the
+//             categories add up to the bytes added, the output is the same
+//             as without it.
 // Prints `asyncify-options: N passed, N failed`; exits 1 on any failure.
 // WASYNC=PATH tests another binary than build/wasync.
 
@@ -243,7 +246,7 @@ try {
       `missing ${missing.join(',')}; names ${[...names.values()].join(',')}`);
     if (label === 'MVP')
       check('names: runtime and frame functions by role', ['asyncify_start_unwind', 'asyncify_get_state', '__asyncify_frame_push', '__asyncify_frame_pop'].every((x) => [...names.values()].includes(x)) &&
-        [...names.values()].some((x) => /^__asyncify_save_(\d+i32_)?1i64_1f64$/.test(x)), [...names.values()].join(','));
+        [...names.values()].some((x) => /^__asyncify_(save|store)_(\d+i32_)?1i64_1f64$/.test(x)), [...names.values()].join(','));
   }
   // An existing function already named like an added one: a suffix.
   const clash = wat('clash', `(module
@@ -335,6 +338,22 @@ try {
   check('why: by index even where functions have names', r.stdout.startsWith('mid is instrumented:'), r.stdout);
   r = asyncify(graph, ['--imports', 'env.sleep', '--why', 'nosuch']);
   check('why: an unknown name says so', /nosuch: no such function/.test(r.stdout), r.stdout);
+
+  // ---- --size-report
+  for (const [label, file, args] of [['frames', frames, []], ['graph', graph, ['--imports', 'env.sleep']]]) {
+    const plain = readFileSync(asyncify(file, args).out);
+    r = asyncify(file, [...args, '--size-report']);
+    const out = readFileSync(r.out);
+    const head = /^size report: input (\d+) bytes, output (\d+) bytes \([\d.]+x\), added (-?\d+)$/m.exec(r.stdout);
+    const rows = [...r.stdout.matchAll(/^  (\S.*?)\s+(-?\d+)\s+-?[\d.]+%\s+-?[\d.]+%$/gm)];
+    const sum = rows.reduce((a, m) => a + Number(m[2]), 0);
+    check(`size-report (${label}): sizes are the files', categories add up`,
+      r.status === 0 && head && Number(head[1]) === readFileSync(file).length && Number(head[2]) === out.length &&
+      Number(head[3]) === out.length - readFileSync(file).length && rows.length >= 5 && sum === Number(head[3]) &&
+      rows.some((m) => m[1].startsWith('save block') && Number(m[2]) > 0) && /functions adding the most:\n\s+\d+\s+\d+ sites\s+\S/.test(r.stdout),
+      r.stdout + r.stderr);
+    check(`size-report (${label}): the same output as without it`, Buffer.compare(plain, out) === 0);
+  }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
