@@ -14,7 +14,12 @@
 // 3. Every valid module of the spec suites (tests/spec, when ../shared has
 //    them; skipped loudly otherwise) through the installed package's
 //    `wasync/transform` in one process: asyncify(bytes) must equal
-//    build/wasync asyncify's output, or both must fail with the same error.
+//    build/wasync asyncify's output, or both must fail with the same error;
+//    and through the CLI build (wasync.wasm) by the installed package's bin
+//    entry, bin/wasync.mjs's runCli(["asyncify", IN, "-o", OUT]) in this
+//    process (what `npx wasync` runs, without a process per module): OUT
+//    must equal build/wasync's output, or both exit alike with the same
+//    stderr and no output file.
 // 4. The package carries its wasm files and the `wasync` bin.
 // 5. On-the-fly asyncify in Node 20 (no JSPI): instantiate() of a plain
 //    module runs it in asyncify mode; the second load hits the cache.
@@ -146,9 +151,12 @@ if (quick) {
       specModules.push(file);
     }
   }
-  let same_ = 0, bothFail = 0;
+  let same_ = 0, bothFail = 0, cliSame = 0, cliBothFail = 0;
   const t0 = Date.now();
-  let wasmMs = 0;
+  let wasmMs = 0, cliMs = 0;
+  // The CLI build (wasync.wasm) through the installed package's bin entry,
+  // in this process: `npx wasync asyncify IN -o OUT` without 4,403 processes.
+  const { runCli } = await import(pathToFileURL(path.join(project, "node_modules/wasync/bin/wasync.mjs")));
   // The native CLI is one process per module: four at a time.
   const { execFile } = await import("node:child_process");
   const nativeOut = (file) =>
@@ -156,7 +164,8 @@ if (quick) {
       execFile(NATIVE, ["asyncify", file, "-o", "-"], { encoding: "buffer", maxBuffer: 1 << 28 }, (error, stdout, stderr) =>
         resolve({ status: error ? error.code : 0, stdout, stderr })));
   let next = 0;
-  const compareOne = async () => {
+  const compareOne = async (k) => {
+    const cliOut = path.join(tmp, `spec-cli-${k}.wasm`), cliErr = path.join(tmp, `spec-cli-${k}.err`);
     while (next < specModules.length) {
       const file = specModules[next++];
       const r = await nativeOut(file);
@@ -169,6 +178,21 @@ if (quick) {
         err = e;
       }
       wasmMs += Date.now() - w0;
+      // the CLI build, stderr into a file of its own
+      fs.rmSync(cliOut, { force: true });
+      const errFd = fs.openSync(cliErr, "w");
+      const c0 = Date.now();
+      let code;
+      try {
+        code = await runCli(["asyncify", file, "-o", cliOut], { stdout: errFd, stderr: errFd });
+      } finally {
+        fs.closeSync(errFd);
+      }
+      cliMs += Date.now() - c0;
+      const cliStderr = fs.readFileSync(cliErr, "utf8");
+      if (r.status === 0) {
+        if (check(code === 0 && fs.existsSync(cliOut), `wasync.wasm asyncify ${file}`, `exit ${code}: ${cliStderr}`) && check(same(fs.readFileSync(cliOut), r.stdout), `wasync.wasm asyncify ${file}: byte-identical to build/wasync`)) cliSame++;
+      } else if (check(code === r.status && cliStderr === r.stderr.toString() && !fs.existsSync(cliOut), `wasync.wasm asyncify ${file} fails as natively (exit, stderr, no output)`, `exit ${code} vs ${r.status}: ${cliStderr} vs ${r.stderr}`)) cliBothFail++;
       if (r.status === 0) {
         if (check(!err, `transform.asyncify ${file}`, err?.message) && check(same(Buffer.from(mine), r.stdout), `transform.asyncify ${file}: byte-identical`)) same_++;
       } else {
@@ -177,9 +201,11 @@ if (quick) {
       }
     }
   };
-  await Promise.all([compareOne(), compareOne(), compareOne(), compareOne()]);
-  const nativeMs = Date.now() - t0 - wasmMs;
-  console.log(`ok   spec modules: ${specModules.length} (${same_} byte-identical, ${bothFail} rejected alike) in ${Date.now() - t0} ms (transform ${wasmMs} ms, waiting for native processes ${nativeMs} ms)`);
+  await Promise.all([compareOne(0), compareOne(1), compareOne(2), compareOne(3)]);
+  const nativeMs = Date.now() - t0 - wasmMs - cliMs;
+  console.log(`ok   spec modules through wasync/transform: ${specModules.length} (${same_} byte-identical, ${bothFail} rejected alike)`);
+  console.log(`ok   spec modules through the CLI build (bin/wasync.mjs runCli): ${specModules.length} (${cliSame} byte-identical, ${cliBothFail} rejected alike)`);
+  console.log(`     in ${Date.now() - t0} ms (transform ${wasmMs} ms, CLI build ${cliMs} ms, waiting for native processes ${nativeMs} ms)`);
 }
 
 // validate and info through the package
