@@ -3,7 +3,8 @@
 // built wasm + JS), in one run.
 //
 //   node bench/transform.mjs [--runs N] [--binaryen-runs N] [--only NAME,...]
-//                            [--no-binaryen] [--no-sizes]
+//                            [--no-binaryen] [--no-binaryen-esbuild] [--no-sizes]
+//                            [--engines chromium,firefox,webkit] [--no-browsers]
 //
 // Prints:
 //   - download size of the transform: js/wasync-transform.wasm (what
@@ -23,14 +24,22 @@
 //     wall time and CPU time (user+sys; the machine may be shared, CPU time
 //     is the steadier figure), medians, and ratios to native;
 //   - every output checked: the wasm build's bytes equal the native CLI's;
-//   - on-the-fly asyncify (auto-asyncify.js) of a plain quickjs-emscripten:
-//     first load (transform + store) vs cached load, each in a fresh process.
-// Node only (browsers: not measured here yet).  Results also go to
-// bench/out/transform.json.
+//   - the same in Chromium, Firefox and WebKitGTK pages (bench/transform-
+//     browsers.mjs): wasync/transform's first call (fetch + compile +
+//     transform) and steady state, and npm binaryen's index.js in the page
+//     (import, then readBinary + runPasses(['asyncify']) + emitBinary);
+//   - on-the-fly asyncify (auto-asyncify.js) of a plain QuickJS: first load
+//     (transform + store) vs cached load, in Node (a fresh process each) and
+//     as two loads of an app page (bench/transform-otf.html, instantiate()
+//     in mode 'auto') in each engine; the one without JSPI (WebKitGTK) is the
+//     case that matters.
+// Results go to bench/out/transform.json and a markdown table to
+// bench/out/transform.md.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
+import crypto from "node:crypto";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -43,9 +52,12 @@ const runs = Number(opt("runs", 3));
 const binaryenRuns = Number(opt("binaryen-runs", 1));
 const only = opt("only", null)?.split(",");
 const noBinaryen = argv.includes("--no-binaryen");
+const noBinaryenEsbuild = argv.includes("--no-binaryen-esbuild"); // minutes per run
+const engines = argv.includes("--no-browsers") ? [] : opt("engines", "chromium,firefox,webkit").split(",").filter(Boolean);
 const noSizes = argv.includes("--no-sizes"); // brotli -11 of 14 MB takes a while
 const out = path.join(root, "bench/out");
 fs.mkdirSync(out, { recursive: true });
+const sha256 = (b) => crypto.createHash("sha256").update(b).digest("hex");
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
 const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
@@ -91,7 +103,11 @@ const inputs = [
 ].filter((i) => fs.existsSync(i.file) && (!only || only.some((o) => i.name.includes(o))));
 
 const transform = await import(pathToFileURL(path.join(root, "js/transform.js")));
-const results = { sizes: sizeRows, times: [] };
+const results = {
+  meta: { date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC", node: process.version, loadavg: (await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" "), runs, binaryenRuns },
+  sizes: sizeRows,
+  times: [],
+};
 for (const input of inputs) {
   const bytes = fs.readFileSync(input.file);
   const nat = path.join(out, "t-native.wasm"), npx = path.join(out, "t-npx.wasm"), bin = path.join(out, "t-binaryen.wasm");
@@ -99,11 +115,11 @@ for (const input of inputs) {
   // native
   const n = [];
   for (let i = 0; i < runs; i++) n.push(timed(path.join(root, "build/wasync"), ["asyncify", input.file, "-o", nat]));
-  row.native = { wall: median(n.map((x) => x.wall)), cpu: median(n.map((x) => x.cpu)) };
+  row.native = { wall: median(n.map((x) => x.wall)), cpu: median(n.map((x) => x.cpu)), best: Math.min(...n.map((x) => x.wall)) };
   // the wasm CLI in a process
   const p = [];
   for (let i = 0; i < runs; i++) p.push(timed(process.execPath, [path.join(root, "js/bin/wasync.mjs"), "asyncify", input.file, "-o", npx]));
-  row.npx = { wall: median(p.map((x) => x.wall)), cpu: median(p.map((x) => x.cpu)) };
+  row.npx = { wall: median(p.map((x) => x.wall)), cpu: median(p.map((x) => x.cpu)), best: Math.min(...p.map((x) => x.wall)) };
   // wasync/transform in this process
   let c0 = process.cpuUsage(), t0 = performance.now();
   const api = await transform.loadTransform(fs.readFileSync(path.join(root, "js/wasync-transform.wasm")));
@@ -118,15 +134,19 @@ for (const input of inputs) {
     c1 = process.cpuUsage(c0);
     w.push({ wall: performance.now() - t0, cpu: (c1.user + c1.system) / 1000 });
   }
-  row.wasm = { wall: median(w.map((x) => x.wall)), cpu: median(w.map((x) => x.cpu)) };
+  row.wasm = { wall: median(w.map((x) => x.wall)), cpu: median(w.map((x) => x.cpu)), best: Math.min(...w.map((x) => x.wall)) };
   const nativeBytes = fs.readFileSync(nat);
   row.identical = Buffer.compare(Buffer.from(first), nativeBytes) === 0 && Buffer.compare(fs.readFileSync(npx), nativeBytes) === 0;
+  row.nativeHash = sha256(nativeBytes);
+  input.nativeHash = row.nativeHash;
   // npm binaryen
-  if (!noBinaryen && fs.existsSync(nm("binaryen/bin/wasm-opt"))) {
+  input.binaryen = !noBinaryen && !(noBinaryenEsbuild && input.name.includes("esbuild")) && fs.existsSync(nm("binaryen/bin/wasm-opt"));
+  if (input.binaryen) {
     const b = [];
     try {
       for (let i = 0; i < binaryenRuns; i++) b.push(timed(process.execPath, [nm("binaryen/bin/wasm-opt"), input.file, "--asyncify", "-all", "-o", bin]));
       row.binaryen = { wall: median(b.map((x) => x.wall)), cpu: median(b.map((x) => x.cpu)) };
+      input.binaryenHash = sha256(fs.readFileSync(bin));
     } catch (e) {
       row.binaryen = { error: e.message.split("\n")[0] };
     }
@@ -141,12 +161,29 @@ for (const input of inputs) {
   else if (row.binaryen) console.log(`  npm binaryen         failed: ${row.binaryen.error}`);
   for (const f of [nat, npx, bin]) fs.rmSync(f, { force: true });
 }
+// ---- in browsers -----------------------------------------------------------------
+const { browserTimes, onTheFlyLoads } = await import(pathToFileURL(path.join(root, "bench/transform-browsers.mjs")));
+if (engines.length && inputs.length) {
+  console.log(`\nin browsers (a fresh page per measurement; wall time in the page):`);
+  results.browsers = await browserTimes({
+    root,
+    engines,
+    runs,
+    binaryenRuns,
+    inputs: inputs.map((i) => ({ name: i.name, url: `/${path.relative(root, i.file)}`, nativeHash: i.nativeHash, binaryen: i.binaryen, binaryenHash: i.binaryenHash })),
+  });
+}
+
 // ---- on-the-fly asyncify: first load vs cached load -----------------------------
 // asyncifyOnTheFly (what instantiate() runs on an engine without JSPI) on a
-// plain quickjs-emscripten, in a fresh process each (Node 20), with an empty
-// cache directory and then with the entry the first one stored.
+// plain QuickJS (ours when built, with only env.host_call async, as the app
+// page says; else quickjs-emscripten, every import async), in a fresh Node
+// process each, with an empty cache directory and then with the entry the
+// first one stored.  Then the app page, loaded twice, in each engine.
 {
-  const plain = nm("@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm");
+  const ours = path.join(root, "build/quickjs/qjs.wasm");
+  const plain = fs.existsSync(ours) ? ours : nm("@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm");
+  const asyncImports = plain === ours ? ["env.host_call"] : undefined;
   if (fs.existsSync(plain)) {
     const cacheDir = fs.mkdtempSync(path.join(out, "cache-"));
     const script = `
@@ -154,16 +191,24 @@ for (const input of inputs) {
       const { asyncifyOnTheFly } = await import(${JSON.stringify(pathToFileURL(path.join(root, "js/auto-asyncify.js")).href)});
       const fs = await import("node:fs");
       const stages = [];
-      const bytes = await asyncifyOnTheFly(fs.readFileSync(${JSON.stringify(plain)}), { cacheDir: ${JSON.stringify(cacheDir)}, onProgress: (p) => stages.push(p.stage) });
+      const bytes = await asyncifyOnTheFly(fs.readFileSync(${JSON.stringify(plain)}), { asyncImports: ${JSON.stringify(asyncImports)}, cacheDir: ${JSON.stringify(cacheDir)}, onProgress: (p) => stages.push(p.stage) });
       await WebAssembly.compile(bytes);
       console.log(JSON.stringify({ ms: performance.now() - t0, stages }));`;
     const once = () => JSON.parse(spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }).stdout);
     const first = once(), cached = once();
-    results.onTheFly = { first, cached };
-    console.log(`\non-the-fly asyncify of quickjs-emscripten, load to compiled module (a fresh Node process each):`);
-    console.log(`  first load ${fmt(first.ms)} (${first.stages.join(", ")}); cached load ${fmt(cached.ms)} (${cached.stages.join(", ")}); ${(first.ms / cached.ms).toFixed(1)}x`);
+    results.onTheFly = { input: path.relative(root, plain), node: { version: process.version, first, cached } };
+    console.log(`\non-the-fly asyncify of a plain QuickJS (${path.relative(root, plain)}), load to compiled module:`);
+    console.log(`  node ${process.version} (a fresh process each): first load ${fmt(first.ms)} (${first.stages.join(", ")}); cached load ${fmt(cached.ms)} (${cached.stages.join(", ")}); ${(first.ms / cached.ms).toFixed(1)}x`);
     fs.rmSync(cacheDir, { recursive: true, force: true });
   }
+  if (engines.length && fs.existsSync(ours)) {
+    console.log(`the app page (bench/transform-otf.html: instantiate() of build/quickjs/qjs.wasm in mode 'auto', then a script), loaded twice, ms since navigation start:`);
+    results.onTheFly ??= {};
+    results.onTheFly.page = await onTheFlyLoads({ root, engines });
+  } else if (engines.length) console.log(`the app page: SKIP, build/quickjs/qjs.wasm is missing (scripts/build-quickjs.sh)`);
 }
 
 fs.writeFileSync(path.join(out, "transform.json"), JSON.stringify(results, null, 2));
+const { markdown } = await import(pathToFileURL(path.join(root, "bench/transform-table.mjs")));
+fs.writeFileSync(path.join(out, "transform.md"), markdown(results));
+console.log(`\nwrote bench/out/transform.json and bench/out/transform.md`);
