@@ -11,8 +11,8 @@
 // measurement opens a fresh page, so a "first call" really compiles the
 // transform (or binaryen's 14 MB index.js) again.
 //
-//   browserTimes({ root, engines, inputs, runs, binaryenRuns, log })
-//     inputs: [{ name, url, nativeHash, binaryen: bool, binaryenHash }]
+//   browserTimes({ root, engines, inputs, binaryenRuns, log })
+//     inputs: [{ name, url, runs, nativeHash, binaryen: bool, binaryenHash }]
 //     -> { [engine]: { version, skip?, rows: { [input]: { wasync, binaryen } } } }
 //   onTheFlyLoads({ root, engines, log }) -> { [engine]: { first, cached } }
 //
@@ -97,7 +97,7 @@ async function eachEngine(root, engines, log, fn) {
   return out;
 }
 
-export function browserTimes({ root, engines, inputs, runs, binaryenRuns, log = console.log }) {
+export function browserTimes({ root, engines, inputs, binaryenRuns, log = console.log }) {
   return eachEngine(root, engines, log, async (engine, server) => {
     const rows = {};
     log(`  ${engine.name} (${engine.version}):`);
@@ -105,7 +105,7 @@ export function browserTimes({ root, engines, inputs, runs, binaryenRuns, log = 
     for (const input of inputs) {
       const row = (rows[input.name] = {});
       try {
-        row.wasync = await inPage(engine, page, call("wasync", { url: input.url, runs }));
+        row.wasync = await inPage(engine, page, call("wasync", { url: input.url, runs: input.runs }));
         row.wasync.identical = row.wasync.hash === input.nativeHash;
         log(`    ${input.name}: wasync/transform first call ${ms(row.wasync.first)}, steady ${ms(row.wasync.steady)}; output ${row.wasync.identical ? "= native CLI" : "DIFFERS from the native CLI"}`);
       } catch (e) {

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 const ENGINE_NAMES = { chromium: "Chromium", firefox: "Firefox", webkit: "WebKitGTK" };
 const kb = (n) => `${Math.round(n / 1024).toLocaleString("en")} KB`;
 const t = (ms) => (ms === null || ms === undefined ? "-" : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
-const best = (m) => (m.times?.length ? Math.min(...m.times) : m.steady);
+const best = (m) => (m.times?.length ? Math.min(...m.times) : m.steady ?? m.first);
 const x = (a, b) => (a && b ? `${(a / b).toFixed(a / b >= 10 ? 0 : 1)}×` : "-");
 
 export function markdown(r) {
@@ -44,9 +44,9 @@ export function markdown(r) {
     head(["module", "native CLI", "npx wasync (Node process)", "Node, in process", ...live.map((e) => `${ENGINE_NAMES[e] ?? e} ${r.browsers[e].version?.split(" ").pop() ?? ""}`.trim())]);
     for (const tr of r.times) {
       const nat = tr.native.best ?? tr.native.wall;
-      const cell = (steady, best, first, extra = "") => (steady === undefined ? "-" : `${t(steady)} (${x(best, nat)}); first ${t(first)}${extra}`);
-      const cpu = ` · CPU ${t(tr.wasm.cpu)} = ${x(tr.wasm.cpu, tr.native.cpu)}`;
-      const cells = [`${tr.name} (${kb(tr.size)})`, `${t(tr.native.wall)} · CPU ${t(tr.native.cpu)}`, `${t(tr.npx.wall)} (${x(tr.npx.best ?? tr.npx.wall, nat)})`, cell(tr.wasm.wall, tr.wasm.best ?? tr.wasm.wall, tr.wasmFirst.wall, (tr.identical ? "" : " **output differs**") + cpu)];
+      const cell = (steady, best, first, extra = "") => (steady === undefined ? "-" : `${steady === null ? "first call only" : t(steady)} (${x(best, nat)}); first ${t(first)}${extra}`);
+      const cpu = !tr.wasm ? "" : ` · CPU ${t(tr.wasm.cpu)} = ${x(tr.wasm.cpu, tr.native.cpu)}`;
+      const cells = [`${tr.name} (${kb(tr.size)})`, `${t(tr.native.wall)} · CPU ${t(tr.native.cpu)}`, !tr.npx ? "not run" : `${t(tr.npx.wall)} (${x(tr.npx.best ?? tr.npx.wall, nat)})`, !tr.wasm ? "not run" : cell(tr.wasm.wall, tr.wasm.best ?? tr.wasm.wall, tr.wasmFirst.wall, (tr.identical ? "" : " **output differs**") + cpu)];
       for (const e of live) {
         const b = r.browsers[e].rows?.[tr.name]?.wasync;
         cells.push(!b ? "-" : b.error ? `failed: ${b.error}` : cell(b.steady, best(b), b.first, b.identical ? "" : " **output differs**"));
@@ -61,7 +61,7 @@ export function markdown(r) {
     for (const tr of r.times) {
       const cells = [tr.name];
       const nb = tr.binaryen;
-      cells.push(!nb ? "not run" : nb.error ? `failed: ${nb.error}` : `${t(nb.wall)} (${x(nb.wall, tr.npx.best ?? tr.npx.wall)} npx wasync, ${x(nb.wall, tr.wasm.best ?? tr.wasm.wall)} in-process)`);
+      cells.push(!nb || !tr.npx ? "not run" : nb.error ? `failed: ${nb.error}` : `${t(nb.wall)} (${x(nb.wall, tr.npx.best ?? tr.npx.wall)} npx wasync, ${x(nb.wall, tr.wasm.best ?? tr.wasm.wall)} in-process)`);
       for (const e of live) {
         const row_ = r.browsers[e].rows?.[tr.name] ?? {};
         const b = row_.binaryen, w = row_.wasync;

@@ -2,9 +2,20 @@
 // transform) against the native CLI and npm `binaryen` (v132, Emscripten-
 // built wasm + JS), in one run.
 //
-//   node bench/transform.mjs [--runs N] [--binaryen-runs N] [--only NAME,...]
-//                            [--no-binaryen] [--no-binaryen-esbuild] [--no-sizes]
-//                            [--engines chromium,firefox,webkit] [--no-browsers]
+//   node bench/transform.mjs [--runs N] [--big-runs N] [--binaryen-runs N]
+//                            [--only NAME,...] [--no-binaryen] [--no-binaryen-esbuild]
+//                            [--binaryen-pages NAME,...] [--no-sizes]
+//                            [--engines webkit,chromium,firefox] [--no-browsers]
+//                            [--pages-only]
+//
+// --pages-only: in Node only the native CLI (once per input: its time and
+// the hash the pages' outputs must equal), then the pages; for a machine
+// too loaded to afford the whole run.
+//
+// --runs (default 3) is for inputs under 4 MB; esbuild.wasm (14 MB, ~20 s of
+// CPU per transform) gets --big-runs (default 1).  npm binaryen runs in the
+// pages on the inputs named by --binaryen-pages (default quickjs-emscripten:
+// a minute or more per engine on QuickJS; esbuild.wasm would take many).
 //
 // Prints:
 //   - download size of the transform: js/wasync-transform.wasm (what
@@ -49,11 +60,15 @@ const opt = (name, d) => {
   return i >= 0 ? argv[i + 1] : d;
 };
 const runs = Number(opt("runs", 3));
+const bigRuns = Number(opt("big-runs", 1));
+const runsFor = (size) => (size > 4e6 ? Math.min(runs, bigRuns) : runs);
+const binaryenPages = opt("binaryen-pages", "quickjs-emscripten").split(",").filter(Boolean);
 const binaryenRuns = Number(opt("binaryen-runs", 1));
 const only = opt("only", null)?.split(",");
 const noBinaryen = argv.includes("--no-binaryen");
 const noBinaryenEsbuild = argv.includes("--no-binaryen-esbuild"); // minutes per run
-const engines = argv.includes("--no-browsers") ? [] : opt("engines", "chromium,firefox,webkit").split(",").filter(Boolean);
+const pagesOnly = argv.includes("--pages-only");
+const engines = argv.includes("--no-browsers") ? [] : opt("engines", "webkit,chromium,firefox").split(",").filter(Boolean);
 const noSizes = argv.includes("--no-sizes"); // brotli -11 of 14 MB takes a while
 const out = path.join(root, "bench/out");
 fs.mkdirSync(out, { recursive: true });
@@ -104,18 +119,27 @@ const inputs = [
 
 const transform = await import(pathToFileURL(path.join(root, "js/transform.js")));
 const results = {
-  meta: { date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC", node: process.version, loadavg: (await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" "), runs, binaryenRuns },
+  meta: { date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC", node: process.version, loadavg: (await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" "), runs, bigRuns, binaryenRuns },
   sizes: sizeRows,
   times: [],
 };
 for (const input of inputs) {
   const bytes = fs.readFileSync(input.file);
   const nat = path.join(out, "t-native.wasm"), npx = path.join(out, "t-npx.wasm"), bin = path.join(out, "t-binaryen.wasm");
-  const row = { name: input.name, size: bytes.length };
+  const row = { name: input.name, size: bytes.length, runs: runsFor(bytes.length) };
+  const runs = row.runs;
   // native
   const n = [];
-  for (let i = 0; i < runs; i++) n.push(timed(path.join(root, "build/wasync"), ["asyncify", input.file, "-o", nat]));
+  for (let i = 0; i < Math.max(1, pagesOnly ? 1 : runs); i++) n.push(timed(path.join(root, "build/wasync"), ["asyncify", input.file, "-o", nat]));
   row.native = { wall: median(n.map((x) => x.wall)), cpu: median(n.map((x) => x.cpu)), best: Math.min(...n.map((x) => x.wall)) };
+  input.nativeHash = row.nativeHash = sha256(fs.readFileSync(nat));
+  input.binaryen = !noBinaryen && !(noBinaryenEsbuild && input.name.includes("esbuild")) && fs.existsSync(nm("binaryen/bin/wasm-opt"));
+  if (pagesOnly) {
+    results.times.push(row);
+    console.log(`\n${input.name} (${kb(bytes.length)}): native CLI ${fmt(row.native.wall)} wall / ${fmt(row.native.cpu)} CPU`);
+    fs.rmSync(nat, { force: true });
+    continue;
+  }
   // the wasm CLI in a process
   const p = [];
   for (let i = 0; i < runs; i++) p.push(timed(process.execPath, [path.join(root, "js/bin/wasync.mjs"), "asyncify", input.file, "-o", npx]));
@@ -137,10 +161,7 @@ for (const input of inputs) {
   row.wasm = { wall: median(w.map((x) => x.wall)), cpu: median(w.map((x) => x.cpu)), best: Math.min(...w.map((x) => x.wall)) };
   const nativeBytes = fs.readFileSync(nat);
   row.identical = Buffer.compare(Buffer.from(first), nativeBytes) === 0 && Buffer.compare(fs.readFileSync(npx), nativeBytes) === 0;
-  row.nativeHash = sha256(nativeBytes);
-  input.nativeHash = row.nativeHash;
   // npm binaryen
-  input.binaryen = !noBinaryen && !(noBinaryenEsbuild && input.name.includes("esbuild")) && fs.existsSync(nm("binaryen/bin/wasm-opt"));
   if (input.binaryen) {
     const b = [];
     try {
@@ -161,18 +182,15 @@ for (const input of inputs) {
   else if (row.binaryen) console.log(`  npm binaryen         failed: ${row.binaryen.error}`);
   for (const f of [nat, npx, bin]) fs.rmSync(f, { force: true });
 }
-// ---- in browsers -----------------------------------------------------------------
+// Written after every phase, so an interrupted run keeps what it measured.
+const { markdown } = await import(pathToFileURL(path.join(root, "bench/transform-table.mjs")));
+const save = () => {
+  fs.writeFileSync(path.join(out, "transform.json"), JSON.stringify(results, null, 2));
+  fs.writeFileSync(path.join(out, "transform.md"), markdown(results));
+};
+save();
+
 const { browserTimes, onTheFlyLoads } = await import(pathToFileURL(path.join(root, "bench/transform-browsers.mjs")));
-if (engines.length && inputs.length) {
-  console.log(`\nin browsers (a fresh page per measurement; wall time in the page):`);
-  results.browsers = await browserTimes({
-    root,
-    engines,
-    runs,
-    binaryenRuns,
-    inputs: inputs.map((i) => ({ name: i.name, url: `/${path.relative(root, i.file)}`, nativeHash: i.nativeHash, binaryen: i.binaryen, binaryenHash: i.binaryenHash })),
-  });
-}
 
 // ---- on-the-fly asyncify: first load vs cached load -----------------------------
 // asyncifyOnTheFly (what instantiate() runs on an engine without JSPI) on a
@@ -206,9 +224,26 @@ if (engines.length && inputs.length) {
     results.onTheFly ??= {};
     results.onTheFly.page = await onTheFlyLoads({ root, engines });
   } else if (engines.length) console.log(`the app page: SKIP, build/quickjs/qjs.wasm is missing (scripts/build-quickjs.sh)`);
+  save();
 }
 
-fs.writeFileSync(path.join(out, "transform.json"), JSON.stringify(results, null, 2));
-const { markdown } = await import(pathToFileURL(path.join(root, "bench/transform-table.mjs")));
-fs.writeFileSync(path.join(out, "transform.md"), markdown(results));
+// ---- in browsers -----------------------------------------------------------------
+if (engines.length && inputs.length) {
+  console.log(`\nin browsers (a fresh page per measurement; wall time in the page):`);
+  results.browsers = await browserTimes({
+    root,
+    engines,
+    binaryenRuns,
+    inputs: inputs.map((i) => ({
+      name: i.name,
+      url: `/${path.relative(root, i.file)}`,
+      runs: runsFor(fs.statSync(i.file).size),
+      nativeHash: i.nativeHash,
+      binaryen: i.binaryen && binaryenPages.some((b) => i.name.includes(b)),
+      binaryenHash: i.binaryenHash,
+    })),
+  });
+}
+
+save();
 console.log(`\nwrote bench/out/transform.json and bench/out/transform.md`);
