@@ -2,8 +2,20 @@
 // transform) against the native CLI and npm `binaryen` (v132, Emscripten-
 // built wasm + JS), in one run.
 //
-//   node bench/transform.mjs [--runs N] [--binaryen-runs N] [--only NAME,...]
-//                            [--no-binaryen] [--no-sizes]
+//   node bench/transform.mjs [--runs N] [--big-runs N] [--binaryen-runs N]
+//                            [--only NAME,...] [--no-binaryen] [--no-binaryen-esbuild]
+//                            [--binaryen-pages NAME,...] [--no-sizes]
+//                            [--engines webkit,chromium,firefox] [--no-browsers]
+//                            [--pages-only]
+//
+// --pages-only: in Node only the native CLI (once per input: its time and
+// the hash the pages' outputs must equal), then the pages; for a machine
+// too loaded to afford the whole run.
+//
+// --runs (default 3) is for inputs under 4 MB; esbuild.wasm (14 MB, ~20 s of
+// CPU per transform) gets --big-runs (default 1).  npm binaryen runs in the
+// pages on the inputs named by --binaryen-pages (default quickjs-emscripten:
+// a minute or more per engine on QuickJS; esbuild.wasm would take many).
 //
 // Prints:
 //   - download size of the transform: js/wasync-transform.wasm (what
@@ -23,14 +35,22 @@
 //     wall time and CPU time (user+sys; the machine may be shared, CPU time
 //     is the steadier figure), medians, and ratios to native;
 //   - every output checked: the wasm build's bytes equal the native CLI's;
-//   - on-the-fly asyncify (auto-asyncify.js) of a plain quickjs-emscripten:
-//     first load (transform + store) vs cached load, each in a fresh process.
-// Node only (browsers: not measured here yet).  Results also go to
-// bench/out/transform.json.
+//   - the same in Chromium, Firefox and WebKitGTK pages (bench/transform-
+//     browsers.mjs): wasync/transform's first call (fetch + compile +
+//     transform) and steady state, and npm binaryen's index.js in the page
+//     (import, then readBinary + runPasses(['asyncify']) + emitBinary);
+//   - on-the-fly asyncify (auto-asyncify.js) of a plain QuickJS: first load
+//     (transform + store) vs cached load, in Node (a fresh process each) and
+//     as two loads of an app page (bench/transform-otf.html, instantiate()
+//     in mode 'auto') in each engine; the one without JSPI (WebKitGTK) is the
+//     case that matters.
+// Results go to bench/out/transform.json and a markdown table to
+// bench/out/transform.md.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
+import crypto from "node:crypto";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -40,12 +60,19 @@ const opt = (name, d) => {
   return i >= 0 ? argv[i + 1] : d;
 };
 const runs = Number(opt("runs", 3));
+const bigRuns = Number(opt("big-runs", 1));
+const runsFor = (size) => (size > 4e6 ? Math.min(runs, bigRuns) : runs);
+const binaryenPages = opt("binaryen-pages", "quickjs-emscripten").split(",").filter(Boolean);
 const binaryenRuns = Number(opt("binaryen-runs", 1));
 const only = opt("only", null)?.split(",");
 const noBinaryen = argv.includes("--no-binaryen");
+const noBinaryenEsbuild = argv.includes("--no-binaryen-esbuild"); // minutes per run
+const pagesOnly = argv.includes("--pages-only");
+const engines = argv.includes("--no-browsers") ? [] : opt("engines", "webkit,chromium,firefox").split(",").filter(Boolean);
 const noSizes = argv.includes("--no-sizes"); // brotli -11 of 14 MB takes a while
 const out = path.join(root, "bench/out");
 fs.mkdirSync(out, { recursive: true });
+const sha256 = (b) => crypto.createHash("sha256").update(b).digest("hex");
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
 const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
@@ -91,19 +118,32 @@ const inputs = [
 ].filter((i) => fs.existsSync(i.file) && (!only || only.some((o) => i.name.includes(o))));
 
 const transform = await import(pathToFileURL(path.join(root, "js/transform.js")));
-const results = { sizes: sizeRows, times: [] };
+const results = {
+  meta: { date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC", node: process.version, loadavg: (await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" "), runs, bigRuns, binaryenRuns },
+  sizes: sizeRows,
+  times: [],
+};
 for (const input of inputs) {
   const bytes = fs.readFileSync(input.file);
   const nat = path.join(out, "t-native.wasm"), npx = path.join(out, "t-npx.wasm"), bin = path.join(out, "t-binaryen.wasm");
-  const row = { name: input.name, size: bytes.length };
+  const row = { name: input.name, size: bytes.length, runs: runsFor(bytes.length) };
+  const runs = row.runs;
   // native
   const n = [];
-  for (let i = 0; i < runs; i++) n.push(timed(path.join(root, "build/wasync"), ["asyncify", input.file, "-o", nat]));
-  row.native = { wall: median(n.map((x) => x.wall)), cpu: median(n.map((x) => x.cpu)) };
+  for (let i = 0; i < Math.max(1, pagesOnly ? 1 : runs); i++) n.push(timed(path.join(root, "build/wasync"), ["asyncify", input.file, "-o", nat]));
+  row.native = { wall: median(n.map((x) => x.wall)), cpu: median(n.map((x) => x.cpu)), best: Math.min(...n.map((x) => x.wall)) };
+  input.nativeHash = row.nativeHash = sha256(fs.readFileSync(nat));
+  input.binaryen = !noBinaryen && !(noBinaryenEsbuild && input.name.includes("esbuild")) && fs.existsSync(nm("binaryen/bin/wasm-opt"));
+  if (pagesOnly) {
+    results.times.push(row);
+    console.log(`\n${input.name} (${kb(bytes.length)}): native CLI ${fmt(row.native.wall)} wall / ${fmt(row.native.cpu)} CPU`);
+    fs.rmSync(nat, { force: true });
+    continue;
+  }
   // the wasm CLI in a process
   const p = [];
   for (let i = 0; i < runs; i++) p.push(timed(process.execPath, [path.join(root, "js/bin/wasync.mjs"), "asyncify", input.file, "-o", npx]));
-  row.npx = { wall: median(p.map((x) => x.wall)), cpu: median(p.map((x) => x.cpu)) };
+  row.npx = { wall: median(p.map((x) => x.wall)), cpu: median(p.map((x) => x.cpu)), best: Math.min(...p.map((x) => x.wall)) };
   // wasync/transform in this process
   let c0 = process.cpuUsage(), t0 = performance.now();
   const api = await transform.loadTransform(fs.readFileSync(path.join(root, "js/wasync-transform.wasm")));
@@ -118,15 +158,16 @@ for (const input of inputs) {
     c1 = process.cpuUsage(c0);
     w.push({ wall: performance.now() - t0, cpu: (c1.user + c1.system) / 1000 });
   }
-  row.wasm = { wall: median(w.map((x) => x.wall)), cpu: median(w.map((x) => x.cpu)) };
+  row.wasm = { wall: median(w.map((x) => x.wall)), cpu: median(w.map((x) => x.cpu)), best: Math.min(...w.map((x) => x.wall)) };
   const nativeBytes = fs.readFileSync(nat);
   row.identical = Buffer.compare(Buffer.from(first), nativeBytes) === 0 && Buffer.compare(fs.readFileSync(npx), nativeBytes) === 0;
   // npm binaryen
-  if (!noBinaryen && fs.existsSync(nm("binaryen/bin/wasm-opt"))) {
+  if (input.binaryen) {
     const b = [];
     try {
       for (let i = 0; i < binaryenRuns; i++) b.push(timed(process.execPath, [nm("binaryen/bin/wasm-opt"), input.file, "--asyncify", "-all", "-o", bin]));
       row.binaryen = { wall: median(b.map((x) => x.wall)), cpu: median(b.map((x) => x.cpu)) };
+      input.binaryenHash = sha256(fs.readFileSync(bin));
     } catch (e) {
       row.binaryen = { error: e.message.split("\n")[0] };
     }
@@ -141,12 +182,26 @@ for (const input of inputs) {
   else if (row.binaryen) console.log(`  npm binaryen         failed: ${row.binaryen.error}`);
   for (const f of [nat, npx, bin]) fs.rmSync(f, { force: true });
 }
+// Written after every phase, so an interrupted run keeps what it measured.
+const { markdown } = await import(pathToFileURL(path.join(root, "bench/transform-table.mjs")));
+const save = () => {
+  fs.writeFileSync(path.join(out, "transform.json"), JSON.stringify(results, null, 2));
+  fs.writeFileSync(path.join(out, "transform.md"), markdown(results));
+};
+save();
+
+const { browserTimes, onTheFlyLoads } = await import(pathToFileURL(path.join(root, "bench/transform-browsers.mjs")));
+
 // ---- on-the-fly asyncify: first load vs cached load -----------------------------
 // asyncifyOnTheFly (what instantiate() runs on an engine without JSPI) on a
-// plain quickjs-emscripten, in a fresh process each (Node 20), with an empty
-// cache directory and then with the entry the first one stored.
+// plain QuickJS (ours when built, with only env.host_call async, as the app
+// page says; else quickjs-emscripten, every import async), in a fresh Node
+// process each, with an empty cache directory and then with the entry the
+// first one stored.  Then the app page, loaded twice, in each engine.
 {
-  const plain = nm("@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm");
+  const ours = path.join(root, "build/quickjs/qjs.wasm");
+  const plain = fs.existsSync(ours) ? ours : nm("@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm");
+  const asyncImports = plain === ours ? ["env.host_call"] : undefined;
   if (fs.existsSync(plain)) {
     const cacheDir = fs.mkdtempSync(path.join(out, "cache-"));
     const script = `
@@ -154,16 +209,41 @@ for (const input of inputs) {
       const { asyncifyOnTheFly } = await import(${JSON.stringify(pathToFileURL(path.join(root, "js/auto-asyncify.js")).href)});
       const fs = await import("node:fs");
       const stages = [];
-      const bytes = await asyncifyOnTheFly(fs.readFileSync(${JSON.stringify(plain)}), { cacheDir: ${JSON.stringify(cacheDir)}, onProgress: (p) => stages.push(p.stage) });
+      const bytes = await asyncifyOnTheFly(fs.readFileSync(${JSON.stringify(plain)}), { asyncImports: ${JSON.stringify(asyncImports)}, cacheDir: ${JSON.stringify(cacheDir)}, onProgress: (p) => stages.push(p.stage) });
       await WebAssembly.compile(bytes);
       console.log(JSON.stringify({ ms: performance.now() - t0, stages }));`;
     const once = () => JSON.parse(spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }).stdout);
     const first = once(), cached = once();
-    results.onTheFly = { first, cached };
-    console.log(`\non-the-fly asyncify of quickjs-emscripten, load to compiled module (a fresh Node process each):`);
-    console.log(`  first load ${fmt(first.ms)} (${first.stages.join(", ")}); cached load ${fmt(cached.ms)} (${cached.stages.join(", ")}); ${(first.ms / cached.ms).toFixed(1)}x`);
+    results.onTheFly = { input: path.relative(root, plain), node: { version: process.version, first, cached } };
+    console.log(`\non-the-fly asyncify of a plain QuickJS (${path.relative(root, plain)}), load to compiled module:`);
+    console.log(`  node ${process.version} (a fresh process each): first load ${fmt(first.ms)} (${first.stages.join(", ")}); cached load ${fmt(cached.ms)} (${cached.stages.join(", ")}); ${(first.ms / cached.ms).toFixed(1)}x`);
     fs.rmSync(cacheDir, { recursive: true, force: true });
   }
+  if (engines.length && fs.existsSync(ours)) {
+    console.log(`the app page (bench/transform-otf.html: instantiate() of build/quickjs/qjs.wasm in mode 'auto', then a script), loaded twice, ms since navigation start:`);
+    results.onTheFly ??= {};
+    results.onTheFly.page = await onTheFlyLoads({ root, engines });
+  } else if (engines.length) console.log(`the app page: SKIP, build/quickjs/qjs.wasm is missing (scripts/build-quickjs.sh)`);
+  save();
 }
 
-fs.writeFileSync(path.join(out, "transform.json"), JSON.stringify(results, null, 2));
+// ---- in browsers -----------------------------------------------------------------
+if (engines.length && inputs.length) {
+  console.log(`\nin browsers (a fresh page per measurement; wall time in the page):`);
+  results.browsers = await browserTimes({
+    root,
+    engines,
+    binaryenRuns,
+    inputs: inputs.map((i) => ({
+      name: i.name,
+      url: `/${path.relative(root, i.file)}`,
+      runs: runsFor(fs.statSync(i.file).size),
+      nativeHash: i.nativeHash,
+      binaryen: i.binaryen && binaryenPages.some((b) => i.name.includes(b)),
+      binaryenHash: i.binaryenHash,
+    })),
+  });
+}
+
+save();
+console.log(`\nwrote bench/out/transform.json and bench/out/transform.md`);

@@ -1,7 +1,10 @@
 // run.mjs -- the test-wasm suite: wasync built for WebAssembly, as npm users
 // get it, gives byte for byte what the native CLI gives.
 //
-//   node tests/wasm/run.mjs [--quick] [--filter=NAME,...]
+//   node tests/wasm/run.mjs [--quick] [--spec-only] [--filter=NAME,...]
+//
+// --spec-only: steps 1, 3 and the cheap checks only (no real-world modules,
+// no browsers), to time or debug the spec comparison.
 //
 // 1. `npm pack js/` and `npm install <tarball>` into a fresh temporary
 //    project (no network: the package has no dependencies).
@@ -14,7 +17,13 @@
 // 3. Every valid module of the spec suites (tests/spec, when ../shared has
 //    them; skipped loudly otherwise) through the installed package's
 //    `wasync/transform` in one process: asyncify(bytes) must equal
-//    build/wasync asyncify's output, or both must fail with the same error.
+//    build/wasync asyncify's output, or both must fail with the same error;
+//    and through the CLI build (wasync.wasm) by the installed package's bin
+//    entry, bin/wasync.mjs's runCli(["asyncify", IN, "-o", OUT]) in two
+//    worker threads (cli-worker.mjs; what `npx wasync` runs, without a
+//    process per module): OUT
+//    must equal build/wasync's output, or both exit alike with the same
+//    stderr and no output file.
 // 4. The package carries its wasm files and the `wasync` bin.
 // 5. On-the-fly asyncify in Node 20 (no JSPI): instantiate() of a plain
 //    module runs it in asyncify mode; the second load hits the cache.
@@ -30,6 +39,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
+const specOnly = args.includes("--spec-only");
 const filterArg = args.find((a) => a.startsWith("--filter="));
 const filter = filterArg ? filterArg.slice(9).split(",") : null;
 const NATIVE = path.join(ROOT, "build/wasync");
@@ -87,7 +97,7 @@ const same = (a, b) => a && b && a.length === b.length && Buffer.compare(a, b) =
 
 // ---- 2. the CLI on real-world modules ------------------------------------
 const { prepareModules } = await import(pathToFileURL(path.join(ROOT, "tests/realworld/modules.mjs")));
-const wanted = ["qjs", "quickjs-release-sync", "sqljs", "esbuild"].filter((k) => !filter || filter.some((f) => k.includes(f)));
+const wanted = ["qjs", "quickjs-release-sync", "sqljs", "esbuild"].filter((k) => !specOnly && (!filter || filter.some((f) => k.includes(f))));
 const mods = prepareModules(path.join(ROOT, "tests/realworld/out"), wanted);
 for (const m of mods) {
   const variants = m.kind === "esbuild" || quick ? [[]] : [[], ["--asserts", "--split-rewind=1"]];
@@ -146,20 +156,50 @@ if (quick) {
       specModules.push(file);
     }
   }
-  let same_ = 0, bothFail = 0;
+  let same_ = 0, bothFail = 0, cliSame = 0, cliBothFail = 0;
   const t0 = Date.now();
   let wasmMs = 0;
+  // The CLI build (wasync.wasm) through the installed package's bin entry,
+  // runCli() in worker threads (tests/wasm/cli-worker.mjs): `npx wasync
+  // asyncify IN -o OUT` without a process per module.  Two workers at a
+  // time, each on a chunk of 500 modules, while this thread runs the
+  // native CLI and wasync/transform.
+  const { Worker } = await import("node:worker_threads");
+  const cliResults = new Map();
+  let cliMs = 0;
+  const CHUNK = 500;
+  const chunks = [];
+  for (let i = 0; i < specModules.length; i += CHUNK) chunks.push(specModules.slice(i, i + CHUNK));
+  const cliLane = async (lane) => {
+    for (let c; (c = chunks.shift()); ) {
+      const c0 = Date.now();
+      await new Promise((resolve, reject) => {
+        const w = new Worker(new URL("./cli-worker.mjs", import.meta.url), {
+          workerData: { bin: path.join(project, "node_modules/wasync/bin/wasync.mjs"), files: c, tmp, id: lane },
+        });
+        w.on("message", (m) => {
+          if (!m.done) cliResults.set(m.file, m);
+        });
+        w.on("error", reject);
+        w.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`cli-worker exited ${code}`))));
+      }).catch((e) => check(false, "the CLI build's worker", e.message));
+      cliMs += Date.now() - c0;
+    }
+  };
+  const cliDone = Promise.all([cliLane(0), cliLane(1)]);
   // The native CLI is one process per module: four at a time.
   const { execFile } = await import("node:child_process");
   const nativeOut = (file) =>
     new Promise((resolve) =>
       execFile(NATIVE, ["asyncify", file, "-o", "-"], { encoding: "buffer", maxBuffer: 1 << 28 }, (error, stdout, stderr) =>
         resolve({ status: error ? error.code : 0, stdout, stderr })));
+  const nativeResults = new Map();
   let next = 0;
   const compareOne = async () => {
     while (next < specModules.length) {
       const file = specModules[next++];
       const r = await nativeOut(file);
+      nativeResults.set(file, r);
       const bytes = fs.readFileSync(file);
       let mine, err = null;
       const w0 = Date.now();
@@ -178,8 +218,18 @@ if (quick) {
     }
   };
   await Promise.all([compareOne(), compareOne(), compareOne(), compareOne()]);
-  const nativeMs = Date.now() - t0 - wasmMs;
-  console.log(`ok   spec modules: ${specModules.length} (${same_} byte-identical, ${bothFail} rejected alike) in ${Date.now() - t0} ms (transform ${wasmMs} ms, waiting for native processes ${nativeMs} ms)`);
+  const nativeDoneMs = Date.now() - t0;
+  await cliDone;
+  for (const file of specModules) {
+    const r = nativeResults.get(file), c = cliResults.get(file);
+    if (!check(c, `wasync.wasm asyncify ${file}: ran`)) continue;
+    if (r.status === 0) {
+      if (check(c.code === 0 && c.out, `wasync.wasm asyncify ${file}`, `exit ${c.code}: ${c.stderr}`) && check(same(Buffer.from(c.out), r.stdout), `wasync.wasm asyncify ${file}: byte-identical to build/wasync`)) cliSame++;
+    } else if (check(c.code === r.status && c.stderr === r.stderr.toString() && !c.out, `wasync.wasm asyncify ${file} fails as natively (exit, stderr, no output)`, `exit ${c.code} vs ${r.status}: ${c.stderr} vs ${r.stderr}`)) cliBothFail++;
+  }
+  console.log(`ok   spec modules through wasync/transform: ${specModules.length} (${same_} byte-identical, ${bothFail} rejected alike)`);
+  console.log(`ok   spec modules through the CLI build (bin/wasync.mjs runCli): ${specModules.length} (${cliSame} byte-identical, ${cliBothFail} rejected alike)`);
+  console.log(`     in ${Date.now() - t0} ms (native processes + transform ${nativeDoneMs} ms, of it transform ${wasmMs} ms; CLI build: ${cliMs} ms of worker time in 2 workers)`);
 }
 
 // validate and info through the package
@@ -236,7 +286,7 @@ if (quick) {
 }
 
 // ---- 6. in a browser (Chromium) -------------------------------------------------
-if (!quick) {
+if (!quick && !specOnly) {
   const { browserChecks } = await import(pathToFileURL(path.join(ROOT, "tests/wasm/browser.mjs")));
   await browserChecks(ROOT, check);
 }
