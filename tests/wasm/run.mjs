@@ -160,11 +160,11 @@ if (quick) {
   const t0 = Date.now();
   let wasmMs = 0;
   // The CLI build (wasync.wasm) through the installed package's bin entry,
-  // runCli() in worker threads (tests/wasm/cli-worker.mjs): `npx wasync
-  // asyncify IN -o OUT` without a process per module.  Two workers at a
+  // runCli() in child processes (tests/wasm/cli-worker.mjs): `npx wasync
+  // asyncify IN -o OUT` without a process per module.  Two processes at a
   // time, each on a chunk of 500 modules, while this thread runs the
   // native CLI and wasync/transform.
-  const { Worker } = await import("node:worker_threads");
+  const { fork } = await import("node:child_process");
   const cliResults = new Map();
   let cliMs = 0;
   const CHUNK = 500;
@@ -174,14 +174,16 @@ if (quick) {
     for (let c; (c = chunks.shift()); ) {
       const c0 = Date.now();
       await new Promise((resolve, reject) => {
-        const w = new Worker(new URL("./cli-worker.mjs", import.meta.url), {
-          workerData: { bin: path.join(project, "node_modules/wasync/bin/wasync.mjs"), files: c, tmp, id: lane },
-        });
+        const w = fork(fileURLToPath(new URL("./cli-worker.mjs", import.meta.url)), [], { serialization: "advanced" });
+        let done = false;
         w.on("message", (m) => {
-          if (!m.done) cliResults.set(m.file, m);
+          if (m.done) done = true;
+          else cliResults.set(m.file, { ...m, out: m.out ? Buffer.from(m.out) : null });
         });
         w.on("error", reject);
-        w.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`cli-worker exited ${code}`))));
+        w.on("exit", (code, signal) =>
+          code === 0 && done ? resolve() : reject(new Error(`cli-worker exited ${signal ?? code}${done ? "" : " before it was done"}`)));
+        w.send({ bin: path.join(project, "node_modules/wasync/bin/wasync.mjs"), files: c, tmp, id: lane });
       }).catch((e) => check(false, "the CLI build's worker", e.message));
       cliMs += Date.now() - c0;
     }
