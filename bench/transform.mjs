@@ -12,7 +12,9 @@
 // the hash the pages' outputs must equal), then the pages; for a machine
 // too loaded to afford the whole run.
 //
-// --runs (default 3) is for inputs under 4 MB; esbuild.wasm (14 MB, ~20 s of
+// --runs (default 15: Chromium's tier-up needs ~10 calls of ~100 ms before
+// its steady state; with 3 it measured 184 ms where 15 give 75-86 ms) is for
+// inputs under 4 MB; esbuild.wasm (14 MB, ~20 s of
 // CPU per transform) gets --big-runs (default 1).  npm binaryen runs in the
 // pages on the inputs named by --binaryen-pages (default quickjs-emscripten:
 // a minute or more per engine on QuickJS; esbuild.wasm would take many).
@@ -59,7 +61,7 @@ const opt = (name, d) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : d;
 };
-const runs = Number(opt("runs", 3));
+const runs = Number(opt("runs", 15));
 const bigRuns = Number(opt("big-runs", 1));
 const runsFor = (size) => (size > 4e6 ? Math.min(runs, bigRuns) : runs);
 const binaryenPages = opt("binaryen-pages", "quickjs-emscripten").split(",").filter(Boolean);
