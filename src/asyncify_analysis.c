@@ -92,6 +92,18 @@ static bool sig_crosses(const WasyncModule *m, uint32_t type, bool gc) {
 /* How functions of other modules (host functions, which may suspend) can
  * reach this module's indirect calls: an AFR_* reason, AFR_NONE if they
  * cannot (a closed module). */
+/* Whether an imported or exported function, global or tag lets
+ * references cross the module's boundary. */
+static bool extern_crosses(const WasyncModule *m, WasyncExternKind kind,
+                           uint32_t index, bool gc) {
+  switch (kind) {
+  case WASYNC_EXTERN_GLOBAL: return crosses(m, m->globals[index].type, gc);
+  case WASYNC_EXTERN_FUNC: return sig_crosses(m, m->funcs[index].type, gc);
+  case WASYNC_EXTERN_TAG: return sig_crosses(m, m->tags[index].type, gc);
+  default: return false;
+  }
+}
+
 static int foreign_functions(const WasyncModule *m) {
   bool gc = false;
   for (uint32_t i = 0; i < m->ntypes; i++)
@@ -99,24 +111,12 @@ static int foreign_functions(const WasyncModule *m) {
   for (uint32_t i = 0; i < m->nimports; i++) {
     const WasyncImport *imp = &m->imports[i];
     if (imp->kind == WASYNC_EXTERN_TABLE) return AFR_TABLE_IMPORTED;
-    if ((imp->kind == WASYNC_EXTERN_GLOBAL &&
-         crosses(m, m->globals[imp->index].type, gc)) ||
-        (imp->kind == WASYNC_EXTERN_FUNC &&
-         sig_crosses(m, m->funcs[imp->index].type, gc)) ||
-        (imp->kind == WASYNC_EXTERN_TAG &&
-         sig_crosses(m, m->tags[imp->index].type, gc)))
-      return AFR_REFS_IMPORTED;
+    if (extern_crosses(m, imp->kind, imp->index, gc)) return AFR_REFS_IMPORTED;
   }
   for (uint32_t i = 0; i < m->nexports; i++) {
     const WasyncExport *ex = &m->exports[i];
     if (ex->kind == WASYNC_EXTERN_TABLE) return AFR_TABLE_EXPORTED;
-    if ((ex->kind == WASYNC_EXTERN_GLOBAL &&
-         crosses(m, m->globals[ex->index].type, gc)) ||
-        (ex->kind == WASYNC_EXTERN_FUNC &&
-         sig_crosses(m, m->funcs[ex->index].type, gc)) ||
-        (ex->kind == WASYNC_EXTERN_TAG &&
-         sig_crosses(m, m->tags[ex->index].type, gc)))
-      return AFR_REFS_EXPORTED;
+    if (extern_crosses(m, ex->kind, ex->index, gc)) return AFR_REFS_EXPORTED;
   }
   return AFR_NONE;
 }
