@@ -17,8 +17,17 @@
 // non-numeric values, errors) and engines without waitAsync use postMessage.
 // Export calls take the same fast path the other way: the calling thread
 // fills REQ_INDEX (export index), the argument slots and bumps CALL; the
-// idle worker waits for CALL with Atomics.waitAsync. Calls whose arguments do
-// not fit go by postMessage.
+// idle worker waits for CALL with Atomics.waitAsync and copies CALL to
+// CALL_TAKEN when it takes the call. Calls whose arguments do not fit go by
+// postMessage.
+//
+// JavaScriptCore (WebKitGTK 2.50, measured) can leave a worker's
+// Atomics.waitAsync unsettled -- even one with a timeout -- until some other
+// task reaches the worker: about 1 in 3 runs of the QuickJS worker cases hung
+// on a call the worker never took, and any postMessage to the worker woke it.
+// So the calling thread watches each fast-path call: one not taken after
+// NUDGE_MS gets a {t:'nudge'} message (again every NUDGE_MS), on which the
+// worker takes it.
 
 export const STATE = 0; // i32 index
 export const OP = 1;
@@ -28,6 +37,7 @@ export const STATUS = 4; // memory op result (length, or -1 out of bounds)
 export const TAG = 5; // result kind
 export const SEQ = 6; // bumps on every import call (debugging aid)
 export const CALL = 7; // calling thread -> worker: bumped per fast-path export call
+export const CALL_TAKEN = 8; // worker -> calling thread: CALL's value when the worker took that call
 // worker -> calling thread requests (ints 12..15)
 export const REQ = 12; // sequence number, bumped per request
 export const REQ_KIND = 13; // REQ_IMPORT or REQ_RETURN
@@ -63,3 +73,5 @@ export const I64_OFFSET = 40; // byte offset of the BigInt64 result slot
 export const DATA_OFFSET = 256; // byte offset of the data area
 
 export const DEFAULT_DATA_SIZE = 1 << 16;
+
+export const NUDGE_MS = 5; // a fast-path call not taken by then gets a message (see above)

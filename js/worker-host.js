@@ -176,6 +176,9 @@ export class WorkerRunner extends Runner {
     // until the calls above it have finished)
     this.outer = [];
     this.memory = new RemoteMemory(this);
+    this.callSent = 0; // CALL's value for the last fast-path call sent
+    this.callWatch = null; // the timer that nudges the worker (#watchCall)
+    this.nudges = 0; // messages that had to wake the worker for a call
   }
 
   /** Marshalled calls are converted in the worker, next to the memory (marshal.js). */
@@ -315,9 +318,28 @@ export class WorkerRunner extends Runner {
     if (!this.fast || !this.#packArgs(call)) return false;
     this.ctl[C.REQ_INDEX] = this.exportIndex.get(call.name);
     call.wireId = -1;
-    Atomics.add(this.ctl, C.CALL, 1);
+    const sent = (Atomics.add(this.ctl, C.CALL, 1) + 1) | 0;
     Atomics.notify(this.ctl, C.CALL);
+    this.#watchCall(sent);
     return true;
+  }
+
+  // Nudges the worker with a message while it has not taken the last call
+  // sent (an engine whose waitAsync does not wake the worker: channel.js).
+  // One timer at a time, however fast calls come.
+  #watchCall(sent) {
+    this.callSent = sent;
+    if (this.callWatch !== null) return;
+    const tick = () => {
+      this.callWatch = null;
+      if (this.dead || ((Atomics.load(this.ctl, C.CALL_TAKEN) - this.callSent) | 0) >= 0) return;
+      this.nudges++;
+      this.worker.post({ t: 'nudge' });
+      this.callWatch = setTimeout(tick, C.NUDGE_MS);
+      this.callWatch.unref?.();
+    };
+    this.callWatch = setTimeout(tick, C.NUDGE_MS);
+    this.callWatch.unref?.();
   }
 
   // Puts call.args into the channel's argument slots; false if they do not fit.

@@ -144,17 +144,23 @@ function unpackArgs() {
 let exportNames = [];
 
 // Fast-path export calls: wait (asynchronously, so postMessage calls still
-// arrive) for CALL to move.
+// arrive) for CALL to move. A {t:'nudge'} message takes the call too, for
+// engines whose waitAsync does not wake this thread (channel.js).
+let callsSeen = 0; // CALL's initial value: a call may arrive before we get here
+
+function takeCall() {
+  const now = Atomics.load(ctl, C.CALL);
+  if (now === callsSeen) return;
+  callsSeen = now;
+  Atomics.store(ctl, C.CALL_TAKEN, now);
+  runCall(-1, exportNames[ctl[C.REQ_INDEX]], unpackArgs());
+}
+
 async function serveCalls() {
-  let seen = 0; // CALL's initial value: a call may arrive before we get here
   for (;;) {
-    const w = Atomics.waitAsync(ctl, C.CALL, seen);
+    const w = Atomics.waitAsync(ctl, C.CALL, callsSeen);
     if (w.async) await w.value;
-    const now = Atomics.load(ctl, C.CALL);
-    if (now === seen) continue;
-    seen = now;
-    const id = ctl[C.REQ_INDEX + 0];
-    runCall(-1, exportNames[id], unpackArgs());
+    takeCall();
   }
 }
 
@@ -261,6 +267,8 @@ listen((msg) => {
     } catch (e) {
       post(errorMessage(0, e));
     }
+  } else if (msg.t === 'nudge') {
+    if (fast) takeCall();
   } else if (msg.t === 'call') {
     runCall(msg.id, msg.name, msg.args);
   } else if (msg.t === 'ccall') {

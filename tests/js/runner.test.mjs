@@ -164,6 +164,17 @@ for (const mode of allModes) {
   });
 }
 
+test('worker: export calls reach a worker whose Atomics.waitAsync never wakes it (JavaScriptCore)', async (t) => {
+  if (!allModes.includes('worker')) return t.skip('worker mode is unavailable here');
+  const imports = { env: { big: async (x) => x * 3n, half: (x) => x / 2 } };
+  const url = new URL('./fixtures/stuck-waitasync-worker.mjs', import.meta.url);
+  const inst = await instantiate(bytes('i64.wasm'), imports, { mode: 'worker', worker: { url } });
+  for (let i = 0; i < 20; i++) {
+    assert.equal(await inst.exports.twice(BigInt(i)), BigInt(i * 6), `call ${i}`);
+    assert.equal(await inst.exports.halves(i), i);
+  }
+});
+
 test('asyncify: with one fixed buffer, a call from an import rejects instead of deadlocking', async () => {
   const first = await instantiate(bytes('app.async.wasm'), (ctx) => appImports(ctx, []), { mode: 'asyncify' });
   const free = first.exports.memory.buffer.byteLength; // pages appended below are free
