@@ -13,7 +13,8 @@
 //     after 4 warm-up runs in one VM each, the contenders taking turns, as
 //     a ratio to our plain build (higher = faster; 1.00 = as fast as plain);
 //   - µs per host call: a guest loop of N calls minus the same loop without
-//     them (the two taking turns, median of 7 pairs), divided by N --
+//     them (the two taking turns, 12 warm-up pairs, median of 7 pairs),
+//     divided by N --
 //     blocking style (the host returns a resolved Promise, the guest
 //     suspends) and Promise style (the guest awaits);
 //   - VM creation: ms per VM (create + first eval of "1") and RSS growth per
@@ -51,10 +52,13 @@ const CPU_RESULT = 75026;
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const fmt = (x, d = 2) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(d));
 
-// CPU time of `withCalls` minus that of `without`, measured in turns (2
+// CPU time of `withCalls` minus that of `without`, measured in turns (12
 // warm-up pairs, then the median of 7 pairs' differences): a change of the
-// machine's load hits both sides of a pair alike.
-async function timeDiff(withCalls, without, pairs = 7) {
+// machine's load hits both sides of a pair alike. The warm-up is long because
+// process CPU time includes V8's background tier-up compiles: with 2 warm-up
+// pairs a blocking call measured 6-8 us that costs 2-3 us once the engine
+// has compiled the suspension path (both contenders get the same warm-up).
+async function timeDiff(withCalls, without, pairs = 7, warm = 12) {
   const one = async (run) => {
     const c = process.cpuUsage();
     await run();
@@ -62,10 +66,10 @@ async function timeDiff(withCalls, without, pairs = 7) {
     return (d.user + d.system) / 1000;
   };
   const ds = [];
-  for (let i = 0; i < pairs + 2; i++) {
+  for (let i = 0; i < pairs + warm; i++) {
     const a = await one(withCalls);
     const b = await one(without);
-    if (i >= 2) ds.push(a - b);
+    if (i >= warm) ds.push(a - b);
   }
   return median(ds);
 }

@@ -147,6 +147,7 @@ export { toU8 };
 /** Memory of an instance on this thread. `get()` returns the WebAssembly.Memory (or null). */
 export class LocalMemory extends GuestMemory {
   #get;
+  #mem = null; // the WebAssembly.Memory once found (it never changes; its buffer may)
   #buf = null;
   #u8 = null;
   #dv = null;
@@ -158,11 +159,11 @@ export class LocalMemory extends GuestMemory {
 
   /** The WebAssembly.Memory itself, or null when the module has none. */
   raw() {
-    return this.#get() ?? null;
+    return (this.#mem ??= this.#get() ?? null);
   }
 
   #refresh() {
-    const mem = this.#get();
+    const mem = (this.#mem ??= this.#get() ?? null);
     if (!mem) throw new Error('wasync: the module has no memory (export one named "memory")');
     const buf = mem.buffer;
     if (buf !== this.#buf) {

@@ -30,7 +30,7 @@
 // gets an uncatchable interruption, and the VM stays usable.
 
 import { instantiate } from '../js/index.js';
-import { encode, decode } from './value.js';
+import { encode, encodePrimitiveInto, decode } from './value.js';
 
 const DEFAULTS = {
   memoryLimit: 64 << 20,
@@ -102,6 +102,7 @@ class Token {
     this.cancelListeners = new Set();
     this.controller = new AbortController(); // host functions' this.signal
     this.hostThis = null; // `this` of host functions called for it
+    this.cancellable = deadline !== undefined; // a deadline or signal may end it while the VM lives
   }
   cancel(reason) {
     if (this.cancelled) return;
@@ -166,9 +167,11 @@ export class QuickJS {
   #waiter = null; // {resolve, ctx, out, cap}: the entry suspended in next_settled
   #resumeQueued = false; // an entry to take #settled is queued
   #dead = null;
+  #local; // the guest memory is on this thread (jspi, asyncify): read and written in place
 
   constructor(mode, maxValue) {
     this.#mode = mode;
+    this.#local = mode !== 'worker';
     this.#maxValue = maxValue;
   }
 
@@ -246,6 +249,7 @@ export class QuickJS {
   }
 
   // A host result as bytes; one that cannot cross becomes the error why.
+  // (The bytes are encode()'s: valid until the next encode.)
   #encodeReply(value, isError) {
     try {
       return { bytes: encode(value, this.#maxValue), isError };
@@ -254,15 +258,33 @@ export class QuickJS {
     }
   }
 
+  // Writes the reply for a host call at out (cap bytes there) and returns
+  // the import's r: length * 2 + error flag, or its negation when the reply
+  // does not fit and waits for take_reply.
   #replyTo(ctx, value, isError0, out, cap) {
+    if (this.#local) {
+      // primitives straight into guest memory: no bytes in between
+      const mem = ctx.memory;
+      const n = encodePrimitiveInto(value, mem.bytes(), mem.view(), out, cap);
+      if (n >= 0) return n * 2 + (isError0 ? REPLY_FLAG : 0);
+    }
     const { bytes, isError } = this.#encodeReply(value, isError0);
     const flag = isError ? REPLY_FLAG : 0;
     if (bytes.length <= cap) {
       ctx.writeBytes(out, bytes);
       return bytes.length * 2 + flag;
     }
-    this.#reply = { bytes, isError };
+    this.#reply = { bytes: bytes.slice(), isError };
     return -(bytes.length * 2 + flag);
+  }
+
+  // The arguments of a host call: decoded in place where the memory is local.
+  #readArgs(ctx, ptr, len) {
+    if (!this.#local) return decode(ctx.readBytes(ptr, len));
+    const mem = ctx.memory;
+    const u8 = mem.bytes();
+    if (!(ptr >= 0 && len >= 0 && ptr + len <= u8.length)) throw new RangeError(`wasync: host call arguments out of bounds (ptr ${ptr}, len ${len})`);
+    return decode(u8, ptr, ptr + len, mem.view());
   }
 
   #hostCall(ctx, fnId, argsPtr, argsLen, out, cap) {
@@ -271,7 +293,7 @@ export class QuickJS {
     if (token?.cancelled) return this.#replyTo(ctx, token.cancelled, true, out, cap);
     let r;
     try {
-      const args = decode(ctx.readBytes(argsPtr, argsLen));
+      const args = this.#readArgs(ctx, argsPtr, argsLen);
       r = fn.apply(this.#hostThis(token), args);
     } catch (err) {
       return this.#replyTo(ctx, err, true, out, cap);
@@ -283,7 +305,14 @@ export class QuickJS {
       return this.#replyTo(ctx, new TypeError(`wasync: host function ${name} returned a Promise; expose it with {style: 'blocking'} or {style: 'promise'}`), true, out, cap);
     }
     // Blocking style: the guest suspends until this settles -- or until
-    // the evaluation's deadline/abort, whichever comes first.
+    // the evaluation's deadline/abort, whichever comes first. With neither,
+    // only dispose ends the wait early, and it ends the instance too.
+    if (!token?.cancellable) {
+      return Promise.resolve(r).then(
+        (v) => (this.#dead ? 0 : this.#replyTo(ctx, v, false, out, cap)),
+        (e) => (this.#dead ? 0 : this.#replyTo(ctx, e, true, out, cap)),
+      );
+    }
     return new Promise((resolve) => {
       let finished = false;
       const finish = (v, isError) => {
@@ -312,7 +341,7 @@ export class QuickJS {
     this.#promiseCalls++;
     let p;
     try {
-      const args = decode(ctx.readBytes(argsPtr, argsLen));
+      const args = this.#readArgs(ctx, argsPtr, argsLen);
       p = Promise.resolve(fn.apply(this.#hostThis(token), args));
     } catch (err) {
       p = Promise.reject(err);
@@ -497,6 +526,7 @@ export class QuickJS {
     filename ??= type === 'module' ? '<module>' : '<eval>';
     const token = new Token(timeout !== undefined ? now() + timeout : undefined);
     token.timeout = timeout;
+    if (signal) token.cancellable = true;
     const req = this.#nextReq++;
     return new Promise((resolve, reject) => {
       let timer;

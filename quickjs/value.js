@@ -132,7 +132,14 @@ function put(w, v, depth) {
   }
 }
 
-/** The encoding of `value`; throws if it cannot cross or exceeds `max` bytes. */
+// One Writer reused by encode() (host calls encode one reply at a time);
+// a nested encode (a getter of the value calling back in) gets its own.
+let spare = null;
+
+/**
+ * The encoding of `value`; throws if it cannot cross or exceeds `max` bytes.
+ * The bytes are valid until the next encode(): copy them to keep them.
+ */
 export function encode(value, max = 16 << 20) {
   // Fast paths (host call results are mostly small primitives): exact-size
   // bytes, no Writer.
@@ -155,11 +162,53 @@ export function encode(value, max = 16 << 20) {
     default:
       if (value === null) return Uint8Array.of(T.NULL);
   }
-  const w = new Writer(max);
-  put(w, value, 0);
-  return w.buf.subarray(0, w.len);
+  let w = spare;
+  spare = null;
+  if (w === null || w.buf.length > 1 << 16) w = new Writer(max);
+  w.max = max;
+  w.len = 0;
+  try {
+    put(w, value, 0);
+    return w.buf.subarray(0, w.len);
+  } finally {
+    spare = w;
+  }
 }
 
+/**
+ * Writes the encoding of a primitive `value` (undefined, null, boolean,
+ * number) at byte `at` of memory `u8`/`dv` if it fits in `cap` bytes:
+ * returns its length, or -1 for any other value (use encode()).
+ */
+export function encodePrimitiveInto(value, u8, dv, at, cap) {
+  switch (typeof value) {
+    case 'undefined':
+      if (cap < 1) return -1;
+      u8[at] = T.UNDEFINED;
+      return 1;
+    case 'boolean':
+      if (cap < 1) return -1;
+      u8[at] = value ? T.TRUE : T.FALSE;
+      return 1;
+    case 'number':
+      if ((value | 0) === value && !Object.is(value, -0)) {
+        if (cap < 5) return -1;
+        u8[at] = T.INT;
+        dv.setInt32(at + 1, value, true);
+        return 5;
+      }
+      if (cap < 9) return -1;
+      u8[at] = T.NUMBER;
+      dv.setFloat64(at + 1, value, true);
+      return 9;
+    case 'object':
+      if (value !== null || cap < 1) return -1;
+      u8[at] = T.NULL;
+      return 1;
+    default:
+      return -1;
+  }
+}
 
 function makeError(name, message, stack) {
   const ctors = { TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
@@ -172,63 +221,89 @@ function makeError(name, message, stack) {
   return e;
 }
 
-/** The value in `bytes` (a Uint8Array). */
-export function decode(bytes) {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let p = 0;
-  const str = () => {
-    const n = dv.getUint32(p, true);
-    p += 4;
-    const s = fromUtf8.decode(bytes.subarray(p, p + n));
-    p += n;
+// Reads values at p of bytes/dv (one object per decode, no closures).
+class Reader {
+  constructor(bytes, dv, p) {
+    this.bytes = bytes;
+    this.dv = dv;
+    this.p = p;
+  }
+  u32() {
+    const x = this.dv.getUint32(this.p, true);
+    this.p += 4;
+    return x;
+  }
+  f64() {
+    const x = this.dv.getFloat64(this.p, true);
+    this.p += 8;
+    return x;
+  }
+  str() {
+    const n = this.u32();
+    const s = fromUtf8.decode(this.bytes.subarray(this.p, this.p + n));
+    this.p += n;
     return s;
-  };
-  const get = () => {
-    const tag = bytes[p++];
+  }
+  get() {
+    const tag = this.bytes[this.p++];
     switch (tag) {
       case T.UNDEFINED: return undefined;
       case T.NULL: return null;
       case T.FALSE: return false;
       case T.TRUE: return true;
-      case T.INT: p += 4; return dv.getInt32(p - 4, true);
-      case T.NUMBER: p += 8; return dv.getFloat64(p - 8, true);
-      case T.DATE: p += 8; return new Date(dv.getFloat64(p - 8, true));
-      case T.STRING: return str();
-      case T.BIGINT: return BigInt(str());
+      case T.INT: {
+        const x = this.dv.getInt32(this.p, true);
+        this.p += 4;
+        return x;
+      }
+      case T.NUMBER: return this.f64();
+      case T.DATE: return new Date(this.f64());
+      case T.STRING: return this.str();
+      case T.BIGINT: return BigInt(this.str());
       case T.ARRAY: {
-        const n = dv.getUint32(p, true);
-        p += 4;
+        const n = this.u32();
         const a = new Array(n);
-        for (let i = 0; i < n; i++) a[i] = get();
+        for (let i = 0; i < n; i++) a[i] = this.get();
         return a;
       }
       case T.OBJECT: {
-        const n = dv.getUint32(p, true);
-        p += 4;
+        const n = this.u32();
         const o = {};
         for (let i = 0; i < n; i++) {
-          const k = str();
-          Object.defineProperty(o, k, { value: get(), enumerable: true, writable: true, configurable: true });
+          const k = this.str();
+          Object.defineProperty(o, k, { value: this.get(), enumerable: true, writable: true, configurable: true });
         }
         return o;
       }
       case T.BYTES: {
-        const n = dv.getUint32(p, true);
-        p += 4;
-        const b = bytes.slice(p, p + n);
-        p += n;
+        const n = this.u32();
+        const b = this.bytes.slice(this.p, this.p + n);
+        this.p += n;
         return b;
       }
       case T.ERROR: {
-        const name = str();
-        const message = str();
-        const stack = str();
+        const name = this.str();
+        const message = this.str();
+        const stack = this.str();
         return makeError(name, message, stack);
       }
       default:
-        throw new Error(`wasync: bad value tag ${tag} from QuickJS at byte ${p - 1} (a bug in quickjs/value.c)`);
+        throw new Error(`wasync: bad value tag ${tag} from QuickJS at byte ${this.p - 1} (a bug in quickjs/value.c)`);
     }
-  };
-  if (bytes.length === 0) return undefined;
-  return get();
+  }
+}
+
+/**
+ * The value in `bytes` (a Uint8Array), or in bytes[start, end) with `dv` a
+ * DataView over the same buffer as `bytes` (guest memory read in place).
+ */
+export function decode(bytes, start = 0, end = bytes.length, dv = null) {
+  if (dv === null) {
+    dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  } else if (bytes.byteOffset !== 0 || dv.buffer !== bytes.buffer || dv.byteOffset !== 0) {
+    throw new TypeError('wasync: decode: dv must view the whole buffer of bytes');
+  }
+  if (!(start >= 0 && start <= end && end <= bytes.length)) throw new RangeError(`wasync: decode: bad range ${start}..${end}`);
+  if (start === end) return undefined;
+  return new Reader(bytes, dv, start).get();
 }

@@ -102,6 +102,22 @@ test('structured values host -> guest', () =>
     eq(await vm.evalAsync('echo(give())'), SAMPLE, 'round trip');
     vm.expose('err', () => new TypeError('t'), { style: 'sync' });
     eq(await vm.evalAsync('const e = err(); [e instanceof TypeError, e.message]'), [true, 't']);
+    // primitives as whole results (written straight into guest memory in
+    // jspi/asyncify modes), from every style
+    const prims = [0, -1, 2147483647, -2147483648, 2 ** 31, 1.5, -0, NaN, Infinity, true, false, null, undefined, ''];
+    vm.expose('prim', (i) => prims[i], { style: 'sync' });
+    vm.expose('primB', async (i) => prims[i]);
+    vm.expose('primP', async (i) => prims[i], { style: 'promise' });
+    const probe = (f) => `(async () => { const out = []; for (let i = 0; i < ${prims.length}; i++) { const v = ${f}; out.push([typeof v, Object.is(v, -0) ? '-0' : String(v)]); } return out; })()`;
+    const want = prims.map((v) => [typeof v, Object.is(v, -0) ? '-0' : String(v)]);
+    for (const f of ['prim(i)', 'primB(i)', 'await primP(i)']) eq(await vm.evalAsync(probe(f)), want, f);
+    // replies too big for the guest's reply buffer (fetched by take_reply), each after a small one
+    vm.expose('text', (n) => 'z'.repeat(n) + n, { style: 'sync' });
+    vm.expose('textB', async (n) => 'z'.repeat(n) + n);
+    vm.expose('textP', async (n) => 'z'.repeat(n) + n, { style: 'promise' });
+    for (const f of ['text', 'textB', 'await textP'])
+      eq(await vm.evalAsync(`(async () => { const a = ${f}(3), b = ${f}(100000), c = ${f}(2); return [a, b.length, b.slice(-6), c]; })()`),
+        ['zzz3', 100006, '100000', 'zz2'], f);
   }));
 
 test('values too big, cyclic or functions are refused', () =>
